@@ -1,0 +1,226 @@
+"""The `bitlens` command line: index folders, search, inspect the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Optional, Sequence
+
+from . import __version__
+from .jobs import Cancelled, CancelToken, ProgressEvent
+
+
+def _progress_printer(enabled: bool):
+    """A progress callback that draws a tqdm bar per stage on a terminal, else nothing."""
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def show(event: ProgressEvent) -> None:
+        bar = bars.get(event.stage)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            bar = bars[event.stage] = tqdm(total=event.total, desc=event.stage, unit="photo", file=sys.stderr, leave=True, dynamic_ncols=True)
+        if event.total is not None and bar.total != event.total:
+            bar.total = event.total
+        bar.n = event.done
+        bar.set_postfix_str(event.message[-40:], refresh=False)
+        bar.refresh()
+
+    show.close = lambda: [bar.close() for bar in bars.values()]  # type: ignore[attr-defined]
+    return show
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bitlens", description="Search your photo folders by text or by example image.")
+    parser.add_argument("--library", metavar="DIR", help="library folder (default: $BITLENS_HOME, else the user data folder)")
+    parser.add_argument("--version", action="version", version=f"bitlens {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    index = commands.add_parser("index", help="add photo folders and index them (new and changed photos only)")
+    index.add_argument("folders", nargs="*", metavar="FOLDER", help="photo folders to add; none = re-index the library's folders")
+    index.add_argument("--backbone", help="open_clip model name, 'tiny' (random weights, offline), or a model-config .json (default ViT-B-32)")
+    index.add_argument("--pretrained", help="open_clip pretrained tag (default for ViT-B-32: datacomp_xl_s13b_b90k)")
+    index.add_argument("--weights", metavar="FILE", help="local weights file for the backbone")
+    index.add_argument("--bits", type=int, choices=(16, 32, 64, 128), help="code length for a new code model (default 64)")
+    index.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    index.add_argument("--batch-size", type=int, default=32)
+    index.add_argument("--json", action="store_true", help="print the scan report as JSON")
+
+    search = commands.add_parser("search", help="rank photos by a text or image query")
+    search.add_argument("text", nargs="?", help="what to look for, e.g. \"dog on the beach\"")
+    search.add_argument("--image", metavar="FILE", help="find photos similar to this one")
+    search.add_argument("--batch", metavar="FILE", help="one query per line (text, or @PATH for an image); JSON Lines out")
+    search.add_argument("--limit", type=int, default=20, help="how many results (0 = the whole ranking)")
+    search.add_argument("--folder", help="only photos below this folder")
+    search.add_argument("--json", action="store_true", help="print JSON: a list of {rank, path, distance}")
+    search.add_argument("--device", default="auto")
+
+    show = commands.add_parser("show", help="what the library knows of one photo")
+    show.add_argument("path")
+    show.add_argument("--json", action="store_true")
+
+    status = commands.add_parser("status", help="photos, missing, errors, tags, models")
+    status.add_argument("--json", action="store_true")
+
+    folders = commands.add_parser("folders", help="list, add or remove library folders (remove never deletes files)")
+    folder_commands = folders.add_subparsers(dest="action", required=True, metavar="ACTION")
+    folder_list = folder_commands.add_parser("list")
+    folder_list.add_argument("--json", action="store_true")
+    folder_commands.add_parser("add").add_argument("paths", nargs="+")
+    folder_commands.add_parser("remove").add_argument("paths", nargs="+")
+    return parser
+
+
+def _print_report(report, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        return
+    print(f"Indexed: {report.summary()}")
+    for note in report.notes:
+        print(f"note: {note}")
+    if report.problems:
+        print(f"{len(report.problems)} file(s) need attention:")
+        for path, reason in report.problems:
+            print(f"  {path}: {reason}")
+
+
+def _cmd_index(library, args) -> int:
+    from .models.backbones import BackboneSpec
+
+    spec = None
+    if args.backbone or args.pretrained or args.weights:
+        spec = BackboneSpec.from_args(args.backbone, args.pretrained, args.weights)
+    if not args.folders and not library.folders():
+        raise UserError("no folders yet: give one, e.g. `bitlens index ~/Pictures`")
+    progress = _progress_printer(sys.stderr.isatty())
+    try:
+        report = library.index(args.folders, backbone=spec, bits=args.bits, device=args.device, progress=progress, cancel=CancelToken(), batch_size=args.batch_size)
+    finally:
+        if progress is not None:
+            progress.close()
+    _print_report(report, args.json)
+    return 0
+
+
+def _results(searcher, args, text: Optional[str], image: Optional[str]) -> list[dict]:
+    return [r.as_dict() for r in searcher.search(text=text, image=image, limit=args.limit, folder=args.folder)]
+
+
+def _cmd_search(library, args) -> int:
+    if args.batch:
+        searcher = library.searcher(device=args.device)
+        with open(args.batch, encoding="utf-8") as handle:
+            for line in handle:
+                query = line.rstrip("\n")
+                if not query.strip():
+                    continue
+                image = query[1:] if query.startswith("@") else None
+                text = None if image else query
+                print(json.dumps({"query": query, "results": _results(searcher, args, text, image)}, ensure_ascii=False), flush=True)
+        return 0
+    if not args.text and not args.image:
+        raise UserError("give a text query, --image FILE, or --batch FILE")
+    searcher = library.searcher(device=args.device)
+    results = _results(searcher, args, args.text, args.image)
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+    elif not results:
+        print("No photos match.")
+    else:
+        for r in results:
+            print(f"{r['rank']:>4}  {r['distance']:>3}  {r['path']}")
+    return 0
+
+
+def _cmd_show(library, args) -> int:
+    info = library.photo(args.path)
+    if info is None:
+        raise UserError(f"not in the library: {args.path}")
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+        return 0
+    print(info["path"])
+    print(f"  status: {info['status']}" + (f" ({info['error']})" if info["error"] else ""))
+    if info["width"]:
+        print(f"  size: {info['width']}×{info['height']} {info['format'] or ''}, {info['size']:,} bytes")
+    if info["date_taken"]:
+        print(f"  taken: {info['date_taken']}")
+    camera = " ".join(x for x in (info["camera_make"], info["camera_model"]) if x)
+    if camera:
+        print(f"  camera: {camera}")
+    for tag in info["tags"]:
+        print(f"  tag: {tag['tag']}  [{tag['source']}]")
+    return 0
+
+
+def _cmd_status(library, args) -> int:
+    status = library.status()
+    if args.json:
+        print(json.dumps(status, indent=2, ensure_ascii=False))
+        return 0
+    print(f"Library: {status['library']}")
+    print(f"  folders: {status['folders']}, photos: {status['photos']}, missing: {status['missing']}, errors: {status['errors']}, tags: {status['tags']}")
+    model = status["active_model"]
+    print(f"  active model: {model['name']}" if model else "  no codes yet: run `bitlens index FOLDER`")
+    return 0
+
+
+def _cmd_folders(library, args) -> int:
+    if args.action == "list":
+        infos = library.folders()
+        if args.json:
+            from dataclasses import asdict
+
+            print(json.dumps([asdict(i) for i in infos], indent=2, ensure_ascii=False))
+        elif not infos:
+            print("No folders yet: `bitlens folders add FOLDER` or `bitlens index FOLDER`.")
+        for info in infos if not args.json else ():
+            state = "" if info.reachable else "  (not reachable)"
+            print(f"{info.path}: {info.photos} photos, {info.missing} missing, {info.errors} errors{state}")
+    elif args.action == "add":
+        for path in args.paths:
+            print(f"added {library.add_folder(path)} (run `bitlens index` to index it)")
+    else:
+        for path in args.paths:
+            count = library.remove_folder(path)
+            print(f"forgot {path} and its {count} photos (no file was touched)")
+    return 0
+
+
+class UserError(Exception):
+    """A mistake in how the command was called, shown as one line."""
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the CLI; errors become one clear line on stderr and a non-zero exit."""
+    args = _parser().parse_args(argv)
+    from .library.library import Library, LibraryError
+    from .library.migrations import LibraryTooNew
+    from .library.codemodels import ModelFileError
+    from .models.backbones import BackboneError
+    from .models.weights import WeightsUnavailable
+    from .search.searcher import SearchError
+
+    expected = (UserError, LibraryError, LibraryTooNew, ModelFileError, BackboneError, WeightsUnavailable, SearchError, FileNotFoundError, PermissionError)
+    try:
+        with Library(args.library) as library:
+            handler = {"index": _cmd_index, "search": _cmd_search, "show": _cmd_show, "status": _cmd_status, "folders": _cmd_folders}[args.command]
+            return handler(library, args)
+    except expected as error:
+        print(f"bitlens: error: {error}", file=sys.stderr)
+        return 1
+    except Cancelled:
+        print("bitlens: cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("bitlens: interrupted; what was finished is kept, run the command again to go on", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

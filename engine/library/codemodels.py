@@ -1,0 +1,73 @@
+"""Code models in the library: saving, verifying and loading an ITQ projection."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..models.backbones import BackboneSpec
+from ..models.projection import ItqProjection
+from ..models.weights import sha256_file
+from .schema import Model
+
+
+class ModelFileError(RuntimeError):
+    """A model's checkpoint is missing or is not the file that was saved."""
+
+
+def active_model(session: Session) -> Optional[Model]:
+    return session.scalar(select(Model).where(Model.active.is_(True)))
+
+
+def backbone_of(model: Model) -> BackboneSpec:
+    return BackboneSpec.from_json(json.loads(model.config)["backbone"])
+
+
+def save_itq(session: Session, models_dir: Path, spec: BackboneSpec, projection: ItqProjection, fitted_on: int) -> Model:
+    """Store a fitted projection as a safetensors file plus a (not yet active) model row."""
+    from safetensors.numpy import save_file
+
+    models_dir.mkdir(parents=True, exist_ok=True)
+    model = Model(
+        name=f"ITQ {projection.bits}-bit on {spec.label}",
+        kind="itq",
+        backbone=spec.arch,
+        pretrained=spec.pretrained,
+        bits=projection.bits,
+        config=json.dumps({"backbone": spec.to_json(), "fitted_on": fitted_on}),
+        created_at=time.time(),
+        active=False,
+    )
+    session.add(model)
+    session.flush()
+    path = models_dir / f"model-{model.id}-itq{projection.bits}.safetensors"
+    temporary = path.with_suffix(".tmp")
+    save_file(projection.state_dict(), str(temporary))
+    temporary.replace(path)  # never leave a half-written checkpoint under the final name
+    model.checkpoint = str(path)
+    model.checkpoint_sha256 = sha256_file(path)
+    return model
+
+
+def load_itq(model: Model) -> ItqProjection:
+    """Load a model's projection after checking its sha256 (safetensors: no code runs)."""
+    from safetensors.numpy import load_file
+
+    path = Path(model.checkpoint or "")
+    if not path.is_file():
+        raise ModelFileError(f"the checkpoint of model '{model.name}' is missing: {path}")
+    if sha256_file(path) != model.checkpoint_sha256:
+        raise ModelFileError(f"the checkpoint of model '{model.name}' was changed on disk ({path}); refusing to load it")
+    return ItqProjection.from_state_dict(load_file(str(path)))
+
+
+def activate(session: Session, model_id: int) -> None:
+    """Make one model the active one (the database allows only one)."""
+    session.execute(update(Model).where(Model.active.is_(True)).values(active=False))
+    session.flush()
+    session.execute(update(Model).where(Model.id == model_id).values(active=True))

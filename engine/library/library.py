@@ -1,0 +1,196 @@
+"""The engine's one facade: a photo library with verbs (add, scan, index, search, show)."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from sqlalchemy import delete, func, select
+
+from ..jobs import CancelToken, ProgressCallback, Reporter
+from ..models.backbones import Backbone, BackboneSpec
+from ..paths import LibraryPaths, library_paths
+from .codemodels import active_model, backbone_of
+from .indexing import encode_missing, ensure_model, write_codes
+from .report import ScanReport
+from .scanner import Scanner
+from .schema import Embedding, Folder, Image, ImageTag, Model, Tag
+from .store import Store
+
+
+class LibraryError(RuntimeError):
+    """A request the library cannot honour, explained in one sentence."""
+
+
+@dataclass
+class FolderInfo:
+    """A library folder with its photo counts, for listings."""
+
+    path: str
+    photos: int
+    missing: int
+    errors: int
+    reachable: bool
+    last_scan_at: Optional[float]
+
+
+class Library:
+    """A BitLens library on disk; every user action is one method."""
+
+    def __init__(self, location: str | os.PathLike[str] | None = None) -> None:
+        self.paths: LibraryPaths = library_paths(location).ensure()
+        self.store = Store(self.paths.database)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- folders -----------------------------------------------------------------
+
+    def add_folder(self, path: str | os.PathLike[str]) -> str:
+        """Add a photo folder (only read, never written); returns its absolute path."""
+        folder = Path(path).expanduser().resolve()
+        if not folder.is_dir():
+            raise LibraryError(f"not a folder: {folder}")
+        with self.store.session() as session:
+            existing = {f.path: f for f in session.scalars(select(Folder))}
+            if str(folder) in existing:
+                return str(folder)
+            for other in existing:
+                if folder.is_relative_to(other):
+                    raise LibraryError(f"{folder} is already in the library as part of {other}")
+            new = Folder(path=str(folder), added_at=time.time(), reachable=True)
+            session.add(new)
+            session.flush()
+            # A parent of folders already added takes them over, photos and all.
+            for other_path, other in existing.items():
+                if Path(other_path).is_relative_to(folder):
+                    session.execute(Image.__table__.update().where(Image.folder_id == other.id).values(folder_id=new.id))
+                    session.delete(other)
+        return str(folder)
+
+    def remove_folder(self, path: str | os.PathLike[str]) -> int:
+        """Forget a folder and its photos' rows; the files themselves are not touched."""
+        folder = str(Path(path).expanduser().resolve())
+        with self.store.session() as session:
+            row = session.scalar(select(Folder).where(Folder.path == folder))
+            if row is None:
+                raise LibraryError(f"not a library folder: {folder}")
+            count = session.scalar(select(func.count()).select_from(Image).where(Image.folder_id == row.id))
+            session.execute(delete(Folder).where(Folder.id == row.id))  # cascades to images, tags, codes
+            session.execute(delete(Embedding).where(~Embedding.content_hash.in_(select(Image.content_hash).where(Image.content_hash.is_not(None)))))
+        return int(count)
+
+    def folders(self) -> list[FolderInfo]:
+        """The library folders with counts of photos, missing and failed files."""
+        with self.store.session() as session:
+            counts: dict[tuple[int, str], int] = {
+                (folder_id, status): n
+                for folder_id, status, n in session.execute(select(Image.folder_id, Image.status, func.count()).group_by(Image.folder_id, Image.status))
+            }
+            return [
+                FolderInfo(f.path, counts.get((f.id, "ok"), 0), counts.get((f.id, "missing"), 0), counts.get((f.id, "error"), 0), f.reachable, f.last_scan_at)
+                for f in session.scalars(select(Folder).order_by(Folder.path))
+            ]
+
+    # -- scanning and indexing ----------------------------------------------------------
+
+    def scan(self, progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None, report: Optional[ScanReport] = None) -> ScanReport:
+        """Bring every folder's rows in line with the disk (no encoding)."""
+        report = report or ScanReport()
+        scanner = Scanner(self.store, report, Reporter(progress), cancel)
+        with self.store.session() as session:
+            folder_ids = list(session.scalars(select(Folder.id).order_by(Folder.path)))
+        for folder_id in folder_ids:
+            scanner.scan(folder_id)
+        return report
+
+    def current_backbone(self) -> Optional[BackboneSpec]:
+        """The backbone of the active model, if there is one."""
+        with self.store.session() as session:
+            model = active_model(session)
+            return backbone_of(model) if model else None
+
+    def index(
+        self,
+        folders: Sequence[str | os.PathLike[str]] = (),
+        backbone: Optional[BackboneSpec] = None,
+        bits: Optional[int] = None,
+        device: str = "auto",
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancelToken] = None,
+        batch_size: int = 32,
+    ) -> ScanReport:
+        """Add folders, scan everything, encode new photos and give every photo a code."""
+        for folder in folders:
+            self.add_folder(folder)
+        report = self.scan(progress, cancel)
+        spec = backbone or self.current_backbone() or BackboneSpec.from_args(None)
+        reporter = Reporter(progress)
+        model = Backbone(spec, device=device)
+        encode_missing(self.store, model, report, reporter, cancel, batch_size=batch_size)
+        model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
+        write_codes(self.store, model_id, report, reporter)
+        return report
+
+    # -- looking things up ---------------------------------------------------------
+
+    def status(self) -> dict:
+        """Counts of photos by state, tags, folders and models, and the active model."""
+        with self.store.session() as session:
+            by_status = dict(session.execute(select(Image.status, func.count()).group_by(Image.status)).all())
+            active = active_model(session)
+            return {
+                "library": str(self.paths.root),
+                "folders": session.scalar(select(func.count()).select_from(Folder)),
+                "photos": by_status.get("ok", 0),
+                "missing": by_status.get("missing", 0),
+                "errors": by_status.get("error", 0),
+                "tags": session.scalar(select(func.count(func.distinct(ImageTag.tag_id)))),
+                "models": session.scalar(select(func.count()).select_from(Model)),
+                "active_model": None if active is None else {"id": active.id, "name": active.name, "kind": active.kind, "bits": active.bits, "backbone": backbone_of(active).label},
+            }
+
+    def photo(self, path: str | os.PathLike[str]) -> Optional[dict]:
+        """Everything the library knows of one photo, or None if it is not in the library."""
+        absolute = str(Path(path).expanduser().absolute())
+        candidates = [absolute, str(Path(absolute).resolve())]
+        with self.store.session() as session:
+            image = session.scalar(select(Image).where(Image.path.in_(candidates)))
+            if image is None:
+                return None
+            tags = session.execute(
+                select(Tag.name, ImageTag.source).join(ImageTag, ImageTag.tag_id == Tag.id).where(ImageTag.image_id == image.id).order_by(ImageTag.source, Tag.name)
+            ).all()
+            return {
+                "path": image.path,
+                "status": image.status,
+                "error": image.error,
+                "size": image.size,
+                "width": image.width,
+                "height": image.height,
+                "format": image.format,
+                "date_taken": image.date_taken,
+                "camera_make": image.camera_make,
+                "camera_model": image.camera_model,
+                "content_hash": image.content_hash,
+                "tags": [{"tag": name, "source": source} for name, source in tags],
+            }
+
+    def searcher(self, device: str = "auto"):
+        """A searcher over the active model's codes (loads them into memory once)."""
+        from ..search.searcher import Searcher
+
+        return Searcher(self, device=device)
+
+
+def folder_info_dict(info: FolderInfo) -> dict:
+    return asdict(info)

@@ -1,0 +1,35 @@
+"""The scan report: counts plus one line per file that needs the user's attention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ScanReport:
+    """What a scan or index run did, in numbers, and each problem in words."""
+
+    added: int = 0
+    updated: int = 0
+    moved: int = 0
+    unchanged: int = 0
+    missing: int = 0
+    errors: int = 0
+    encoded: int = 0
+    reused: int = 0
+    coded: int = 0
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def problem(self, path: str, reason: str) -> None:
+        """Record one file that could not be (fully) indexed, and why."""
+        self.problems.append((path, reason))
+
+    def as_dict(self) -> dict:
+        counts = {name: getattr(self, name) for name in ("added", "updated", "moved", "unchanged", "missing", "errors", "encoded", "reused", "coded")}
+        return {**counts, "problems": [{"path": p, "reason": r} for p, r in self.problems], "notes": list(self.notes)}
+
+    def summary(self) -> str:
+        """One human line with the counts that are not zero."""
+        parts = [f"{value} {name}" for name, value in self.as_dict().items() if isinstance(value, int) and value]
+        return ", ".join(parts) if parts else "nothing to do"

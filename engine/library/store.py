@@ -1,0 +1,73 @@
+"""Opening a library database: SQLite in WAL mode with foreign keys, migrated on open."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from .migrations import migrate
+
+BUSY_TIMEOUT_MS = 15000
+
+
+def _configure(dbapi_connection: sqlite3.Connection) -> None:
+    """Per-connection pragmas: WAL readers never block the writer, FKs enforced."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _migrate_file(path: Path) -> None:
+    raw = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        _configure(raw)
+        migrate(raw)
+    finally:
+        raw.close()
+
+
+class Store:
+    """The library database: one SQLAlchemy engine and a session factory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _migrate_file(path)
+        self.engine: Engine = create_engine(f"sqlite:///{path}", future=True)
+
+        @event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_connection, _record):  # noqa: ANN001 - SQLAlchemy hook
+            # Let SQLAlchemy, not the driver, decide where transactions begin (the
+            # pysqlite recipe from the SQLAlchemy docs), so BEGIN is explicit and real.
+            dbapi_connection.isolation_level = None
+            _configure(dbapi_connection)
+
+        @event.listens_for(self.engine, "begin")
+        def _on_begin(conn):  # noqa: ANN001 - SQLAlchemy hook
+            conn.exec_driver_sql("BEGIN")
+
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on any error."""
+        with self._sessions() as session:
+            with session.begin():
+                yield session
+
+    def raw(self) -> sqlite3.Connection:
+        """A plain sqlite3 connection for bulk reads where the ORM would be slow."""
+        connection = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        _configure(connection)
+        return connection
+
+    def close(self) -> None:
+        self.engine.dispose()

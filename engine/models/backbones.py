@@ -1,0 +1,220 @@
+"""open_clip backbones: which one (a spec the library stores) and loading it.
+
+A spec is plain data (arch, pretrained tag or weights file) so a library can record
+which backbone made its embeddings and a later process can load exactly that one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .weights import WeightsUnavailable, resolve_pretrained, sha256_file
+
+CONFIG_DIR = Path(__file__).with_name("configs")
+TINY = "tiny"
+TINY_CONFIG = CONFIG_DIR / "bitlens-tiny.json"
+DEFAULT_ARCH = "ViT-B-32"
+DEFAULT_PRETRAINED = "datacomp_xl_s13b_b90k"
+# Seed for randomly initialised backbones: the same weights in every process, so
+# codes written by `index` and queries encoded later by `search` agree.
+RANDOM_INIT_SEED = 0
+
+
+class BackboneError(RuntimeError):
+    """A backbone cannot be built as asked (unknown name, bad config, tampered weights)."""
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """Which open_clip backbone: an architecture plus where its weights come from."""
+
+    arch: str
+    pretrained: Optional[str] = None
+    weights: Optional[str] = None
+    weights_sha256: Optional[str] = None
+    config_sha256: Optional[str] = None
+
+    @classmethod
+    def from_args(cls, backbone: Optional[str], pretrained: Optional[str] = None, weights: Optional[str] = None) -> "BackboneSpec":
+        """Build a spec from CLI-style arguments, filling in the documented defaults."""
+        arch = backbone or DEFAULT_ARCH
+        if weights:
+            path = Path(weights).expanduser().resolve()
+            if not path.is_file():
+                raise BackboneError(f"weights file not found: {path}")
+            weights = str(path)
+            pretrained = None
+        config_sha = None
+        if arch.lower().endswith(".json"):
+            config = Path(arch).expanduser().resolve()
+            if not config.is_file():
+                raise BackboneError(f"model config not found: {config}")
+            arch = str(config)
+            config_sha = sha256_file(config)
+        elif arch == TINY:
+            config_sha = sha256_file(TINY_CONFIG)
+        elif not weights and not pretrained:
+            if arch == DEFAULT_ARCH:
+                pretrained = DEFAULT_PRETRAINED
+            else:
+                import open_clip
+
+                tags = open_clip.list_pretrained_tags_by_model(arch)
+                if arch not in open_clip.list_models():
+                    raise BackboneError(f"unknown backbone '{arch}': use an open_clip model name, 'tiny' or a config .json")
+                if tags:
+                    raise BackboneError(f"choose weights for {arch} with --pretrained (one of: {', '.join(tags)}) or --weights FILE")
+        return cls(
+            arch=arch,
+            pretrained=pretrained,
+            weights=weights,
+            weights_sha256=sha256_file(weights) if weights else None,
+            config_sha256=config_sha,
+        )
+
+    @property
+    def random_init(self) -> bool:
+        return self.pretrained is None and self.weights is None
+
+    @property
+    def key(self) -> str:
+        """A stable identity: equal keys mean identical embeddings for identical pixels."""
+        parts = [self.arch if not self.arch.endswith(".json") else f"config:{self.config_sha256}"]
+        if self.arch == TINY:
+            parts.append(f"config:{self.config_sha256}")
+        if self.pretrained:
+            parts.append(f"pretrained:{self.pretrained}")
+        elif self.weights_sha256:
+            parts.append(f"weights:{self.weights_sha256}")
+        else:
+            parts.append(f"random:{RANDOM_INIT_SEED}")
+        return "|".join(parts)
+
+    @property
+    def label(self) -> str:
+        """How the backbone is named to a user, honest about random weights."""
+        name = Path(self.arch).stem if self.arch.endswith(".json") else self.arch
+        if self.pretrained:
+            return f"{name} ({self.pretrained})"
+        if self.weights:
+            return f"{name} (weights {Path(self.weights).name})"
+        return f"{name} (random weights: for tests and offline use, low quality)"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "BackboneSpec":
+        return cls(**json.loads(text))
+
+
+def pick_device(preference: str = "auto") -> str:
+    """CUDA if present, then Apple MPS, else the CPU (or exactly what was asked)."""
+    import torch
+
+    if preference != "auto":
+        return preference
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def _register_config(path: Path) -> str:
+    """Make a config JSON known to open_clip; returns the model name it registered."""
+    import open_clip
+
+    name = path.stem
+    if name not in open_clip.list_models():
+        try:
+            open_clip.add_model_config(str(path))
+        except Exception as error:
+            raise BackboneError(f"cannot read model config {path}: {error}") from error
+    return name
+
+
+class Backbone:
+    """A loaded open_clip model with its preprocessing and tokenizer, in eval mode."""
+
+    def __init__(self, spec: BackboneSpec, device: str = "auto") -> None:
+        import open_clip
+        import torch
+
+        self.spec = spec
+        self.device = pick_device(device)
+        if spec.arch == TINY:
+            name = _register_config(TINY_CONFIG)
+        elif spec.arch.endswith(".json"):
+            config = Path(spec.arch)
+            if not config.is_file():
+                raise BackboneError(f"model config not found: {config}")
+            if spec.config_sha256 and sha256_file(config) != spec.config_sha256:
+                raise BackboneError(f"model config {config} changed since this library was indexed")
+            name = _register_config(config)
+        else:
+            name = spec.arch
+        kwargs: dict = {}
+        pretrained: Optional[str] = None
+        if spec.weights:
+            if not os.path.isfile(spec.weights):
+                raise WeightsUnavailable(f"weights file not found: {spec.weights}")
+            if spec.weights_sha256 and sha256_file(spec.weights) != spec.weights_sha256:
+                raise BackboneError(
+                    f"weights file {spec.weights} does not match the sha256 recorded when it was chosen; "
+                    "it was changed or replaced, so BitLens refuses to load it"
+                )
+            pretrained = spec.weights
+        elif spec.pretrained:
+            pretrained = resolve_pretrained(name, spec.pretrained)
+            cfg = open_clip.get_pretrained_cfg(name, spec.pretrained)
+            # A file path loses the tag's preprocessing settings: pass them explicitly.
+            for key, arg in (("mean", "image_mean"), ("std", "image_std"), ("interpolation", "image_interpolation"), ("resize_mode", "image_resize_mode")):
+                if key in cfg:
+                    kwargs[arg] = cfg[key]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_INIT_SEED)
+            try:
+                model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, **kwargs)
+            except (RuntimeError, ValueError, KeyError) as error:
+                raise BackboneError(f"cannot build backbone {spec.label}: {error}") from error
+        self.model = model.to(self.device).eval()
+        self.preprocess = preprocess
+        self.tokenizer = open_clip.get_tokenizer(name)
+        size = self.model.visual.image_size
+        self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        self.embed_dim = int(self.encode_texts(["a photo"]).shape[1])
+
+    def _autocast(self):
+        import contextlib
+
+        import torch
+
+        if self.device == "cuda":
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def encode_images(self, batch) -> np.ndarray:
+        """L2-normalised image embeddings (float32, N × D) of a preprocessed batch tensor."""
+        import torch
+
+        with torch.inference_mode(), self._autocast():
+            features = self.model.encode_image(batch.to(self.device), normalize=True)
+        return features.float().cpu().numpy()
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised text embeddings (float32, N × D)."""
+        import torch
+
+        tokens = self.tokenizer(list(texts)).to(self.device)
+        with torch.inference_mode(), self._autocast():
+            features = self.model.encode_text(tokens, normalize=True)
+        return features.float().cpu().numpy()
+

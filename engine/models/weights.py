@@ -1,0 +1,108 @@
+"""Finding pretrained weights: the open_clip / Hugging Face cache, a download, or a file.
+
+The rule that matters to a user: offline with nothing cached, say so within a second
+or two and say how to get the weights, instead of a minute of network retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+class WeightsUnavailable(RuntimeError):
+    """Pretrained weights are not on this machine and cannot be fetched now."""
+
+
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """The sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _hub_endpoint() -> tuple[str, int]:
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    parsed = urlparse(endpoint)
+    return parsed.hostname or "huggingface.co", parsed.port or (443 if parsed.scheme != "http" else 80)
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub answers a TCP connect within `timeout` seconds."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return False
+    host, port = _hub_endpoint()
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _hf_location(cfg: dict) -> tuple[str, list[str]] | None:
+    """The (repo id, candidate file names) of an open_clip pretrained entry on the hub."""
+    hub = cfg.get("hf_hub", "")
+    if not hub:
+        return None
+    repo_id, filename = os.path.split(hub)
+    from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
+
+    filename = filename or HF_WEIGHTS_NAME
+    candidates = [filename]
+    if filename == HF_WEIGHTS_NAME:
+        candidates.insert(0, HF_SAFE_WEIGHTS_NAME)
+    elif filename.endswith((".bin", ".pth")):
+        candidates.insert(0, filename[:-4] + ".safetensors")
+    return repo_id, candidates
+
+
+def cached_weights(arch: str, tag: str) -> str | None:
+    """The local path of already-downloaded weights for (arch, tag), or None."""
+    import open_clip
+
+    cfg = open_clip.get_pretrained_cfg(arch, tag)
+    location = _hf_location(cfg)
+    if location is not None:
+        from huggingface_hub import try_to_load_from_cache
+
+        repo_id, candidates = location
+        for filename in candidates:
+            found = try_to_load_from_cache(repo_id, filename)
+            if isinstance(found, str) and os.path.exists(found):
+                return found
+    url = cfg.get("url", "")
+    if url:
+        local = Path(os.path.expanduser("~/.cache/clip")) / os.path.basename(url)
+        if local.exists():
+            return str(local)
+    return None
+
+
+def resolve_pretrained(arch: str, tag: str) -> str:
+    """Return a local file holding the weights of (arch, tag), downloading them if needed."""
+    import open_clip
+
+    cfg = open_clip.get_pretrained_cfg(arch, tag)
+    if not cfg:
+        known = ", ".join(open_clip.list_pretrained_tags_by_model(arch)) or "none"
+        raise WeightsUnavailable(f"open_clip has no pretrained weights '{tag}' for {arch} (known tags: {known})")
+    local = cached_weights(arch, tag)
+    if local:
+        return local
+    if not hub_reachable():
+        raise WeightsUnavailable(
+            f"the weights of {arch} ({tag}) are not downloaded yet and the internet cannot be reached. "
+            "Connect once and run the command again to download them (they are cached for later), "
+            "or pass --weights FILE with a local copy, or use --backbone tiny for an untrained offline model."
+        )
+    print(f"Downloading the weights of {arch} ({tag}); this happens once.", file=sys.stderr, flush=True)
+    try:
+        return open_clip.pretrained.download_pretrained(cfg)
+    except Exception as error:  # the hub raises many kinds; the user needs one sentence
+        raise WeightsUnavailable(f"downloading the weights of {arch} ({tag}) failed: {error}") from error

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set BitLens up on first use, then run the whole test suite (extra arguments go to pytest).
+set -uo pipefail
+repo="$(cd "$(dirname "$0")" && pwd)"
+"$repo/scripts/setup.sh" || exit 1
+cd "$repo"
+export QT_QPA_PLATFORM=offscreen
+.venv/bin/python -m pytest "$@"
+status=$?
+if [ "$status" -eq 5 ]; then
+    echo "test.sh: pytest collected no tests: that is a failure, not a pass" >&2
+fi
+exit "$status"
