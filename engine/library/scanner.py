@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from ..jobs import CancelToken, Reporter
 from . import metadata as md
 from .report import ScanReport
-from .schema import Folder, Image, ImageTag, Tag
+from .schema import Code, Folder, Image, ImageTag, Tag
 from .store import Store
 
 WRITE_BATCH = 200  # files per transaction: a crash loses at most one batch of work
@@ -226,7 +226,7 @@ class Scanner:
         meta: Optional[md.PhotoMetadata] = None
         error_text: Optional[str] = None
         try:
-            meta = md.read_photo_metadata(Path(found.path), siblings=set(found.siblings))
+            meta = md.read_photo_metadata(Path(found.path), siblings=found.siblings)
         except md.MetadataError as error:
             error_text = str(error)
         for warning in meta.warnings if meta else ():
@@ -262,6 +262,10 @@ class Scanner:
                 self.report.moved += 1
             else:
                 self.report.updated += 1
+            old_digest = session.scalar(select(Image.content_hash).where(Image.id == image_id))
+            if old_digest != digest:
+                # New pixels: the old codes describe another picture.
+                session.execute(delete(Code).where(Code.image_id == image_id))
             session.execute(update(Image).where(Image.id == image_id).values(**values))
         _set_tags(session, self.tags, image_id, _file_tags(found, meta))
         return image_id

@@ -7,6 +7,7 @@ which backbone made its embeddings and a later process can load exactly that one
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +25,13 @@ DEFAULT_PRETRAINED = "datacomp_xl_s13b_b90k"
 # Seed for randomly initialised backbones: the same weights in every process, so
 # codes written by `index` and queries encoded later by `search` agree.
 RANDOM_INIT_SEED = 0
+
+
+class _HideRandomInitWarning(logging.Filter):
+    """open_clip warns about random weights; BitLens labels such backbones itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "No pretrained weights loaded" not in record.getMessage()
 
 
 class BackboneError(RuntimeError):
@@ -179,12 +187,16 @@ class Backbone:
             for key, arg in (("mean", "image_mean"), ("std", "image_std"), ("interpolation", "image_interpolation"), ("resize_mode", "image_resize_mode")):
                 if key in cfg:
                     kwargs[arg] = cfg[key]
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(RANDOM_INIT_SEED)
-            try:
+        quiet = _HideRandomInitWarning()
+        logging.getLogger().addFilter(quiet)
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(RANDOM_INIT_SEED)
                 model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, **kwargs)
-            except (RuntimeError, ValueError, KeyError) as error:
-                raise BackboneError(f"cannot build backbone {spec.label}: {error}") from error
+        except (RuntimeError, ValueError, KeyError) as error:
+            raise BackboneError(f"cannot build backbone {spec.label}: {error}") from error
+        finally:
+            logging.getLogger().removeFilter(quiet)
         self.model = model.to(self.device).eval()
         self.preprocess = preprocess
         self.tokenizer = open_clip.get_tokenizer(name)

@@ -30,7 +30,7 @@ def load_rgb(path: str, target: int) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                if image.format == "JPEG":
+                if image.format in ("JPEG", "MPO"):
                     # DCT scaling: decode straight to >= target px instead of full size.
                     image.draft("RGB", (target, target))
                 image.seek(0)  # first frame of GIF / WebP animations

@@ -1,0 +1,117 @@
+"""Shared fixtures: generated photo trees, libraries in tmp folders, the benchmark data."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+# Qt must never need a display in tests (and must be set before any Qt import).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests never reach the network: an accidental hub call fails at once instead.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SCENES = SHARED / "benchmark" / "scenes-s0"
+REAL_METADATA = SHARED / "benchmark" / "real-metadata"
+STANDIN_CONFIG = SHARED / "benchmark" / "backbone" / "scenes-clip-tiny.json"
+STANDIN_WEIGHTS = SHARED / "benchmark" / "backbone" / "scenes-clip-tiny.safetensors"
+
+XMP_TEMPLATE = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:subject><rdf:Bag>{items}</rdf:Bag></dc:subject>
+</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>"""
+
+
+def xmp_packet(tags: list[str]) -> str:
+    """An XMP packet whose dc:subject holds `tags`."""
+    return XMP_TEMPLATE.format(items="".join(f"<rdf:li>{t}</rdf:li>" for t in tags))
+
+
+def make_photo(path: Path, seed: int, size: tuple[int, int] = (160, 120), **save_args) -> Path:
+    """Write a distinct noisy picture (blocks of colour plus noise) at `path`."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, size=(6, 8, 3), dtype=np.uint8)
+    image = Image.fromarray(blocks).resize(size, Image.NEAREST)
+    noise = rng.integers(-20, 20, size=(size[1], size[0], 3))
+    pixels = np.clip(np.asarray(image, dtype=np.int16) + noise, 0, 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path, **save_args)
+    return path
+
+
+@pytest.fixture
+def photo_tree(tmp_path: Path) -> Path:
+    """A small photo folder with a weak tag from every source the scanner reads."""
+    root = tmp_path / "Photos"
+    make_photo(root / "2019-07 beach holiday" / "IMG_0001.jpg", 1)
+    make_photo(root / "2019-07 beach holiday" / "sunset_dog.jpg", 2)
+    make_photo(root / "2019-07 beach holiday" / "DSC01234.jpg", 3)
+    (root / "2019-07 beach holiday" / "DSC01234.xmp").write_text(xmp_packet(["waves", "sand"]), encoding="utf-8")
+    make_photo(root / "Camera Roll" / "PXL_20200101_101010000.jpg", 4, xmp=xmp_packet(["mountain", "snow"]).encode("utf-8"))
+    make_photo(root / "Camera Roll" / "IMG_0002.png", 5)
+    (root / "Camera Roll" / "IMG_0002.txt").write_text("red car, street", encoding="utf-8")
+    make_photo(root / "Camera Roll" / "DCIM" / "IMG_0003.webp", 6)
+    make_photo(root / "Camera Roll" / "IMG_0004.gif", 7)
+    make_photo(root / "Camera Roll" / "IMG_0005.bmp", 8)
+    make_photo(root / "Camera Roll" / "IMG_0006.tif", 9)
+    return root
+
+
+def tree_fingerprint(root: Path) -> dict[str, str]:
+    """Relative path → sha256 of every file and symlink target below `root`."""
+    result = {}
+    for path in sorted(root.rglob("*")):
+        key = str(path.relative_to(root))
+        if path.is_symlink():
+            result[key] = "link:" + os.readlink(path)
+        elif path.is_file():
+            result[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            result[key] = "dir"
+    return result
+
+
+@pytest.fixture
+def library(tmp_path: Path):
+    """An empty library in a temporary folder (never the user's real one)."""
+    from engine.library.library import Library
+
+    with Library(tmp_path / "library") as lib:
+        yield lib
+
+
+@pytest.fixture(scope="session")
+def tiny_spec():
+    from engine.models.backbones import BackboneSpec
+
+    return BackboneSpec.from_args("tiny")
+
+
+@pytest.fixture(scope="session")
+def standin_spec():
+    """The offline stand-in for a web-pretrained CLIP (trained on separate scenes)."""
+    if not STANDIN_WEIGHTS.is_file():
+        pytest.skip(f"benchmark backbone not found at {STANDIN_WEIGHTS}")
+    from engine.models.backbones import BackboneSpec
+
+    return BackboneSpec.from_args(str(STANDIN_CONFIG), weights=str(STANDIN_WEIGHTS))
+
+
+@pytest.fixture
+def scenes_albums(tmp_path: Path):
+    """A few albums of the scenes benchmark (read in place: indexing never writes there)."""
+    if not SCENES.is_dir():
+        pytest.skip(f"benchmark scenes not found at {SCENES}")
+    return [SCENES / name for name in ("2009-01 birds", "2010-03-08 pet", "Camera Roll")]
+
+
+def copy_tree(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target, symlinks=True)
+    return target

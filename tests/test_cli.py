@@ -1,0 +1,137 @@
+"""The `bitlens` command as a user or a script runs it: real subprocesses, JSON contracts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+
+def bitlens(library: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the CLI in a fresh interpreter, as the console script does."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env.pop("BITLENS_HOME", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "--library", str(library), *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"bitlens {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def indexed(tmp_path, photo_tree):
+    """A library indexed by one process; later commands run in others."""
+    library = tmp_path / "lib"
+    result = bitlens(library, "index", str(photo_tree), "--backbone", "tiny")
+    assert "9 added" in result.stdout
+    return library, photo_tree
+
+
+def test_search_json_contract(indexed):
+    library, photos = indexed
+    results = json.loads(bitlens(library, "search", "a red car", "--json", "--limit", "4").stdout)
+    assert [r["rank"] for r in results] == [1, 2, 3, 4]
+    for r in results:
+        assert set(r) == {"rank", "path", "distance"}
+        assert Path(r["path"]).is_absolute() and Path(r["path"]).is_file()
+        assert isinstance(r["distance"], int) and 0 <= r["distance"] <= 64
+    assert [r["distance"] for r in results] == sorted(r["distance"] for r in results)
+    everything = json.loads(bitlens(library, "search", "a red car", "--json", "--limit", "0").stdout)
+    assert len(everything) == 9
+    # a text query gives the same codes in every process (the tiny backbone is seeded)
+    assert everything[:4] == results
+
+
+def test_image_query_in_another_process_finds_the_photo(indexed):
+    library, photos = indexed
+    query = photos / "2019-07 beach holiday" / "sunset_dog.jpg"
+    results = json.loads(bitlens(library, "search", "--image", str(query), "--json", "--limit", "1").stdout)
+    assert results == [{"rank": 1, "path": str(query), "distance": 0}]
+
+
+def test_batch_search_json_lines(indexed, tmp_path):
+    library, photos = indexed
+    query_image = photos / "Camera Roll" / "IMG_0002.png"
+    batch = tmp_path / "queries.txt"
+    batch.write_text(f"a dog\n\n@{query_image}\nsnowy mountain\n", encoding="utf-8")
+    lines = bitlens(library, "search", "--batch", str(batch), "--json", "--limit", "3").stdout.splitlines()
+    rankings = [json.loads(line) for line in lines]
+    assert [r["query"] for r in rankings] == ["a dog", f"@{query_image}", "snowy mountain"]
+    assert all(len(r["results"]) == 3 for r in rankings)
+    assert rankings[1]["results"][0] == {"rank": 1, "path": str(query_image), "distance": 0}
+
+
+def test_folder_filter_option(indexed):
+    library, photos = indexed
+    holiday = photos / "2019-07 beach holiday"
+    results = json.loads(bitlens(library, "search", "sea", "--folder", str(holiday), "--json", "--limit", "0").stdout)
+    assert len(results) == 3 and all(Path(r["path"]).parent == holiday for r in results)
+
+
+def test_show_status_and_folders(indexed):
+    library, photos = indexed
+    photo = photos / "Camera Roll" / "PXL_20200101_101010000.jpg"
+    info = json.loads(bitlens(library, "show", str(photo), "--json").stdout)
+    assert info["status"] == "ok" and (info["width"], info["height"]) == (160, 120)
+    assert {(t["tag"], t["source"]) for t in info["tags"]} == {("mountain", "xmp"), ("snow", "xmp")}
+    text = bitlens(library, "show", str(photo)).stdout
+    assert "mountain  [xmp]" in text
+    status = json.loads(bitlens(library, "status", "--json").stdout)
+    assert (status["photos"], status["missing"], status["errors"], status["folders"]) == (9, 0, 0, 1)
+    assert status["active_model"]["bits"] == 64 and "random weights" in status["active_model"]["backbone"]
+    folders = json.loads(bitlens(library, "folders", "list", "--json").stdout)
+    assert [f["path"] for f in folders] == [str(photos)] and folders[0]["photos"] == 9
+    out = bitlens(library, "folders", "remove", str(photos)).stdout
+    assert "no file was touched" in out
+    assert all(p.exists() for p in [photo, photos / "Camera Roll" / "IMG_0002.png"])
+    assert json.loads(bitlens(library, "status", "--json").stdout)["photos"] == 0
+
+
+def test_bits_option_makes_codes_of_that_length(tmp_path, photo_tree):
+    library = tmp_path / "lib"
+    bitlens(library, "index", str(photo_tree), "--backbone", "tiny", "--bits", "16")
+    status = json.loads(bitlens(library, "status", "--json").stdout)
+    assert status["active_model"]["bits"] == 16
+    results = json.loads(bitlens(library, "search", "dog", "--json", "--limit", "0").stdout)
+    assert max(r["distance"] for r in results) <= 16
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("search", "a dog"), "run `bitlens index FOLDER` first"),
+        (("show", "/no/such/photo.jpg"), "not in the library"),
+        (("index", "/no/such/folder", "--backbone", "tiny"), "not a folder"),
+        (("index", "--backbone", "no-such-model"), "unknown backbone"),
+        (("folders", "remove", "/nowhere"), "not a library folder"),
+    ],
+)
+def test_errors_are_one_clear_line(tmp_path, args, message):
+    result = bitlens(tmp_path / "lib", *args, check=False)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bitlens: error:") and message in lines[0], result.stderr
+
+
+def test_default_backbone_offline_fails_fast_with_advice(tmp_path, photo_tree):
+    env_home = tmp_path / "hf"  # an empty Hugging Face cache
+    env = {**os.environ, "HF_HOME": str(env_home), "HF_HUB_OFFLINE": "1"}
+    import time
+
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "--library", str(tmp_path / "lib"), "index", str(photo_tree)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert "not downloaded yet" in result.stderr and "--weights FILE" in result.stderr
+    assert elapsed < 30, f"took {elapsed:.1f} s"  # process start + imports; no network retries
