@@ -64,6 +64,34 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("path")
     show.add_argument("--json", action="store_true")
 
+    train = commands.add_parser("train", help="train the hashing network on the library's tags (the active model stays until --activate)")
+    train.add_argument("--bits", type=int, choices=(16, 32, 64, 128), default=64)
+    train.add_argument("--epochs", type=int, help="training epochs (default: from the config)")
+    train.add_argument("--effort", default="head", choices=("head",), help="head: the hashing network on cached backbone features")
+    train.add_argument("--config", help="hashing config JSON (default: the built-in one)")
+    train.add_argument("--database-codes", choices=("image", "fused"), help="code library photos from pixels only, or from pixels and their tags")
+    train.add_argument("--resume", action="store_true", help="continue an interrupted training run")
+    train.add_argument("--activate", action="store_true", help="re-hash the library with the new model and switch to it")
+    train.add_argument("--device", default="auto")
+    train.add_argument("--json", action="store_true")
+
+    models = commands.add_parser("models", help="list, activate or remove code models")
+    model_commands = models.add_subparsers(dest="action", required=True, metavar="ACTION")
+    model_list = model_commands.add_parser("list")
+    model_list.add_argument("--json", action="store_true")
+    model_commands.add_parser("activate").add_argument("id", type=int)
+    model_commands.add_parser("remove").add_argument("id", type=int)
+
+    evaluate = commands.add_parser("eval", help="retrieval quality on a benchmark folder (the scenes format)")
+    evaluate.add_argument("--benchmark", required=True, metavar="DIR", help="a folder with ground_truth.json (e.g. ../shared/benchmark/scenes-s0)")
+    evaluate.add_argument("--bits", type=int, nargs="+", choices=(16, 32, 64, 128), default=[64])
+    evaluate.add_argument("--epochs", type=int)
+    evaluate.add_argument("--backbone", help="backbone for the benchmark library (default: the stand-in CLIP beside the benchmark)")
+    evaluate.add_argument("--weights", metavar="FILE")
+    evaluate.add_argument("--work", metavar="DIR", help="where the benchmark library is built (default: a temporary folder)")
+    evaluate.add_argument("--out", metavar="DIR", default=".", help="where results.json and the PR curve PNG are written")
+    evaluate.add_argument("--json", action="store_true")
+
     status = commands.add_parser("status", help="photos, missing, errors, tags, models")
     status.add_argument("--json", action="store_true")
 
@@ -192,6 +220,73 @@ def _cmd_folders(library, args) -> int:
     return 0
 
 
+def _cmd_train(library, args) -> int:
+    from .training.lifecycle import activate_model, train_model
+
+    progress = _progress_printer(sys.stderr.isatty())
+    overrides = {"training": {"database_codes": args.database_codes}} if args.database_codes else None
+    try:
+        kwargs = {"config_path": args.config} if args.config else {}
+        model_id = train_model(library, bits=args.bits, epochs=args.epochs, effort=args.effort, device=args.device,
+                               overrides=overrides, resume=args.resume, progress=progress, cancel=CancelToken(), **kwargs)
+        if args.activate:
+            activate_model(library, model_id, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    from .training.lifecycle import list_models
+
+    info = next(m for m in list_models(library) if m["id"] == model_id)
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        metrics = ", ".join(f"{k} {v:.3f}" for k, v in info["metrics"].items() if isinstance(v, float))
+        print(f"trained model {model_id}: {info['name']}" + (f" ({metrics})" if metrics else ""))
+        print("it is now active" if info["active"] else f"activate it with `bitlens models activate {model_id}`")
+    return 0
+
+
+def _cmd_models(library, args) -> int:
+    from .training.lifecycle import activate_model, list_models, remove_model
+
+    if args.action == "list":
+        rows = list_models(library)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        elif not rows:
+            print("No models yet: `bitlens index FOLDER` makes the first one.")
+        for row in rows if not args.json else ():
+            mark = "*" if row["active"] else " "
+            metrics = ", ".join(f"{k} {v:.3f}" for k, v in row["metrics"].items() if isinstance(v, float))
+            print(f"{mark} {row['id']:>3}  {row['kind']:<8} {row['bits']:>3} bits  {row['name']}" + (f"  [{metrics}]" if metrics else ""))
+    elif args.action == "activate":
+        progress = _progress_printer(sys.stderr.isatty())
+        try:
+            activate_model(library, args.id, progress=progress, cancel=CancelToken())
+        finally:
+            if progress is not None:
+                progress.close()
+        print(f"model {args.id} is active")
+    else:
+        remove_model(library, args.id)
+        print(f"removed model {args.id} (photos are not touched)")
+    return 0
+
+
+def _cmd_eval(library, args) -> int:
+    from .training.benchmark import run_benchmark
+
+    results = run_benchmark(args.benchmark, bits_list=args.bits, epochs=args.epochs, backbone=args.backbone, weights=args.weights,
+                            work=args.work, out=args.out, progress=_progress_printer(sys.stderr.isatty()))
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        from .training.benchmark import format_table
+
+        print(format_table(results))
+    return 0
+
+
 class UserError(Exception):
     """A mistake in how the command was called, shown as one line."""
 
@@ -205,11 +300,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .models.backbones import BackboneError
     from .models.weights import WeightsUnavailable
     from .search.searcher import SearchError
+    from .training.errors import ModelError, TrainingDataError
 
-    expected = (UserError, LibraryError, LibraryTooNew, ModelFileError, BackboneError, WeightsUnavailable, SearchError, FileNotFoundError, PermissionError)
+    expected = (UserError, LibraryError, LibraryTooNew, ModelFileError, BackboneError, WeightsUnavailable, SearchError,
+                TrainingDataError, ModelError, FileNotFoundError, PermissionError)
     try:
         with Library(args.library) as library:
-            handler = {"index": _cmd_index, "search": _cmd_search, "show": _cmd_show, "status": _cmd_status, "folders": _cmd_folders}[args.command]
+            handler = {"index": _cmd_index, "search": _cmd_search, "show": _cmd_show, "status": _cmd_status, "folders": _cmd_folders,
+                       "train": _cmd_train, "models": _cmd_models, "eval": _cmd_eval}[args.command]
             return handler(library, args)
     except expected as error:
         print(f"bitlens: error: {error}", file=sys.stderr)

@@ -41,6 +41,7 @@ class ProgressEvent:
     done: int
     total: Optional[int]
     message: str = ""
+    data: Optional[dict] = None  # structured extras, e.g. {"loss": …, "eta_s": …} while training
 
 
 ProgressCallback = Callable[[ProgressEvent], None]

@@ -221,3 +221,16 @@ def test_bitlens_home_environment_variable(tmp_path, monkeypatch):
     paths = library_paths()
     assert paths.root == tmp_path / "home" and paths.database.parent == tmp_path / "home"
     assert library_paths(tmp_path / "explicit").root == tmp_path / "explicit"
+
+
+def test_two_processes_opening_a_new_library_at_once(tmp_path):
+    """The second opener must wait for the first one's migration, not repeat it."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = "import sys; from engine.library.library import Library; Library(sys.argv[1]).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "lib")], cwd=REPO, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors

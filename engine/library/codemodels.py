@@ -1,4 +1,10 @@
-"""Code models in the library: saving, verifying and loading an ITQ projection."""
+"""Code models in the library: saving, verifying and loading them.
+
+A code model turns backbone outputs into K-bit codes. Two kinds exist: `itq` (the
+unsupervised projection fitted at first index) and `hashing` (the trained cross-modal
+network). Both are used through one small interface, `CodeModel`, so indexing and
+search do not care which one is active.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import json
 import time
 from pathlib import Path
 from typing import Optional
+
+import numpy as np
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -58,12 +66,7 @@ def load_itq(model: Model) -> ItqProjection:
     """Load a model's projection after checking its sha256 (safetensors: no code runs)."""
     from safetensors.numpy import load_file
 
-    path = Path(model.checkpoint or "")
-    if not path.is_file():
-        raise ModelFileError(f"the checkpoint of model '{model.name}' is missing: {path}")
-    if sha256_file(path) != model.checkpoint_sha256:
-        raise ModelFileError(f"the checkpoint of model '{model.name}' was changed on disk ({path}); refusing to load it")
-    return ItqProjection.from_state_dict(load_file(str(path)))
+    return ItqProjection.from_state_dict(load_file(str(verified_checkpoint(model))))
 
 
 def activate(session: Session, model_id: int) -> None:
@@ -71,3 +74,54 @@ def activate(session: Session, model_id: int) -> None:
     session.execute(update(Model).where(Model.active.is_(True)).values(active=False))
     session.flush()
     session.execute(update(Model).where(Model.id == model_id).values(active=True))
+
+
+class CodeModel:
+    """What indexing and search need from any code model."""
+
+    bits: int
+    needs_tokens: bool = False
+    needs_tags: bool = False
+
+    def encode_images(self, embeddings: np.ndarray, tokens: Optional[np.ndarray] = None, tags: Optional[list[list[str]]] = None) -> np.ndarray:
+        """{0,1} codes (N × K) for images (`tags`: each photo's tag names, for models that use them)."""
+        raise NotImplementedError
+
+    def encode_texts(self, embeddings: np.ndarray) -> np.ndarray:
+        """{0,1} codes (N × K) for texts, each one text embedding."""
+        raise NotImplementedError
+
+
+class ItqCodes(CodeModel):
+    """The unsupervised projection: the same hyperplanes for images and texts."""
+
+    def __init__(self, projection: ItqProjection) -> None:
+        self.projection = projection
+        self.bits = projection.bits
+
+    def encode_images(self, embeddings, tokens=None, tags=None):
+        return self.projection.encode(embeddings)
+
+    def encode_texts(self, embeddings):
+        return self.projection.encode(embeddings)
+
+
+def verified_checkpoint(model: Model) -> Path:
+    """The model's checkpoint path, after checking that its sha256 is the recorded one."""
+    path = Path(model.checkpoint or "")
+    if not path.is_file():
+        raise ModelFileError(f"the checkpoint of model '{model.name}' is missing: {path}")
+    if sha256_file(path) != model.checkpoint_sha256:
+        raise ModelFileError(f"the checkpoint of model '{model.name}' was changed on disk ({path}); refusing to load it")
+    return path
+
+
+def load_code_model(model: Model, device: str = "cpu") -> CodeModel:
+    """Load any kind of code model, verified, without executing code from the file."""
+    if model.kind == "itq":
+        return ItqCodes(load_itq(model))
+    if model.kind == "hashing":
+        from ..training.checkpoints import load_hashing_codes
+
+        return load_hashing_codes(model, verified_checkpoint(model), device=device)
+    raise ModelFileError(f"unknown model kind '{model.kind}'")

@@ -14,7 +14,7 @@ from ..jobs import CancelToken, Reporter
 from ..models.backbones import Backbone, BackboneSpec
 from ..models.projection import fit_itq
 from ..search.hamming import codes_to_bytes, pack_bits
-from .codemodels import activate, active_model, backbone_of, load_itq, save_itq
+from .codemodels import activate, active_model, backbone_of, load_code_model, save_itq
 from .report import ScanReport
 from .schema import Code, Embedding, Image, Model
 from .store import Store
@@ -38,43 +38,53 @@ def _embeddings_for(store: Store, key: str) -> tuple[np.ndarray, list[str]]:
     return vectors, [h for h, _ in rows]
 
 
-def encode_missing(store: Store, backbone: Backbone, report: ScanReport, progress: Reporter, cancel: Optional[CancelToken], batch_size: int = 32) -> None:
-    """Run the backbone over every ok photo whose content has no embedding yet."""
+def encode_missing(store: Store, cache_dir: Path, backbone: Backbone, report: ScanReport, progress: Reporter, cancel: Optional[CancelToken], batch_size: int = 32) -> None:
+    """Run the backbone over every ok photo whose content lacks an embedding (or cached tokens)."""
     from ..models.encoder import ImageEncoder
+    from .features import FeatureCache
 
     key = backbone.spec.key
-    with store.session() as session:
-        todo = session.execute(
-            select(Image.content_hash, Image.path, Image.id)
-            .where(Image.status == "ok", Image.content_hash.is_not(None))
-            .where(~select(Embedding.content_hash).where(Embedding.backbone_key == key, Embedding.content_hash == Image.content_hash).exists())
-            .order_by(Image.id)
-        ).all()
-    # One encoding per distinct content: copies share it.
-    unique: dict[str, tuple[str, int]] = {}
-    for digest, path, image_id in todo:
-        unique.setdefault(digest, (path, image_id))
-    items = list(unique.items())
-    report.reused += len(todo) - len(items)
-    encoder = ImageEncoder(backbone, batch_size=batch_size)
-    done = 0
-    progress("encode", 0, len(items), "encoding photos", force=True)
-    for batch in encoder.encode([path for _, (path, _) in items], cancel=cancel):
-        with store.session() as session:
-            rows = [
-                {"content_hash": items[i][0], "backbone_key": key, "vector": vector.astype(EMBED_DTYPE).tobytes()}
-                for i, vector in zip(batch.indices, batch.embeddings)
-            ]
-            if rows:
-                session.execute(insert(Embedding).on_conflict_do_nothing(), rows)
-            for i, reason in batch.failures:
-                path, image_id = items[i][1]
-                report.problem(path, reason)
-                report.errors += 1
-                session.execute(update(Image).where(Image.content_hash == items[i][0]).values(status="error", error=reason))
-        report.encoded += len(batch.indices)
-        done += len(batch.indices) + len(batch.failures)
-        progress("encode", done, len(items), "encoding photos")
+    with store.raw() as db:
+        todo = db.execute("SELECT content_hash, path, id FROM images WHERE status = 'ok' AND content_hash IS NOT NULL ORDER BY id").fetchall()
+        embedded = {h for (h,) in db.execute("SELECT content_hash FROM embeddings WHERE backbone_key = ?", (key,))}
+    features = FeatureCache(cache_dir, key)
+    try:
+        tokenised = features.cached_token_hashes() if backbone.has_tokens else None
+        # One encoding per distinct content: copies share it.
+        unique: dict[str, tuple[str, int]] = {}
+        copies = 0
+        for digest, path, image_id in todo:
+            if digest in embedded and (tokenised is None or digest in tokenised):
+                continue
+            if digest in unique:
+                copies += 1
+                continue
+            unique[digest] = (path, image_id)
+        items = list(unique.items())
+        report.reused += copies
+        encoder = ImageEncoder(backbone, batch_size=batch_size)
+        done = 0
+        progress("encode", 0, len(items), "encoding photos", force=True)
+        for batch in encoder.encode([path for _, (path, _) in items], cancel=cancel):
+            if batch.tokens is not None and batch.indices:
+                features.put_tokens((items[i][0], t) for i, t in zip(batch.indices, batch.tokens))
+            with store.session() as session:
+                rows = [
+                    {"content_hash": items[i][0], "backbone_key": key, "vector": vector.astype(EMBED_DTYPE).tobytes()}
+                    for i, vector in zip(batch.indices, batch.embeddings)
+                ]
+                if rows:
+                    session.execute(insert(Embedding).on_conflict_do_nothing(), rows)
+                for i, reason in batch.failures:
+                    path, image_id = items[i][1]
+                    report.problem(path, reason)
+                    report.errors += 1
+                    session.execute(update(Image).where(Image.content_hash == items[i][0]).values(status="error", error=reason))
+            report.encoded += len(batch.indices)
+            done += len(batch.indices) + len(batch.failures)
+            progress("encode", done, len(items), "encoding photos")
+    finally:
+        features.close()
 
 
 def ensure_model(store: Store, models_dir: Path, spec: BackboneSpec, bits: Optional[int], report: ScanReport) -> int:
@@ -110,26 +120,56 @@ def ensure_model(store: Store, models_dir: Path, spec: BackboneSpec, bits: Optio
         return model.id
 
 
-def write_codes(store: Store, model_id: int, report: ScanReport, progress: Reporter) -> None:
-    """Give every ok photo that has an embedding but no code under this model its code."""
+def _tags_of(store: Store, image_ids: list[int]) -> list[list[str]]:
+    """Each photo's tag names (any source), in the order of `image_ids`."""
+    found: dict[int, list[str]] = {i: [] for i in image_ids}
+    with store.raw() as db:
+        for start in range(0, len(image_ids), 900):
+            chunk = image_ids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for image_id, name in db.execute(f"SELECT it.image_id, t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE it.image_id IN ({marks}) ORDER BY it.source, t.name", chunk):
+                if name not in found[image_id]:
+                    found[image_id].append(name)
+    return [found[i] for i in image_ids]
+
+
+def write_codes(store: Store, cache_dir: Path, model_id: int, report: ScanReport, progress: Reporter, cancel: Optional[CancelToken] = None, device: str = "cpu") -> None:
+    """Give every ok photo that has an embedding but no code under this model its code.
+
+    Resumable: photos that already have a code are skipped, so an interrupted run (or
+    activation) picks up where it stopped.
+    """
+    from .features import FeatureCache
+
     with store.session() as session:
         model = session.get(Model, model_id)
-        projection = load_itq(model)
+        code_model = load_code_model(model, device=device)
         key = backbone_of(model).key
         todo = session.execute(
-            select(Image.id, Embedding.vector)
+            select(Image.id, Image.content_hash, Embedding.vector)
             .join(Embedding, (Embedding.content_hash == Image.content_hash) & (Embedding.backbone_key == key))
             .where(Image.status == "ok")
             .where(~select(Code.image_id).where(Code.image_id == Image.id, Code.model_id == model_id).exists())
+            .order_by(Image.id)
         ).all()
-    for start in range(0, len(todo), 5000):
-        chunk = todo[start : start + 5000]
-        vectors = np.stack([np.frombuffer(v, dtype=EMBED_DTYPE) for _, v in chunk]).astype(np.float32)
-        packed = pack_bits(projection.encode(vectors))
-        with store.session() as session:
-            session.execute(
-                insert(Code).on_conflict_do_nothing(),
-                [{"image_id": image_id, "model_id": model_id, "code": codes_to_bytes(row, projection.bits)} for (image_id, _), row in zip(chunk, packed)],
-            )
-        report.coded += len(chunk)
-        progress("codes", min(start + 5000, len(todo)), len(todo), "writing codes")
+    features = FeatureCache(cache_dir, key) if code_model.needs_tokens else None
+    try:
+        chunk_size = 5000 if not code_model.needs_tokens else 1024
+        for start in range(0, len(todo), chunk_size):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            chunk = todo[start : start + chunk_size]
+            vectors = np.stack([np.frombuffer(v, dtype=EMBED_DTYPE) for _, _, v in chunk]).astype(np.float32)
+            tokens = features.get_tokens([h for _, h, _ in chunk], vectors.shape[1]) if features is not None else None
+            tags = _tags_of(store, [image_id for image_id, _, _ in chunk]) if code_model.needs_tags else None
+            packed = pack_bits(code_model.encode_images(vectors, tokens, tags))
+            with store.session() as session:
+                session.execute(
+                    insert(Code).on_conflict_do_nothing(),
+                    [{"image_id": image_id, "model_id": model_id, "code": codes_to_bytes(row, code_model.bits)} for (image_id, _, _), row in zip(chunk, packed)],
+                )
+            report.coded += len(chunk)
+            progress("codes", min(start + chunk_size, len(todo)), len(todo), "writing codes")
+    finally:
+        if features is not None:
+            features.close()

@@ -136,9 +136,9 @@ class Library:
         spec = backbone or self.current_backbone() or BackboneSpec.from_args(None)
         reporter = Reporter(progress)
         model = Backbone(spec, device=device)
-        encode_missing(self.store, model, report, reporter, cancel, batch_size=batch_size)
+        encode_missing(self.store, self.paths.cache, model, report, reporter, cancel, batch_size=batch_size)
         model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
-        write_codes(self.store, model_id, report, reporter)
+        write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
         return report
 
     # -- looking things up ---------------------------------------------------------

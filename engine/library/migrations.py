@@ -115,14 +115,19 @@ def migrate(db: sqlite3.Connection) -> int:
             f"this library has schema version {found}, but this BitLens only knows up to "
             f"{SCHEMA_VERSION}: update BitLens to open it"
         )
-    for version in range(found, SCHEMA_VERSION):
+    while True:
         # Each step and its version bump commit together, so a crash leaves a whole step or none.
         db.execute("BEGIN IMMEDIATE")
         try:
+            # Read the version again under the write lock: another process opening the same
+            # library at the same moment may have run this step already.
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version >= SCHEMA_VERSION:
+                db.execute("COMMIT")
+                return found
             MIGRATIONS[version](db)
             db.execute(f"PRAGMA user_version = {version + 1}")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-    return found

@@ -27,6 +27,25 @@ DEFAULT_PRETRAINED = "datacomp_xl_s13b_b90k"
 RANDOM_INIT_SEED = 0
 
 
+# Grids the patch tokens are pooled onto: 1 + 4 + 9 = 14 tokens per photo.
+TOKEN_SCALES = (1, 2, 3)
+TOKENS_PER_IMAGE = sum(s * s for s in TOKEN_SCALES)
+
+
+def pool_token_grid(tokens):
+    """(N, P, D) patch tokens on a square grid → (N, 14, D) tokens pooled at TOKEN_SCALES."""
+    import torch
+    import torch.nn.functional as F
+
+    n, p, d = tokens.shape
+    side = int(round(p**0.5))
+    if side * side != p:
+        return None  # not a square patch grid (e.g. a register token): no spatial pooling
+    grid = tokens.transpose(1, 2).reshape(n, d, side, side).float()
+    pooled = [F.adaptive_avg_pool2d(grid, scale).flatten(2).transpose(1, 2) for scale in TOKEN_SCALES]
+    return torch.cat(pooled, dim=1)
+
+
 class _HideRandomInitWarning(logging.Filter):
     """open_clip warns about random weights; BitLens labels such backbones itself."""
 
@@ -220,6 +239,42 @@ class Backbone:
         with torch.inference_mode(), self._autocast():
             features = self.model.encode_image(batch.to(self.device), normalize=True)
         return features.float().cpu().numpy()
+
+    @property
+    def has_tokens(self) -> bool:
+        """Whether the image tower is a plain ViT whose patch tokens can be projected."""
+        from open_clip.transformer import VisionTransformer
+
+        visual = self.model.visual
+        if not isinstance(visual, VisionTransformer) or visual.proj is None or visual.attn_pool is not None:
+            return False
+        grid = visual.grid_size
+        return grid[0] == grid[1]
+
+    def encode_images_with_tokens(self, batch) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        """Image embeddings plus pooled multi-scale patch tokens (N × S × D), when the tower has them.
+
+        The patch tokens go through the tower's own output projection (as MaskCLIP does),
+        so they live in the same space as the embedding and the text features; then they
+        are average-pooled onto 1×1, 2×2 and 3×3 grids (TOKEN_SCALES): a fixed, small
+        summary of where things are, cheap to cache for training the hashing network.
+        """
+        import torch
+        import torch.nn.functional as F
+
+        visual = self.model.visual
+        if not self.has_tokens:
+            return self.encode_images(batch), None
+        with torch.inference_mode(), self._autocast():
+            visual.output_tokens = True
+            try:
+                pooled, tokens = visual(batch.to(self.device))
+            finally:
+                visual.output_tokens = False
+            embeddings = F.normalize(pooled, dim=-1)
+            tokens = tokens @ visual.proj
+            pooled_tokens = pool_token_grid(tokens)
+        return embeddings.float().cpu().numpy(), None if pooled_tokens is None else pooled_tokens.float().cpu().numpy()
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised text embeddings (float32, N × D)."""

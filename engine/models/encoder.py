@@ -54,6 +54,7 @@ class EncodedBatch:
 
     indices: list[int]
     embeddings: np.ndarray
+    tokens: Optional[np.ndarray] = None
     failures: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -101,11 +102,12 @@ class ImageEncoder:
                         failures.append((index, str(error)))
                     except Exception as error:  # a bad file must never stop the batch
                         failures.append((index, f"cannot decode image: {type(error).__name__}: {error}"))
+                tokens = None
                 if ok:
-                    embeddings = self.backbone.encode_images(torch.stack(tensors))
+                    embeddings, tokens = self.backbone.encode_images_with_tokens(torch.stack(tensors))
                 else:
                     embeddings = np.zeros((0, self.backbone.embed_dim), np.float32)
-                yield EncodedBatch(ok, embeddings, failures)
+                yield EncodedBatch(ok, embeddings, tokens, failures)
 
     @staticmethod
     def _drain(pending, queue, submit):

@@ -9,7 +9,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..library.codemodels import active_model, backbone_of, load_itq
+from ..library.codemodels import active_model, backbone_of, load_code_model
 from ..library.indexing import EMBED_DTYPE
 from ..library.scanner import content_hash
 from ..library.schema import Folder
@@ -48,7 +48,7 @@ class Searcher:
                 raise SearchError("the library has no codes yet: run `bitlens index FOLDER` first")
             self.model_id, self.bits = model.id, model.bits
             self.spec = backbone_of(model)
-            self.projection = load_itq(model)
+            self.code_model = load_code_model(model)
             self.folder_paths = {f.id: f.path for f in session.query(Folder)}
         with library.store.raw() as db:
             # Codes of other models are never mixed in: one model, one ranking.
@@ -81,8 +81,8 @@ class Searcher:
     def text_embedding(self, text: str) -> np.ndarray:
         return self.backbone.encode_texts([TEXT_PROMPT.format(text.strip())])[0]
 
-    def image_embedding(self, path: str | os.PathLike[str]) -> np.ndarray:
-        """A photo's embedding: the cached one if its bytes are in the library, else encoded now."""
+    def image_features(self, path: str | os.PathLike[str]) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        """A photo's embedding (and pooled tokens): cached if its bytes are in the library, else computed."""
         file = Path(path).expanduser()
         if not file.is_file():
             raise SearchError(f"query image not found: {file}")
@@ -90,27 +90,64 @@ class Searcher:
         with self.library.store.raw() as db:
             row = db.execute("SELECT vector FROM embeddings WHERE content_hash = ? AND backbone_key = ?", (digest, self.spec.key)).fetchone()
         if row is not None:
-            return np.frombuffer(row[0], dtype=EMBED_DTYPE).astype(np.float32)
+            embedding = np.frombuffer(row[0], dtype=EMBED_DTYPE).astype(np.float32)
+            if not self.code_model.needs_tokens:
+                return embedding, None
+            from ..library.features import FeatureCache
+
+            cache = FeatureCache(self.library.paths.cache, self.spec.key)
+            try:
+                if digest in cache.cached_token_hashes():
+                    return embedding, cache.get_tokens([digest], embedding.shape[0])[0]
+            finally:
+                cache.close()
         from ..models.encoder import DecodeError, load_rgb
 
         try:
             image = load_rgb(str(file), self.backbone.image_size)
         except DecodeError as error:
             raise SearchError(f"{file}: {error}") from error
-        return self.backbone.encode_images(self.backbone.preprocess(image).unsqueeze(0))[0]
+        embeddings, tokens = self.backbone.encode_images_with_tokens(self.backbone.preprocess(image).unsqueeze(0))
+        return embeddings[0], None if tokens is None else tokens[0]
+
+    def stored_code(self, path: str | os.PathLike[str]) -> Optional[np.ndarray]:
+        """The library's own code for a photo with these bytes ("find similar"), as {0,1} bits."""
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise SearchError(f"query image not found: {file}")
+        digest = content_hash(str(file))
+        with self.library.store.raw() as db:
+            found = [r[0] for r in db.execute("SELECT id FROM images WHERE content_hash = ? AND status = 'ok' ORDER BY id", (digest,))]
+        for image_id in found:
+            position = int(np.searchsorted(self.ids, image_id))
+            if position < len(self.ids) and self.ids[position] == image_id:
+                from .hamming import unpack_bits
+
+                return unpack_bits(self.index.codes[position : position + 1], self.bits)[0]
+        return None
+
+    def image_embedding(self, path: str | os.PathLike[str]) -> np.ndarray:
+        return self.image_features(path)[0]
 
     def query_code(self, text: Optional[str] = None, image: Optional[str] = None) -> np.ndarray:
-        """The packed code of a text, an image, or both (their embeddings summed)."""
-        parts = []
-        if text and text.strip():
-            parts.append(self.text_embedding(text))
-        if image:
-            parts.append(self.image_embedding(image))
-        if not parts:
+        """The packed code of a text, an image, or both (their codes' real values summed)."""
+        if not (text and text.strip()) and not image:
             raise SearchError("give a text query, an image query, or both")
-        embedding = np.sum(parts, axis=0)
-        embedding = embedding / max(float(np.linalg.norm(embedding)), 1e-12)
-        return pack_bits(self.projection.encode(embedding[None, :]))[0]
+        bits = []
+        if text and text.strip():
+            bits.append(self.code_model.encode_texts(self.text_embedding(text)[None, :])[0])
+        if image:
+            stored = self.stored_code(image)
+            if stored is not None:
+                bits.append(stored)
+            else:
+                embedding, tokens = self.image_features(image)
+                bits.append(self.code_model.encode_images(embedding[None, :], None if tokens is None else tokens[None])[0])
+        if len(bits) == 1:
+            return pack_bits(bits[0][None, :])[0]
+        # Text and image together: a majority vote of the two codes, ties going to the text.
+        votes = np.sum([2 * b.astype(np.int8) - 1 for b in bits], axis=0) + (2 * bits[0].astype(np.int8) - 1) * 0.5
+        return pack_bits((votes > 0).astype(np.uint8)[None, :])[0]
 
     def folder_mask(self, folder: str | os.PathLike[str]) -> np.ndarray:
         """Rows of photos below one library folder (or any sub-folder of one)."""

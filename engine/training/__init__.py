@@ -1,0 +1,1 @@
+"""Training the hashing network from the library's weak tags, and measuring retrieval."""

@@ -1,0 +1,243 @@
+"""Retrieval quality on a scenes-format benchmark, against baselines in the same run.
+
+The benchmark folder is indexed as a user's folder would be (pixels, folder and file
+names, on-disk keywords); `ground_truth.json` is read only to pick the split and to
+score. The database split is exposed to the library through a mirror of symbolic
+links (album folders and sidecars kept), and the query split through a second one, so
+both are read by the same scanner and encoder as real photos.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ..library.features import FeatureCache
+from ..library.indexing import EMBED_DTYPE, _tags_of
+from ..library.library import Library
+from ..models.backbones import Backbone, BackboneSpec
+from ..models.projection import fit_itq
+from .metrics import hamming_matrix, mean_average_precision, pr_curve, precision_at_k, relevance
+
+TEXT_PROMPT = "a photo of {}"
+TASKS = ("image_to_text", "text_to_image", "image_to_image", "query_to_image")
+
+
+def _mirror(benchmark: Path, images: list[dict], target: Path) -> None:
+    """Symbolic links to the chosen photos and their sidecars, in their album folders."""
+    if target.exists():
+        return
+    partial = target.with_name(target.name + ".partial")
+    for image in images:
+        source = benchmark / image["path"]
+        for companion in [source] + [source.with_suffix(s) for s in (".xmp", ".txt")] + [source.with_name(source.name + ".xmp")]:
+            if companion.exists():
+                link = partial / companion.relative_to(benchmark)
+                link.parent.mkdir(parents=True, exist_ok=True)
+                if not link.exists():
+                    os.symlink(companion, link)
+    partial.rename(target)
+
+
+def _library_features(library: Library, root: Path, paths: list[str], key: str) -> tuple[np.ndarray, Optional[np.ndarray], list[list[str]]]:
+    """Embeddings, tokens and tag names of photos (by path relative to `root`), in that order."""
+    with library.store.raw() as db:
+        rows = {p: (i, h) for p, i, h in db.execute("SELECT path, id, content_hash FROM images WHERE status = 'ok'")}
+        vectors = dict(db.execute("SELECT content_hash, vector FROM embeddings WHERE backbone_key = ?", (key,)))
+    ids, hashes = zip(*(rows[str(root / p)] for p in paths))
+    embeddings = np.stack([np.frombuffer(vectors[h], dtype=EMBED_DTYPE) for h in hashes]).astype(np.float32)
+    cache = FeatureCache(library.paths.cache, key)
+    try:
+        cached = cache.cached_token_hashes()
+        tokens = cache.get_tokens(list(hashes), embeddings.shape[1]) if all(h in cached for h in hashes) else None
+    finally:
+        cache.close()
+    return embeddings, tokens, _tags_of(library.store, list(ids))
+
+
+def _text_of_tags(backbone: Backbone, tags: list[list[str]], cache: dict[str, np.ndarray]) -> np.ndarray:
+    """A bag-of-tags text embedding per photo for the baselines: the mean of its tags' CLIP embeddings."""
+    todo = sorted({t for names in tags for t in names if t not in cache})
+    for start in range(0, len(todo), 256):
+        chunk = todo[start : start + 256]
+        for tag, vector in zip(chunk, backbone.encode_texts([TEXT_PROMPT.format(t) for t in chunk])):
+            cache[tag] = vector
+    out = np.zeros((len(tags), backbone.embed_dim), np.float32)
+    for row, names in enumerate(tags):
+        if names:
+            mean = np.mean([cache[t] for t in names], axis=0)
+            out[row] = mean / max(np.linalg.norm(mean), 1e-12)
+    return out
+
+
+def _scores(distances: dict[str, np.ndarray], relevant: dict[str, np.ndarray]) -> dict[str, float]:
+    return {task: round(mean_average_precision(distances[task], relevant[task]), 4) for task in distances}
+
+
+def run_benchmark(
+    benchmark: str | Path,
+    bits_list: Sequence[int] = (64,),
+    epochs: Optional[int] = None,
+    backbone: Optional[str] = None,
+    weights: Optional[str] = None,
+    work: Optional[str | Path] = None,
+    out: Optional[str | Path] = None,
+    progress=None,
+    variants: Optional[dict[str, dict]] = None,
+) -> dict:
+    """Index, train per code length (and per variant), score every task; write JSON and a PR curve."""
+    from .lifecycle import train_model
+    from .checkpoints import load_hashing_codes
+    from ..library.schema import Model
+
+    benchmark = Path(benchmark).resolve()
+    gt = json.loads((benchmark / "ground_truth.json").read_text(encoding="utf-8"))
+    if backbone is None:
+        stand_in = benchmark.parent / "backbone"
+        backbone, weights = str(stand_in / "scenes-clip-tiny.json"), str(stand_in / "scenes-clip-tiny.safetensors")
+    spec = BackboneSpec.from_args(backbone, weights=weights)
+    work = Path(work or tempfile.mkdtemp(prefix="bitlens-bench-"))
+    database = [im for im in gt["images"] if im["split"] == "database"]
+    queries = [im for im in gt["images"] if im["split"] == "query"]
+    _mirror(benchmark, database, work / "database")
+    _mirror(benchmark, queries, work / "queries")
+    started = time.perf_counter()
+    library = Library(work / "library")
+    library.index([work / "database"], backbone=spec, progress=progress)
+    query_library = Library(work / "query-library")
+    query_library.index([work / "queries"], backbone=spec, progress=progress)
+    index_seconds = time.perf_counter() - started
+    encoder = Backbone(spec)
+
+    db_emb, db_tok, db_tags = _library_features(library, work / "database", [im["path"] for im in database], spec.key)
+    q_emb, q_tok, q_tags = _library_features(query_library, work / "queries", [im["path"] for im in queries], spec.key)
+    tag_cache: dict[str, np.ndarray] = {}
+    db_text, q_text = _text_of_tags(encoder, db_tags, tag_cache), _text_of_tags(encoder, q_tags, tag_cache)
+    text_queries = encoder.encode_texts([TEXT_PROMPT.format(q["text"]) for q in gt["text_queries"]])
+
+    labels_db = np.array([im["label_vector"] for im in database], dtype=bool)
+    labels_q = np.array([im["label_vector"] for im in queries], dtype=bool)
+    concept_index = {c["id"]: c["index"] for c in gt["concepts"]}
+    wanted = np.zeros((len(gt["text_queries"]), labels_db.shape[1]), dtype=bool)
+    for row, query in enumerate(gt["text_queries"]):
+        wanted[row, [concept_index[c] for c in query["concepts"]]] = True
+    db_has_text = np.array([bool(t) for t in db_tags])
+    q_has_text = np.array([bool(t) for t in q_tags])
+    relevant = {
+        "image_to_text": relevance(labels_q, labels_db[db_has_text]),
+        "text_to_image": relevance(labels_q[q_has_text], labels_db),
+        "image_to_image": relevance(labels_q, labels_db),
+        "query_to_image": relevance(wanted, labels_db),
+    }
+
+    def evaluate(img_db, img_q, txt_db, txt_q, txt_queries) -> dict[str, np.ndarray]:
+        return {
+            "image_to_text": hamming_matrix(img_q, txt_db[db_has_text]),
+            "text_to_image": hamming_matrix(txt_q[q_has_text], img_db),
+            "image_to_image": hamming_matrix(img_q, img_db),
+            "query_to_image": hamming_matrix(txt_queries, img_db),
+        }
+
+    rng = np.random.default_rng(0)
+    results: dict = {"benchmark": str(benchmark), "backbone": spec.label, "database": len(database), "image_queries": len(queries),
+                     "text_queries": len(text_queries), "index_seconds": round(index_seconds, 1), "rows": []}
+    cosine = {
+        "image_to_text": -(q_emb @ db_text[db_has_text].T), "text_to_image": -(q_text[q_has_text] @ db_emb.T),
+        "image_to_image": -(q_emb @ db_emb.T), "query_to_image": -(text_queries @ db_emb.T),
+    }
+    results["rows"].append({"method": "float cosine (backbone)", "bits": None, **_scores(cosine, relevant)})
+    random_scores = {task: rng.random(rel.shape) for task, rel in relevant.items()}
+    results["rows"].append({"method": "random", "bits": None, **_scores(random_scores, relevant)})
+    curves = {}
+    for bits in bits_list:
+        planes = np.random.default_rng(bits).standard_normal((db_emb.shape[1], bits))
+        lsh = lambda x: (x @ planes > 0).astype(np.uint8)  # noqa: E731 - a one-line hash function
+        distances = evaluate(lsh(db_emb), lsh(q_emb), lsh(db_text), lsh(q_text), lsh(text_queries))
+        results["rows"].append({"method": "LSH (backbone)", "bits": bits, **_scores(distances, relevant)})
+        itq = fit_itq(db_emb, bits=bits)
+        distances = evaluate(itq.encode(db_emb), itq.encode(q_emb), itq.encode(db_text), itq.encode(q_text), itq.encode(text_queries))
+        results["rows"].append({"method": "ITQ (untrained codes)", "bits": bits, **_scores(distances, relevant)})
+        if bits == bits_list[0]:
+            curves["ITQ"] = pr_curve(distances["query_to_image"], relevant["query_to_image"], bits)
+        for variant, overrides in (variants or {"trained": {}}).items():
+            started = time.perf_counter()
+            model_id = train_model(library, bits=bits, epochs=epochs, overrides=overrides, progress=progress)
+            train_seconds = time.perf_counter() - started
+            with library.store.session() as session:
+                model = session.get(Model, model_id)
+                codes = load_hashing_codes(model, Path(model.checkpoint))
+            def sets(tags):  # noqa: E306 - each text is a set of tag embeddings for the text branch
+                return codes.encode_texts_sets(tags)
+            db_image = codes.encode_images(db_emb, db_tok)
+            q_image = codes.encode_images(q_emb, q_tok)
+            txt_db, txt_q = sets(db_tags), sets(q_tags)
+            txt_queries = codes.encode_texts(text_queries)
+            distances = evaluate(db_image, q_image, txt_db, txt_q, txt_queries)
+            row = {"method": f"{variant}: image codes", "bits": bits, **_scores(distances, relevant), "train_seconds": round(train_seconds, 1)}
+            results["rows"].append(row)
+            codes.needs_tags = codes.vocabulary_embeddings is not None
+            db_fused = codes.encode_images(db_emb, db_tok, db_tags)
+            q_fused = codes.encode_images(q_emb, q_tok, q_tags)
+            distances = evaluate(db_fused, q_image, txt_db, txt_q, txt_queries)
+            results["rows"].append({"method": f"{variant}: fused database codes", "bits": bits, **_scores(distances, relevant)})
+            distances["image_to_image"] = hamming_matrix(q_fused, db_fused)
+            results["rows"].append({"method": f"{variant}: fused codes, photo queries with their tags", "bits": bits,
+                                    "image_to_image": round(mean_average_precision(distances["image_to_image"], relevant["image_to_image"]), 4)})
+            if bits == bits_list[0] and variant == next(iter(variants or {"trained": {}})):
+                curves["trained (fused database)"] = pr_curve(distances["query_to_image"], relevant["query_to_image"], bits)
+                results["precision_at_100_query_to_image"] = round(precision_at_k(distances["query_to_image"], relevant["query_to_image"], 100), 4)
+    library.close()
+    query_library.close()
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+        draw_pr_curves(curves, out / "pr_curve.png", f"text query → image, {bits_list[0]} bits")
+    return results
+
+
+def format_table(results: dict) -> str:
+    """The results as a plain-text table (mAP@all per task)."""
+    header = f"{'method':<52}{'bits':>5}" + "".join(f"{t.replace('_to_', '→'):>16}" for t in TASKS)
+    lines = [f"{results['benchmark']}: {results['database']} database photos, {results['image_queries']} photo and "
+             f"{results['text_queries']} text queries, backbone {results['backbone']}", header]
+    for row in results["rows"]:
+        cells = "".join(f"{row[t]:>16.4f}" if t in row else f"{'':>16}" for t in TASKS)
+        lines.append(f"{row['method']:<52}{row['bits'] if row['bits'] else '':>5}{cells}")
+    return "\n".join(lines)
+
+
+def draw_pr_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, title: str) -> None:
+    """A small precision–recall chart (Hamming-radius sweep) as a PNG, drawn with Pillow."""
+    from PIL import Image, ImageDraw
+
+    width, height, margin = 640, 480, 60
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    left, top, right, bottom = margin, margin // 2 + 10, width - 20, height - margin
+    draw.rectangle([left, top, right, bottom], outline="black")
+    for step in range(0, 11, 2):
+        x = left + (right - left) * step / 10
+        y = bottom - (bottom - top) * step / 10
+        draw.line([x, bottom, x, bottom + 5], fill="black")
+        draw.text((x - 8, bottom + 8), f"{step / 10:.1f}", fill="black")
+        draw.line([left - 5, y, left, y], fill="black")
+        draw.text((left - 32, y - 6), f"{step / 10:.1f}", fill="black")
+    draw.text((width // 2 - 20, height - 22), "recall", fill="black")
+    draw.text((8, top - 22), "precision", fill="black")
+    draw.text((left + 10, 6), title, fill="black")
+    colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
+    for (name, (precision, recall)), colour in zip(curves.items(), colours):
+        points = [(left + (right - left) * r, bottom - (bottom - top) * p) for p, r in zip(precision, recall) if not np.isnan(p)]
+        if len(points) > 1:
+            draw.line(points, fill=colour, width=2)
+        legend_y = top + 10 + 16 * list(curves).index(name)
+        draw.line([right - 190, legend_y + 6, right - 170, legend_y + 6], fill=colour, width=3)
+        draw.text((right - 165, legend_y), name, fill="black")
+    image.save(path)

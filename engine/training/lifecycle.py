@@ -1,0 +1,142 @@
+"""A trained model's life in the library: train, register, activate (re-hash), remove."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+from sqlalchemy import delete, select
+
+from ..jobs import CancelToken, ProgressCallback, Reporter
+from ..library.codemodels import activate, active_model, backbone_of
+from ..library.indexing import encode_missing, write_codes
+from ..library.report import ScanReport
+from ..library.schema import Code, Model
+from ..models.backbones import Backbone
+from ..models.hashing import DEFAULT_CONFIG, HashingConfig
+from ..models.weights import sha256_file
+from .data import build_training_data
+from .errors import ModelError
+from .trainer import Trainer
+
+
+EFFORTS = ("head",)
+
+
+def train_model(
+    library,
+    bits: int = 64,
+    epochs: Optional[int] = None,
+    effort: str = "head",
+    device: str = "auto",
+    config_path: str | Path = DEFAULT_CONFIG,
+    overrides: Optional[dict] = None,
+    sources: Optional[Sequence[str]] = None,
+    folders: Optional[Sequence[str]] = None,
+    resume: bool = False,
+    name: Optional[str] = None,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+) -> int:
+    """Train a hashing model on the library's tags; register it (inactive); return its id.
+
+    The active model is never touched here: a cancelled or failed run leaves the
+    library exactly as it was, apart from a resumable checkpoint.
+    """
+    if effort not in EFFORTS:
+        raise ModelError(f"effort '{effort}' is not available in this version (available: {', '.join(EFFORTS)})")
+    if bits not in (16, 32, 64, 128):
+        raise ModelError("code length must be 16, 32, 64 or 128 bits")
+    config = HashingConfig.load(config_path, overrides)
+    epochs = int(epochs or config.training.get("epochs", 30))
+    spec = library.current_backbone()
+    if spec is None:
+        raise ModelError("index some photos first: training starts from the library's backbone features")
+    backbone = Backbone(spec, device=device)
+    # Photos indexed before patch tokens were cached (or whose cache was cleared) get them now.
+    encode_missing(library.store, library.paths.cache, backbone, ScanReport(), Reporter(progress), cancel)
+    from ..library.schema import TAG_SOURCES
+
+    data = build_training_data(
+        library, spec.key, backbone.encode_texts, config.data, sources=sources or TAG_SOURCES, folders=folders, seed=int(config.training.get("seed", 0))
+    )
+    runs = library.paths.models / "runs"
+    checkpoint = runs / f"training-{bits}bit.safetensors"
+    if not resume:
+        checkpoint.unlink(missing_ok=True)
+    trainer = Trainer(data, config, bits, checkpoint, device=device, progress=progress, cancel=cancel)
+    state = trainer.train(epochs, resume=resume)
+    final = library.paths.models / f"hashing-{bits}bit-{int(time.time() * 1000)}.safetensors"
+    shutil.move(str(checkpoint), final)
+    with library.store.session() as session:
+        model = Model(
+            name=name or f"Trained {bits}-bit ({len(data.vocabulary)} tags, {len(data.hashes)} photos)",
+            kind="hashing",
+            backbone=spec.arch,
+            pretrained=spec.pretrained,
+            bits=bits,
+            config=json.dumps({"backbone": spec.to_json(), "hashing": config.to_dict(), "effort": effort, "epochs": state.epochs_done,
+                               "vocabulary_size": len(data.vocabulary), "photos": len(data.hashes)}),
+            checkpoint=str(final),
+            checkpoint_sha256=sha256_file(final),
+            metrics=json.dumps({**state.metrics, "history": state.history}),
+            active=False,
+            created_at=time.time(),
+        )
+        session.add(model)
+        session.flush()
+        return model.id
+
+
+def activate_model(library, model_id: int, progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None, device: str = "cpu") -> None:
+    """Re-hash the library with a model, then make it active in one step.
+
+    The new codes are written beside the old ones; searches keep using the active
+    model's codes until every photo has a new code and the switch commits.
+    """
+    with library.store.session() as session:
+        model = session.get(Model, model_id)
+        if model is None:
+            raise ModelError(f"no model with id {model_id}")
+        spec = backbone_of(model)
+    current = library.current_backbone()
+    if current is None or current.key != spec.key:
+        backbone = Backbone(spec, device="auto")
+        encode_missing(library.store, library.paths.cache, backbone, ScanReport(), Reporter(progress), cancel)
+    write_codes(library.store, library.paths.cache, model_id, ScanReport(), Reporter(progress), cancel, device=device)
+    with library.store.session() as session:
+        activate(session, model_id)
+
+
+def list_models(library) -> list[dict]:
+    """Every model with its kind, bits, backbone, date, metrics, size on disk and state."""
+    with library.store.session() as session:
+        rows = []
+        for model in session.scalars(select(Model).order_by(Model.id)):
+            path = Path(model.checkpoint or "")
+            metrics = json.loads(model.metrics) if model.metrics else {}
+            metrics.pop("history", None)
+            rows.append({
+                "id": model.id, "name": model.name, "kind": model.kind, "bits": model.bits,
+                "backbone": backbone_of(model).label, "created_at": model.created_at, "active": bool(model.active),
+                "metrics": metrics, "size_bytes": path.stat().st_size if path.is_file() else None,
+            })
+        return rows
+
+
+def remove_model(library, model_id: int) -> None:
+    """Delete a model, its codes and its checkpoint; the active model cannot be removed."""
+    with library.store.session() as session:
+        model = session.get(Model, model_id)
+        if model is None:
+            raise ModelError(f"no model with id {model_id}")
+        if model.active:
+            raise ModelError("this is the active model: activate another one before removing it")
+        checkpoint = model.checkpoint
+        session.execute(delete(Code).where(Code.model_id == model_id))
+        session.execute(delete(Model).where(Model.id == model_id))
+    if checkpoint:
+        Path(checkpoint).unlink(missing_ok=True)

@@ -1,0 +1,125 @@
+"""Loss functions for weakly supervised cross-modal hashing; each is a plain function.
+
+Codes are tanh outputs in [-1, 1]^K during training. The similarity of two codes is
+their normalised inner product (h_a · h_b / K, in [-1, 1]); it equals 1 − 2·d_H/K for
+binary codes, so preserving it preserves Hamming distances.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+
+def tag_similarity(labels: torch.Tensor, idf: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Cosine of (IDF-weighted) multi-hot tag vectors: B × B in [0, 1]."""
+    weighted = labels * idf if idf is not None else labels
+    normed = F.normalize(weighted, dim=1)
+    return (normed @ normed.T).clamp(0, 1)
+
+
+def feature_similarity(features: torch.Tensor) -> torch.Tensor:
+    """Backbone-feature similarity mapped to [0, 1] relative to the batch.
+
+    Raw CLIP cosines sit in a narrow band; standardising them per batch and squashing
+    with a sigmoid makes "closer than usual" ≈ 1 and "as far as usual" ≈ 0.5 → clipped
+    below at 0 for clearly unrelated pairs.
+    """
+    normed = F.normalize(features, dim=1)
+    cos = normed @ normed.T
+    off_diagonal = cos[~torch.eye(len(cos), dtype=torch.bool, device=cos.device)]
+    if off_diagonal.numel() < 2:
+        return torch.ones_like(cos)
+    z = (cos - off_diagonal.mean()) / off_diagonal.std().clamp(min=1e-6)
+    return torch.sigmoid(2 * z - 2)
+
+
+def similarity_targets(labels: torch.Tensor, has_tags: torch.Tensor, features: torch.Tensor, tag_weight: float = 0.7, idf: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Pairwise targets S in [0, 1]: tag overlap mixed with feature similarity.
+
+    Where either photo has no tags, the pair's target comes from the features alone:
+    a missing tag is unknown, not evidence that two photos are unrelated.
+    """
+    feats = feature_similarity(features)
+    tags = tag_similarity(labels, idf)
+    both = has_tags[:, None] & has_tags[None, :]
+    mixed = tag_weight * tags + (1 - tag_weight) * feats
+    return torch.where(both, mixed, feats)
+
+
+def code_similarity(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Normalised inner products of code batches: A × B in [-1, 1]."""
+    return a @ b.T / a.shape[1]
+
+
+def pairwise_similarity_loss(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    targets: torch.Tensor,
+    scale: float = 10.0,
+    weight: Optional[torch.Tensor] = None,
+    sharpness: float = 10.0,
+) -> torch.Tensor:
+    """Similarity preservation as a soft contrastive loss over the batch.
+
+    For each code in `a`, the codes in `b` are ranked by code similarity (a softmax
+    over scale · h_a·h_b/K, i.e. over negative Hamming distances); that ranking should
+    match the one the targets give (a softmax over sharpness · S). Only the order
+    matters, as it does for retrieval, so noisy absolute target values do no harm.
+    `weight` (A × B, 0/1) leaves out pairs with no target (e.g. texts of untagged photos).
+    """
+    logits = scale * code_similarity(a, b)
+    wanted = sharpness * targets
+    if weight is not None:
+        keep = weight > 0
+        logits = logits.masked_fill(~keep, -1e4)
+        wanted = wanted.masked_fill(~keep, -1e4)
+        rows = keep.any(dim=1)
+        if not rows.any():
+            return logits.sum() * 0
+        logits, wanted = logits[rows], wanted[rows]
+    target = torch.softmax(wanted, dim=1)
+    return -(target * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+
+
+def quantisation_loss(codes: torch.Tensor) -> torch.Tensor:
+    """How far tanh outputs are from ±1: mean (|h| − 1)²."""
+    return (codes.abs() - 1).pow(2).mean()
+
+
+def bit_balance_loss(codes: torch.Tensor) -> torch.Tensor:
+    """Each bit should split the batch in half: mean over bits of (batch mean)²."""
+    return codes.mean(dim=0).pow(2).mean()
+
+
+def tag_bce_loss(logits: torch.Tensor, labels: torch.Tensor, has_tags: torch.Tensor, pos_weight: float = 1.0) -> torch.Tensor:
+    """Multi-label BCE over the tag vocabulary, for photos that have tags only.
+
+    A photo has a handful of tags out of hundreds, so `pos_weight` > 1 keeps the few
+    positives from being drowned by the many negatives.
+    """
+    if not has_tags.any():
+        return logits.sum() * 0
+    weight = torch.tensor(pos_weight, device=logits.device)
+    return F.binary_cross_entropy_with_logits(logits[has_tags], labels[has_tags], pos_weight=weight)
+
+
+def prototype_loss(codes: torch.Tensor, prototypes: torch.Tensor, labels: torch.Tensor, has_tags: torch.Tensor, scale: float = 10.0) -> torch.Tensor:
+    """WSIH's concept prototypes: a code should be near the prototype codes of its tags."""
+    if not has_tags.any():
+        return codes.sum() * 0
+    logits = scale * code_similarity(codes[has_tags], prototypes)
+    return F.binary_cross_entropy_with_logits(logits, labels[has_tags])
+
+
+def adversarial_loss(discriminator, image_codes: torch.Tensor, text_codes: torch.Tensor) -> torch.Tensor:
+    """SSAH's modality discriminator: tell image codes (1) from text codes (0).
+
+    Called on codes passed through gradient reversal, so minimising it trains the
+    discriminator while pushing the two modalities' code distributions together.
+    """
+    logits = torch.cat([discriminator(image_codes), discriminator(text_codes)]).squeeze(-1)
+    truth = torch.cat([torch.ones(len(image_codes)), torch.zeros(len(text_codes))]).to(logits.device)
+    return F.binary_cross_entropy_with_logits(logits, truth)

@@ -1,0 +1,272 @@
+"""The training loop for the hashing network on cached backbone features ("head" effort)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+
+from ..jobs import CancelToken, ProgressEvent
+from ..models.hashing import GradientReversal, HashingConfig, HashingNet
+from . import losses as L
+from .checkpoints import load_model, restore_optimizer, save_checkpoint
+from .data import TrainingData
+from .metrics import mean_average_precision, relevance
+
+VALIDATION_DATABASE = 3000  # training photos used as the database when validating
+
+
+@dataclass
+class TrainingState:
+    """What a finished (or cancelled) run leaves: the network, its history, the best metric."""
+
+    model: HashingNet
+    history: list[dict] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    epochs_done: int = 0
+
+
+def pick_training_device(preference: str = "auto") -> str:
+    from ..models.backbones import pick_device
+
+    return pick_device(preference)
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
+
+
+class Trainer:
+    """Trains a HashingNet on TrainingData; reports progress, obeys a cancel token, checkpoints."""
+
+    def __init__(
+        self,
+        data: TrainingData,
+        config: HashingConfig,
+        bits: int,
+        checkpoint: Path,
+        device: str = "auto",
+        progress: Optional[Callable[[ProgressEvent], None]] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> None:
+        self.data = data
+        self.config = config
+        self.bits = bits
+        self.checkpoint = checkpoint
+        self.device = pick_training_device(device)
+        self.progress = progress
+        self.cancel = cancel or CancelToken()
+        train = config.training
+        self.seed = int(train.get("seed", 0))
+        self.batch_size = int(train.get("batch_size", 256))
+        self.max_tags = int(config.network.get("max_tags", 12))
+        self.weights = config.loss_weights
+        self.tag_weight = float(config.targets.get("tag_weight", 0.7))
+        self.scale = float(config.targets.get("similarity_scale", 10.0))
+        self.sharpness = float(config.targets.get("target_sharpness", 10.0))
+        self.pos_weight = float(config.targets.get("tag_pos_weight", 1.0))
+        # IDF weights: rare tags say more about two photos being alike than common ones
+        df = np.bincount(np.concatenate([np.asarray(t, dtype=np.int64) for t in data.tag_lists if t] or [np.zeros(0, np.int64)]), minlength=len(data.vocabulary))
+        self.idf = torch.tensor(np.log((1 + len(data.hashes)) / (1 + df)) + 1, dtype=torch.float32, device=self.device)
+        self.embeddings = torch.from_numpy(data.embeddings).to(self.device)
+        self.tokens = None if data.tokens is None else torch.from_numpy(data.tokens).to(self.device)
+        self.vocab_embeddings = torch.from_numpy(data.vocabulary_embeddings).to(self.device)
+        self.amp = self.device == "cuda"
+
+    def metadata(self, epochs_done: int, history: list[dict], metrics: dict) -> dict:
+        return {
+            "config": self.config.to_dict(),
+            "bits": self.bits,
+            "in_dim": self.data.dim,
+            "tokens_per_image": 0 if self.data.tokens is None else int(self.data.tokens.shape[1]),
+            "vocabulary": self.data.vocabulary,
+            "epochs_done": epochs_done,
+            "history": history,
+            "metrics": metrics,
+        }
+
+    def _new_model(self) -> HashingNet:
+        _seed_everything(self.seed)
+        tokens_per_image = 14 if self.data.tokens is None else int(self.data.tokens.shape[1])
+        return HashingNet(self.config, self.data.dim, self.bits, len(self.data.vocabulary), tokens_per_image).to(self.device)
+
+    def _tag_sets(self, indices: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Padded tag-embedding sets; half the time a random subset, so one-word queries are in-distribution."""
+        sets = []
+        for i in indices:
+            tags = list(self.data.tag_lists[i])
+            if len(tags) > 1 and rng.random() < 0.5:
+                tags = list(rng.choice(tags, size=int(rng.integers(1, len(tags) + 1)), replace=False))
+            sets.append(tags[: self.max_tags])
+        width = max(1, max(len(s) for s in sets))
+        index = torch.zeros((len(indices), width), dtype=torch.long)
+        mask = torch.zeros((len(indices), width), dtype=torch.bool)
+        for row, tags in enumerate(sets):
+            index[row, : len(tags)] = torch.tensor(tags, dtype=torch.long)
+            mask[row, : len(tags)] = True
+        index, mask = index.to(self.device), mask.to(self.device)
+        return self.vocab_embeddings[index] * mask.unsqueeze(-1), mask
+
+    def _loss(self, model: HashingNet, indices: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+        w = self.weights
+        idx = torch.from_numpy(indices).to(self.device)
+        embedding = self.embeddings[idx]
+        tokens = None if self.tokens is None else self.tokens[idx]
+        tags, mask = self._tag_sets(indices, rng)
+        labels = torch.from_numpy(self.data.labels(indices)).to(self.device)
+        has_tags = torch.from_numpy(self.data.has_tags(indices)).to(self.device)
+        parts = self.config.components
+        out = model(embedding, tokens, tags, mask, self.vocab_embeddings if parts.get("pixel_text_matching") else None)
+        targets = L.similarity_targets(labels, has_tags, embedding, self.tag_weight, self.idf)
+        tagged_cols = has_tags[None, :].float().expand(len(indices), -1)
+        # same-modality pairs leave out the trivial pair of a photo with itself
+        not_self = 1.0 - torch.eye(len(indices), device=self.device)
+        tagged_pairs = (has_tags[:, None] & has_tags[None, :]).float() * not_self
+        image, text = out["image_code"], out["text_code"]
+        terms: dict[str, torch.Tensor] = {
+            "similarity_image_image": L.pairwise_similarity_loss(image, image, targets, self.scale, weight=not_self, sharpness=self.sharpness),
+            "similarity_image_text": L.pairwise_similarity_loss(image, text, targets, self.scale, weight=tagged_cols, sharpness=self.sharpness),
+            "similarity_text_text": L.pairwise_similarity_loss(text, text, targets, self.scale, weight=tagged_pairs, sharpness=self.sharpness),
+            "quantisation": L.quantisation_loss(torch.cat([image, text[has_tags]])),
+            "bit_balance": L.bit_balance_loss(image) + (L.bit_balance_loss(text[has_tags]) if has_tags.any() else 0),
+        }
+        if "fused_code" in out:
+            fused = out["fused_code"]
+            terms["similarity_fused"] = (
+                L.pairwise_similarity_loss(image, fused, targets, self.scale, weight=tagged_cols, sharpness=self.sharpness)
+                + L.pairwise_similarity_loss(text, fused, targets, self.scale, weight=tagged_pairs + torch.diag(has_tags.float()), sharpness=self.sharpness)
+                + L.pairwise_similarity_loss(fused, fused, targets, self.scale, weight=tagged_pairs, sharpness=self.sharpness)
+            )
+        if parts.get("tag_bce"):
+            tag_terms = L.tag_bce_loss(out["image_tag_logits"], labels, has_tags, self.pos_weight)
+            if "fused_tag_logits" in out:
+                tag_terms = tag_terms + L.tag_bce_loss(out["fused_tag_logits"], labels, has_tags, self.pos_weight)
+            terms["tag_bce"] = tag_terms
+        if "pixel_text_logits" in out:
+            terms["pixel_text"] = L.tag_bce_loss(out["pixel_text_logits"], labels, has_tags, self.pos_weight)
+        if "prototypes" in out:
+            terms["prototype"] = L.prototype_loss(image, out["prototypes"], labels, has_tags, self.scale) + L.prototype_loss(text, out["prototypes"], labels, has_tags, self.scale)
+        if model.label_net is not None and has_tags.any():
+            label_codes = torch.tanh(model.label_net(labels[has_tags]))
+            label_targets = L.tag_similarity(labels[has_tags], self.idf)
+            terms["label_network"] = (
+                L.pairwise_similarity_loss(label_codes, label_codes, label_targets, self.scale, sharpness=self.sharpness)
+                + L.pairwise_similarity_loss(label_codes, image[has_tags], label_targets, self.scale, sharpness=self.sharpness)
+                + L.pairwise_similarity_loss(label_codes, text[has_tags], label_targets, self.scale, sharpness=self.sharpness)
+            )
+        if model.discriminator is not None and has_tags.any():
+            terms["adversarial"] = L.adversarial_loss(model.discriminator, GradientReversal.apply(image), GradientReversal.apply(text[has_tags]))
+        total = sum(float(w.get(name, 0.0)) * value for name, value in terms.items())
+        return total, {name: float(value.detach()) if torch.is_tensor(value) else float(value) for name, value in terms.items()}
+
+    @torch.no_grad()
+    def validate(self, model: HashingNet) -> dict[str, float]:
+        """Weak-label mAP on held-out tagged photos: image→image and tags→image."""
+        model.eval()
+        data = self.data
+        rng = np.random.default_rng(self.seed + 7)
+        database = [i for i in data.train if data.tag_lists[i]]
+        if len(database) > VALIDATION_DATABASE:
+            database = sorted(rng.choice(database, VALIDATION_DATABASE, replace=False))
+        database = np.asarray(database)
+        queries = data.validation
+        if len(queries) == 0 or len(database) == 0:
+            model.train()
+            return {}
+
+        def image_codes(ix):
+            t = None if self.tokens is None else self.tokens[torch.from_numpy(ix).to(self.device)]
+            return model.image_codes(self.embeddings[torch.from_numpy(ix).to(self.device)], t).float()
+
+        db_codes, q_codes = image_codes(database), image_codes(queries)
+        sets, mask = self._tag_sets(queries, np.random.default_rng(0))
+        t_codes = model.text_codes(sets, mask).float()
+        rel = relevance(data.labels(queries), data.labels(database))
+
+        def hamming(a, b):
+            return (self.bits - (2 * a - 1) @ (2 * b - 1).T).div(2).round().cpu().numpy()
+
+        metrics = {
+            "val_image_map": mean_average_precision(hamming(q_codes, db_codes), rel),
+            "val_text_map": mean_average_precision(hamming(t_codes, db_codes), rel),
+        }
+        model.train()
+        return metrics
+
+    def train(self, epochs: int, resume: bool = False) -> TrainingState:
+        """Run (or continue) training for `epochs` epochs in total; checkpoints after each."""
+        model = self._new_model()
+        lr = float(self.config.training.get("learning_rate", 1e-3))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=float(self.config.training.get("weight_decay", 1e-4)))
+        history: list[dict] = []
+        start_epoch = 0
+        if resume and self.checkpoint.is_file():
+            loaded, metadata, optim_tensors = load_model(self.checkpoint, device=self.device)
+            model.load_state_dict(loaded.state_dict())
+            if optim_tensors:
+                restore_optimizer(optimizer, optim_tensors)
+            history = metadata.get("history", [])
+            start_epoch = int(metadata.get("epochs_done", 0))
+        train_idx = self.data.train
+        steps_per_epoch = max(1, math.ceil(len(train_idx) / self.batch_size))
+        total_steps = steps_per_epoch * epochs
+        warmup = int(self.config.training.get("warmup_steps", 50))
+        # The schedule depends only on the global step, so a resumed run continues it exactly.
+        offset = start_epoch * steps_per_epoch
+
+        def schedule(step: int) -> float:
+            step += offset
+            return min(1.0, (step + 1) / max(1, warmup)) * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / max(1, total_steps)))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        scaler = torch.amp.GradScaler("cuda") if self.amp else None
+        model.train()
+        started = time.monotonic()
+        state = TrainingState(model, history, history[-1] if history else {}, start_epoch)
+        for epoch in range(start_epoch, epochs):
+            # One generator per epoch: the same run with or without a resume sees the same batches.
+            rng = np.random.default_rng([self.seed, epoch])
+            torch.manual_seed(self.seed * 1000 + epoch)
+            order = rng.permutation(train_idx)
+            running = 0.0
+            for step in range(steps_per_epoch):
+                self.cancel.raise_if_cancelled()
+                batch = order[step * self.batch_size : (step + 1) * self.batch_size]
+                if len(batch) < 2:
+                    continue
+                with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
+                    loss, terms = self._loss(model, batch, rng)
+                optimizer.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    optimizer.step()
+                scheduler.step()
+                running += float(loss.detach())
+                done = epoch * steps_per_epoch + step + 1
+                elapsed = time.monotonic() - started
+                steps_this_run = done - start_epoch * steps_per_epoch
+                eta = elapsed / steps_this_run * (total_steps - done)
+                self._report("train", done, total_steps, f"epoch {epoch + 1}/{epochs}", {"loss": float(loss.detach()), "terms": terms, "epoch": epoch + 1, "eta_s": eta})
+            metrics = self.validate(model)
+            record = {"epoch": epoch + 1, "loss": running / steps_per_epoch, **metrics}
+            history.append(record)
+            state = TrainingState(model, history, record, epoch + 1)
+            save_checkpoint(self.checkpoint, model, self.metadata(epoch + 1, history, record), optimizer,
+                            extra={"vocabulary_embeddings": self.vocab_embeddings})
+            self._report("epoch", epoch + 1, epochs, f"epoch {epoch + 1}: loss {record['loss']:.4f}", record)
+        model.eval()
+        return state
+
+    def _report(self, stage: str, done: int, total: int, message: str, data: dict) -> None:
+        if self.progress is not None:
+            self.progress(ProgressEvent(stage, done, total, message, data))

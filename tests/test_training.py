@@ -1,0 +1,254 @@
+"""The hashing network, its losses, training, checkpoints and the model lifecycle."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import SCENES, make_photo
+
+
+# -- losses on hand-computed cases ---------------------------------------------------------
+
+def test_quantisation_and_bit_balance_losses():
+    from engine.training import losses as L
+
+    assert L.quantisation_loss(torch.tensor([[1.0, -1.0]])) == 0
+    assert math.isclose(float(L.quantisation_loss(torch.tensor([[0.5, -0.5]]))), 0.25)
+    balanced = torch.tensor([[1.0, -1.0], [-1.0, 1.0]])
+    assert L.bit_balance_loss(balanced) == 0
+    assert float(L.bit_balance_loss(torch.ones(4, 2))) == 1.0
+
+
+def test_tag_similarity_and_missing_tags_fall_back_to_features():
+    from engine.training import losses as L
+
+    labels = torch.tensor([[1.0, 0, 1], [1.0, 0, 0], [0.0, 0, 0]])
+    sim = L.tag_similarity(labels)
+    assert math.isclose(float(sim[0, 1]), 1 / math.sqrt(2), rel_tol=1e-6)
+    assert float(sim[0, 0]) == pytest.approx(1.0)
+    features = torch.tensor([[1.0, 0.0], [0.9, 0.1], [1.0, 0.01]])
+    has_tags = torch.tensor([True, True, False])
+    targets = L.similarity_targets(labels, has_tags, features, tag_weight=1.0)
+    # both tagged: the tags decide; photo 2 has no tags: its targets are feature-based, not "unrelated"
+    assert float(targets[0, 1]) == pytest.approx(float(sim[0, 1]))
+    assert float(targets[0, 2]) == pytest.approx(float(L.feature_similarity(features)[0, 2]))
+    assert float(targets[0, 2]) > 0.5  # near-identical features: similar, although no tag is shared
+
+
+def test_similarity_loss_prefers_codes_that_keep_the_target_order():
+    from engine.training import losses as L
+
+    targets = torch.tensor([[1.0, 0.9, 0.0], [0.9, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    good = torch.tensor([[1.0, 1, 1, 1], [1, 1, 1, -1], [-1, -1, -1, -1.0]])
+    bad = torch.tensor([[1.0, 1, 1, 1], [-1, -1, -1, -1], [1, 1, 1, -1.0]])
+    assert L.pairwise_similarity_loss(good, good, targets) < L.pairwise_similarity_loss(bad, bad, targets)
+    # pairs without a target are left out
+    weight = torch.tensor([[1.0, 1, 0], [1, 1, 0], [0, 0, 0]])
+    assert L.pairwise_similarity_loss(good, bad, targets, weight=weight) == pytest.approx(
+        float(L.pairwise_similarity_loss(good[:2], bad[:2], targets[:2, :2])))
+
+
+def test_tag_bce_only_counts_tagged_photos():
+    from engine.training import losses as L
+
+    logits = torch.tensor([[10.0, -10.0], [0.0, 0.0]])
+    labels = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    assert float(L.tag_bce_loss(logits, labels, torch.tensor([True, False]))) < 1e-3
+    assert float(L.tag_bce_loss(logits, labels, torch.tensor([False, True]))) == pytest.approx(math.log(2), rel=1e-4)
+
+
+# -- the network ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bits", [16, 32, 64, 128])
+def test_network_shapes_tanh_in_training_sign_when_deployed(bits):
+    from engine.models.hashing import HashingConfig, HashingNet
+
+    config = HashingConfig.load(overrides={"network": {"dim": 32, "heads": 2}, "components": {"prototypes": True, "label_network": True, "discriminator": True}})
+    net = HashingNet(config, in_dim=24, bits=bits, vocabulary=7)
+    emb, tokens = torch.randn(5, 24), torch.randn(5, 14, 24)
+    tags, mask = torch.randn(5, 3, 24), torch.tensor([[1, 1, 0]] * 4 + [[0, 0, 0]], dtype=torch.bool)
+    out = net(emb, tokens, tags, mask, torch.randn(7, 24))
+    for name in ("image_code", "text_code", "fused_code"):
+        assert out[name].shape == (5, bits)
+        assert out[name].abs().max() < 1 and out[name].min() < 0 < out[name].max()
+    assert out["pixel_text_logits"].shape == (5, 7) and out["prototypes"].shape == (7, bits)
+    net.eval()
+    codes = net.image_codes(emb, tokens)
+    assert codes.dtype == torch.uint8 and codes.shape == (5, bits) and set(codes.unique().tolist()) <= {0, 1}
+    assert torch.equal(codes, (net.image_hash(net.image_feature(emb, tokens)[0]) > 0).to(torch.uint8))
+    query = net.text_codes(torch.randn(1, 1, 24), torch.ones(1, 1, dtype=torch.bool))
+    assert query.shape == (1, bits)
+
+
+def test_architecture_comes_from_json(tmp_path):
+    from engine.models.hashing import DEFAULT_CONFIG, HashingConfig, HashingNet
+
+    raw = json.loads(DEFAULT_CONFIG.read_text())
+    raw["network"]["dim"], raw["network"]["image_layers"] = 48, 3
+    path = tmp_path / "custom.json"
+    path.write_text(json.dumps(raw))
+    net = HashingNet(HashingConfig.load(path), in_dim=16, bits=32, vocabulary=4)
+    assert len(net.image_encoder.layers) == 3 and net.image_hash.in_features == 48
+
+
+# -- training on a library -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tagged_library(tmp_path_factory):
+    """60 generated photos in 3 tagged albums, indexed with the tiny backbone (ITQ active)."""
+    from engine.library.library import Library
+    from engine.models.backbones import BackboneSpec
+
+    root = tmp_path_factory.mktemp("photos") / "Pictures"
+    for album, seed in (("beach", 0), ("forest", 1000), ("city", 2000)):
+        for i in range(20):
+            make_photo(root / f"2020 {album}" / f"IMG_{i:04d}.jpg", seed + i)
+    home = tmp_path_factory.mktemp("lib")
+    library = Library(home)
+    library.index([root], backbone=BackboneSpec.from_args("tiny"))
+    yield library
+    library.close()
+
+
+FAST = {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 32, "warmup_steps": 2}, "data": {"validation_fraction": 0.2}}
+
+
+def test_training_registers_an_inactive_model_with_metrics(tagged_library):
+    from engine.training.lifecycle import list_models, train_model
+
+    events = []
+    model_id = train_model(tagged_library, bits=32, epochs=3, overrides=FAST, progress=events.append)
+    models = {m["id"]: m for m in list_models(tagged_library)}
+    assert models[model_id]["kind"] == "hashing" and models[model_id]["active"] is False
+    assert any(m["active"] and m["kind"] == "itq" for m in models.values())
+    assert "val_image_map" in models[model_id]["metrics"] and models[model_id]["size_bytes"] > 0
+    steps = [e for e in events if e.stage == "train"]
+    assert steps and all("loss" in e.data and "eta_s" in e.data for e in steps)
+    epochs = [e.data for e in events if e.stage == "epoch"]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert epochs[-1]["loss"] < epochs[0]["loss"], "training must reduce the loss"
+
+
+def test_checkpoint_round_trip_and_resume_are_exact(tagged_library, tmp_path):
+    from engine.jobs import Cancelled, CancelToken
+    from engine.models.backbones import Backbone
+    from engine.models.hashing import HashingConfig
+    from engine.training.checkpoints import load_model
+    from engine.training.data import build_training_data
+    from engine.training.trainer import Trainer
+
+    spec = tagged_library.current_backbone()
+    config = HashingConfig.load(overrides=FAST)
+    data = build_training_data(tagged_library, spec.key, Backbone(spec).encode_texts, config.data)
+    straight = Trainer(data, config, 16, tmp_path / "a.safetensors").train(4)
+    cancel = CancelToken()
+
+    def stop_after_two_epochs(event):
+        if event.stage == "epoch" and event.done == 2:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):  # an interrupted run: the same 4-epoch run, stopped after epoch 2
+        Trainer(data, config, 16, tmp_path / "b.safetensors", progress=stop_after_two_epochs, cancel=cancel).train(4)
+    resumed = Trainer(data, config, 16, tmp_path / "b.safetensors").train(4, resume=True)
+    for (name, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-5), name
+    loaded, metadata, _ = load_model(tmp_path / "a.safetensors")
+    emb, tok = torch.from_numpy(data.embeddings), torch.from_numpy(data.tokens)
+    assert torch.equal(loaded.image_codes(emb, tok), straight.model.eval().image_codes(emb, tok))
+    assert metadata["epochs_done"] == 4 and metadata["vocabulary"] == data.vocabulary
+
+
+def test_cancelled_training_leaves_the_active_model_searchable(tagged_library):
+    from engine.jobs import Cancelled, CancelToken
+    from engine.training.lifecycle import list_models, train_model
+
+    before = list_models(tagged_library)
+    ranking = [r.path for r in tagged_library.searcher().search(text="beach", limit=0)]
+    cancel = CancelToken()
+
+    def stop_soon(event):
+        if event.stage == "train" and event.done >= 2:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        train_model(tagged_library, bits=16, epochs=5, overrides=FAST, progress=stop_soon, cancel=cancel)
+    assert list_models(tagged_library) == before
+    assert [r.path for r in tagged_library.searcher().search(text="beach", limit=0)] == ranking
+
+
+def test_activation_switches_only_when_every_photo_has_its_new_code(tagged_library):
+    from engine.jobs import Cancelled, CancelToken
+    from engine.training.lifecycle import activate_model, list_models, remove_model, train_model
+    from engine.training.errors import ModelError
+
+    model_id = train_model(tagged_library, bits=64, epochs=2, overrides={**FAST, "training": {**FAST["training"], "database_codes": "fused"}})
+    old = next(m for m in list_models(tagged_library) if m["active"])
+    cancel = CancelToken()
+    cancel.cancel()
+    with pytest.raises(Cancelled):
+        activate_model(tagged_library, model_id, cancel=cancel)
+    assert next(m for m in list_models(tagged_library) if m["active"])["id"] == old["id"]
+    activate_model(tagged_library, model_id)
+    assert next(m for m in list_models(tagged_library) if m["active"])["id"] == model_id
+    searcher = tagged_library.searcher()
+    assert len(searcher) == 60 and searcher.bits == 64
+    photo = searcher.paths[0]
+    assert searcher.search(image=photo, limit=1)[0].distance == 0
+    with pytest.raises(ModelError, match="active model"):
+        remove_model(tagged_library, model_id)
+    remove_model(tagged_library, old["id"])
+    assert old["id"] not in [m["id"] for m in list_models(tagged_library)]
+
+
+def test_no_tagged_photos_is_a_clear_error(library, tmp_path, tiny_spec):
+    from engine.training.errors import TrainingDataError
+    from engine.training.lifecycle import train_model
+
+    for i in range(5):
+        make_photo(tmp_path / "DCIM" / f"IMG_{i:04d}.jpg", i)
+    library.index([tmp_path / "DCIM"], backbone=tiny_spec)
+    with pytest.raises(TrainingDataError, match="have tags"):
+        train_model(library, bits=16, epochs=1)
+
+
+@pytest.mark.slow
+def test_training_on_scenes_beats_the_untrained_codes(library, standin_spec):
+    """A short real training on ~700 scenes photos with the stand-in CLIP: text queries get better."""
+    if not SCENES.is_dir():
+        pytest.skip("scenes benchmark not found")
+    from engine.training.lifecycle import activate_model, train_model
+    from engine.training.metrics import mean_average_precision
+
+    gt = json.loads((SCENES / "ground_truth.json").read_text(encoding="utf-8"))
+    albums = sorted({im["album"] for im in gt["images"]})[::8]
+    library.index([SCENES / a for a in albums], backbone=standin_spec)
+    by_path = {str(SCENES / im["path"]): im for im in gt["images"]}
+    concept = {c["id"]: c["index"] for c in gt["concepts"]}
+
+    def text_map() -> float:
+        searcher = library.searcher()
+        labels = np.array([by_path[p]["label_vector"] for p in searcher.paths], dtype=bool)
+        row_of = {p: i for i, p in enumerate(searcher.paths)}
+        dist, rel = [], []
+        for query in gt["text_queries"]:
+            wanted = np.zeros(labels.shape[1], dtype=bool)
+            wanted[[concept[c] for c in query["concepts"]]] = True
+            ranking = searcher.search(text=query["text"], limit=0)
+            d = np.empty(len(ranking))
+            for r in ranking:
+                d[row_of[r.path]] = r.distance
+            dist.append(d)
+            rel.append((labels & wanted).any(axis=1))
+        return mean_average_precision(np.array(dist), np.array(rel))
+
+    before = text_map()
+    model_id = train_model(library, bits=64, epochs=15, overrides={"training": {"database_codes": "fused"}})
+    activate_model(library, model_id)
+    after = text_map()
+    print(f"text→image mAP on {len(library.searcher())} scenes photos: untrained {before:.4f}, trained {after:.4f}")
+    assert after > before + 0.03
