@@ -1,6 +1,8 @@
-"""BitLens desktop application (PySide6).
+"""BitLens desktop application (PySide6): `bitlens-gui [--library DIR] [FOLDER...]`.
 
 It drives the Qt-free engine in `engine/` through the `engine.library.library.Library`
-facade and runs long engine jobs (progress callback + cancel token, `engine.jobs`) in
-Qt workers. The window is built in a later step of the roadmap; see `docs/engine.md`.
+facade. Every engine call is a small function in `operations.py` that runs off the GUI
+thread through the one job helper, `jobs.JobRunner.run_in_background`; torch and
+open_clip are imported inside those jobs, after the window is on screen. The design
+note is `docs/desktop_app.md`.
 """

@@ -1,0 +1,276 @@
+"""Every engine call the GUI makes, as small functions that run inside a background job.
+
+Widgets never open a database session, import torch or walk a folder: they ask the
+job runner to run one of these with a `JobContext`, whose `library` belongs to the
+worker thread the function runs on.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+from engine.jobs import Cancelled, ProgressEvent
+
+from .torch_loader import import_torch
+
+if TYPE_CHECKING:
+    from engine.library.library import FolderInfo
+    from engine.library.report import ScanReport
+    from engine.models.backbones import BackboneSpec
+
+    from .jobs import JobContext
+
+RESULT_LIMIT = 1000  # results shown for a query; the ranking behind them covers the whole library
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """How to index: the model for a library that has none yet, code length, device."""
+
+    backbone: str = ""
+    pretrained: str = ""
+    weights: str = ""
+    bits: int = 64
+    device: str = "auto"
+
+    @property
+    def explicit_model(self) -> bool:
+        """Whether a model was chosen (else the default ViT-B-32 is used)."""
+        return bool(self.backbone or self.pretrained or self.weights)
+
+    def spec(self) -> Optional["BackboneSpec"]:
+        """The chosen backbone as an engine spec, or None for the library's own / the default."""
+        if not self.explicit_model:
+            return None
+        from engine.models.backbones import BackboneSpec
+
+        return BackboneSpec.from_args(self.backbone or None, self.pretrained or None, self.weights or None)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the user asked: words, an example photo, or neither (browse everything)."""
+
+    text: str = ""
+    image: Optional[str] = None
+    folder: Optional[str] = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.text.strip() and not self.image
+
+    def describe(self) -> str:
+        if self.image:
+            return f"photos like {Path(self.image).name}"
+        return f"“{self.text.strip()}”" if self.text.strip() else "all photos"
+
+
+@dataclass
+class ResultPage:
+    """A ranked (or, for browsing, listed) set of photos with what the grid needs."""
+
+    query: Query
+    ids: list[int] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    distances: Optional[list[int]] = None  # None when browsing (no query to measure from)
+    bits: Optional[int] = None
+    searched: int = 0  # how many photos the ranking covered
+    reason: str = ""  # why the page is empty, when the library cannot answer yet
+
+
+@dataclass
+class Overview:
+    """The library at a glance: folders with counts, and the status numbers."""
+
+    folders: list["FolderInfo"]
+    status: dict
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+def load_overview(ctx: "JobContext") -> Overview:
+    """Folders with their counts and the library status."""
+    library = ctx.library
+    return Overview(folders=library.folders(), status=library.status())
+
+
+def browse(ctx: "JobContext", query: Query) -> ResultPage:
+    """Every photo of the library (or one folder) in the order it was indexed."""
+    # The engine has no listing verb yet; this is the one read the GUI layer does itself.
+    sql = "SELECT i.id, i.path FROM images i WHERE i.status = 'ok' ORDER BY i.id"
+    parameters: tuple = ()
+    if query.folder:
+        sql = "SELECT i.id, i.path FROM images i JOIN folders f ON f.id = i.folder_id WHERE i.status = 'ok' AND f.path = ? ORDER BY i.id"
+        parameters = (query.folder,)
+    with ctx.library.store.raw() as db:
+        rows = db.execute(sql, parameters).fetchall()
+    return ResultPage(query=query, ids=[r[0] for r in rows], paths=[r[1] for r in rows], searched=len(rows))
+
+
+def _searcher(ctx: "JobContext", codes_generation: int, device: str):
+    """This worker's searcher, rebuilt when the library's codes changed since it was made."""
+    state = ctx.state
+    if state.get("generation") != codes_generation or "searcher" not in state:
+        from engine.search.searcher import SearchError
+
+        old = state.get("searcher")
+        try:
+            searcher = ctx.library.searcher(device=device)
+        except SearchError:
+            searcher = None
+        if searcher is not None and old is not None and old.spec.key == searcher.spec.key:
+            searcher._backbone = old._backbone  # same model: keep the loaded backbone (seconds to build)
+        state["searcher"], state["generation"] = searcher, codes_generation
+    return state["searcher"]
+
+
+def search(ctx: "JobContext", query: Query, codes_generation: int, device: str = "auto", limit: int = RESULT_LIMIT) -> ResultPage:
+    """Rank the library by Hamming distance to a text or image query."""
+    import_torch()
+    searcher = _searcher(ctx, codes_generation, device)
+    if searcher is None:
+        return ResultPage(query=query, reason="no_model")
+    ctx.check()  # a newer query may have arrived while the searcher loaded
+    results = searcher.search(text=query.text or None, image=query.image, limit=limit, folder=query.folder)
+    return ResultPage(
+        query=query,
+        ids=[r.image_id for r in results],
+        paths=[r.path for r in results],
+        distances=[r.distance for r in results],
+        bits=searcher.bits,
+        searched=len(searcher),
+    )
+
+
+def photo_details(ctx: "JobContext", path: str) -> Optional[dict]:
+    """What the library knows of one photo (tags with sources, date, camera, size)."""
+    return ctx.library.photo(path)
+
+
+def warm_up(ctx: "JobContext", codes_generation: int, device: str = "auto") -> bool:
+    """Import torch and open_clip and load the searcher's model before the first query needs it."""
+    import_torch()
+    searcher = _searcher(ctx, codes_generation, device)
+    if searcher is None:
+        import open_clip  # noqa: F401 - the import alone takes seconds; do it now, not at index time
+
+        return False
+    searcher.backbone  # noqa: B018 - loads the model
+    return True
+
+
+# -- writing (always on the single write lane) ----------------------------------------------
+
+
+def index_folders(ctx: "JobContext", folders: list[str], options: IndexOptions) -> "ScanReport":
+    """Add folders (if new), scan the library and encode new photos."""
+    import_torch()
+    library = ctx.library
+    has_model = library.current_backbone() is not None
+    # A library keeps its model: the settings choose only the model of a library without one.
+    spec = None if has_model else options.spec()
+    bits = None if has_model else options.bits
+    return library.index(folders, backbone=spec, bits=bits, device=options.device, progress=ctx.progress, cancel=ctx.cancel)
+
+
+def add_folder(ctx: "JobContext", folder: str) -> str:
+    """Add a folder to the library without indexing it yet."""
+    return ctx.library.add_folder(folder)
+
+
+def remove_folder(ctx: "JobContext", folder: str) -> int:
+    """Forget a folder and its photos' rows; the files are never touched."""
+    return ctx.library.remove_folder(folder)
+
+
+# -- model weights ------------------------------------------------------------------------
+
+
+def default_weights_cached() -> bool:
+    """Whether the default model's pretrained weights are already on this machine."""
+    from engine.models.backbones import DEFAULT_ARCH, DEFAULT_PRETRAINED
+    from engine.models.weights import cached_weights
+
+    import_torch()  # open_clip, which cached_weights asks, imports torch
+    return cached_weights(DEFAULT_ARCH, DEFAULT_PRETRAINED) is not None
+
+
+def needs_first_run(ctx: "JobContext", options: IndexOptions, weights_cached=default_weights_cached) -> bool:
+    """True when the library has no model, none was chosen, and the default weights are missing."""
+    if options.explicit_model or ctx.library.status()["active_model"] is not None:
+        return False
+    return not weights_cached()
+
+
+def hub_reachable(ctx: "JobContext") -> bool:
+    """Whether the model hub can be reached now (answers within a few seconds, offline at once)."""
+    from engine.models.weights import hub_reachable as reachable
+
+    return reachable()
+
+
+def _progress_bar_class(ctx: "JobContext"):
+    """A tqdm class that turns a download's progress into job progress and honours cancel."""
+    from tqdm import tqdm
+
+    class JobProgress(tqdm):
+        def __init__(self, *args, **kwargs) -> None:
+            kwargs.pop("name", None)
+            kwargs["disable"] = False
+            kwargs["file"] = io.StringIO()  # the GUI draws the bar; nothing goes to a terminal
+            super().__init__(*args, **kwargs)
+
+        def update(self, n: float = 1) -> Optional[bool]:
+            shown = super().update(n)
+            ctx.progress(ProgressEvent("download", int(self.n), int(self.total) if self.total else None, "downloading the model"))
+            if ctx.cancel.cancelled:
+                raise Cancelled()
+            return shown
+
+    return JobProgress
+
+
+def download_default_weights(ctx: "JobContext") -> str:
+    """Download the default model's weights into the shared Hugging Face cache, with progress."""
+    import_torch()
+    import open_clip
+    from huggingface_hub import hf_hub_download
+
+    from engine.models.backbones import DEFAULT_ARCH, DEFAULT_PRETRAINED
+    from engine.models.weights import WeightsUnavailable, _hf_location, cached_weights
+    from engine.models.weights import hub_reachable as reachable
+
+    local = cached_weights(DEFAULT_ARCH, DEFAULT_PRETRAINED)
+    if local:
+        return local
+    if not reachable():
+        raise WeightsUnavailable("the internet cannot be reached, so the model cannot be downloaded now")
+    location = _hf_location(open_clip.get_pretrained_cfg(DEFAULT_ARCH, DEFAULT_PRETRAINED))
+    if location is None:
+        raise WeightsUnavailable(f"open_clip does not say where to download {DEFAULT_ARCH} ({DEFAULT_PRETRAINED}) from")
+    repo_id, candidates = location
+    failures = []
+    for filename in candidates:  # the same files, in the same order, that open_clip tries
+        try:
+            return hf_hub_download(repo_id, filename, tqdm_class=_progress_bar_class(ctx))
+        except Cancelled:
+            raise
+        except Exception as error:  # try the next candidate; report all if none works
+            failures.append(f"{filename}: {error}")
+            ctx.cancel.raise_if_cancelled()
+    raise WeightsUnavailable("downloading the model failed: " + "; ".join(failures))
+
+
+def check_weights_file(ctx: "JobContext", arch: str, weights: str) -> str:
+    """Check that a weights file loads as the given architecture; returns its absolute path."""
+    from engine.models.backbones import Backbone, BackboneSpec
+
+    import_torch()
+    spec = BackboneSpec.from_args(arch or None, None, weights)
+    Backbone(spec, device="cpu")  # refuses files that do not fit the architecture
+    return os.path.abspath(weights)

@@ -1,0 +1,94 @@
+"""The settings dialog, generated from the declarations in `settings.py`."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import settings as s
+
+
+class SettingsDialog(QDialog):
+    """One editor per declared setting; OK stores them all."""
+
+    def __init__(self, settings: s.Settings, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle("BitLens settings")
+        self.setMinimumWidth(520)
+        self._editors: dict[str, tuple[s.Setting, QWidget]] = {}
+        form = QFormLayout()
+        for setting in s.ALL:
+            editor = self._editor(setting)
+            editor.setToolTip(setting.help)
+            form.addRow(setting.label, editor)
+        note = QLabel("The library folder changes at the next start. The model settings apply to a library that has no model yet.", self)
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    def _editor(self, setting: s.Setting) -> QWidget:
+        value = self.settings.get(setting)
+        if setting.choices:
+            combo = QComboBox(self)
+            for choice in setting.choices:
+                combo.addItem(str(choice), choice)
+            combo.setCurrentIndex(list(setting.choices).index(value))
+            self._editors[setting.key] = (setting, combo)
+            return combo
+        if setting.type is int:
+            spin = QSpinBox(self)
+            spin.setRange(setting.minimum or 0, setting.maximum or 1_000_000)
+            spin.setValue(value)
+            self._editors[setting.key] = (setting, spin)
+            return spin
+        line = QLineEdit(str(value), self)
+        line.setPlaceholderText("default")
+        self._editors[setting.key] = (setting, line)
+        if setting.kind not in ("folder", "file"):
+            return line
+        row = QWidget(self)
+        browse = QPushButton("Browse…", row)
+        browse.clicked.connect(lambda: self._browse(setting, line))
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(line, 1)
+        layout.addWidget(browse)
+        return row
+
+    def _browse(self, setting: s.Setting, line: QLineEdit) -> None:
+        if setting.kind == "folder":
+            chosen = QFileDialog.getExistingDirectory(self, setting.label, line.text())
+        else:
+            chosen = QFileDialog.getOpenFileName(self, setting.label, line.text())[0]
+        if chosen:
+            line.setText(chosen)
+
+    def accept(self) -> None:
+        for setting, editor in self._editors.values():
+            if isinstance(editor, QComboBox):
+                self.settings.set(setting, editor.currentData())
+            elif isinstance(editor, QSpinBox):
+                self.settings.set(setting, editor.value())
+            elif isinstance(editor, QLineEdit):
+                self.settings.set(setting, editor.text().strip())
+        super().accept()

@@ -1,0 +1,107 @@
+"""Drive the real app on an X display and save the screenshots in this folder.
+
+    Xvfb :99 -screen 0 1280x800x24 &
+    DISPLAY=:99 QT_QPA_PLATFORM=xcb .venv/bin/python docs/screenshots/take_screenshots.py
+
+It indexes the scenes benchmark (read in place, never written) into a fresh library
+under /tmp with the offline stand-in CLIP, and grabs the screen with Pillow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+SHARED = REPO.parent / "shared" / "benchmark"
+sys.path.insert(0, str(REPO))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--library", default="/tmp/bitlens-screenshots/library")
+    parser.add_argument("--photos", default=str(SHARED / "scenes-s0"))
+    parser.add_argument("--display", default=":99")
+    parser.add_argument("--query", default="a dog")
+    args = parser.parse_args()
+
+    from PIL import ImageGrab
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_app import settings as s
+    from desktop_app.first_run import FirstRunDialog, ModelChoice
+    from desktop_app.mainwindow import MainWindow
+
+    library = Path(args.library)
+    shutil.rmtree(library.parent, ignore_errors=True)
+    app = QApplication(["bitlens-gui"])
+    settings = s.Settings.open(library.parent / "settings.ini")
+    model = ModelChoice(backbone=str(SHARED / "backbone" / "scenes-clip-tiny.json"), weights=str(SHARED / "backbone" / "scenes-clip-tiny.safetensors"))
+    window = MainWindow(settings, str(library), model_override=model, first_run="skip")
+    window.move(0, 0)
+    window.resize(1280, 800)
+    window.show()
+
+    def wait(condition, timeout: float = 600.0, settle: float = 0.0) -> None:
+        end = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > end:
+                raise TimeoutError("the app did not get there in time")
+            app.processEvents()
+            time.sleep(0.01)
+        end = time.monotonic() + settle
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.01)
+
+    def grab(name: str, widget=None) -> None:
+        widget = widget or window
+        app.processEvents()
+        top_left = widget.mapToGlobal(widget.rect().topLeft())
+        box = (top_left.x(), top_left.y(), top_left.x() + widget.width(), top_left.y() + widget.height())
+        ImageGrab.grab(bbox=box, xdisplay=args.display).save(HERE / f"{name}.png")
+        print(f"saved {name}.png", flush=True)
+
+    thumbnails_done = lambda: not window.thumbnails._pending  # noqa: E731
+    window.start()
+    wait(lambda: window.overview is not None, settle=1.0)
+    grab("empty")
+
+    dialog = FirstRunDialog(window.runner, hub_reachable=False, parent=window)
+    dialog.open()
+    wait(lambda: dialog.isVisible(), settle=0.5)
+    grab("first-run", dialog)
+    dialog.reject()
+
+    window.add_folders([args.photos])
+    def encoding_under_way() -> bool:
+        events = [j.last_progress for j in window.runner.active_jobs() if j.last_progress]
+        return any(e.stage == "encode" and e.total and e.done >= 0.3 * e.total for e in events)
+
+    wait(encoding_under_way, settle=0.3)
+    wait(thumbnails_done, timeout=60, settle=0.3)
+    grab("indexing")
+
+    wait(lambda: not window._indexing and window.has_model, timeout=1800, settle=1.0)
+    window.search.set_text(args.query)
+    wait(lambda: window.last_page is not None and window.last_page.distances is not None and window.last_page.query.text == args.query)
+    window.toggle_preview()  # the grid alone first
+    wait(thumbnails_done, timeout=60, settle=0.5)
+    grab("results")
+
+    window.toggle_preview()
+    window.grid.setFocus()
+    window.grid.setCurrentIndex(window.results.index(0))
+    wait(lambda: window.preview.details is not None and window.preview.image.pixmap() is not None and not window.preview.image.pixmap().isNull(), settle=0.3)
+    wait(thumbnails_done, timeout=60, settle=0.3)
+    grab("preview")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
