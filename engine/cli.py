@@ -90,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--weights", metavar="FILE")
     evaluate.add_argument("--work", metavar="DIR", help="where the benchmark library is built (default: a temporary folder)")
     evaluate.add_argument("--out", metavar="DIR", default=".", help="where results.json and the PR curve PNG are written")
+    evaluate.add_argument("--ablation", action="store_true", help="also train with each seed component switched (slow)")
     evaluate.add_argument("--json", action="store_true")
 
     status = commands.add_parser("status", help="photos, missing, errors, tags, models")
@@ -276,8 +277,11 @@ def _cmd_models(library, args) -> int:
 def _cmd_eval(library, args) -> int:
     from .training.benchmark import run_benchmark
 
+    from .training.benchmark import ABLATIONS
+
+    variants = {"trained": {}, **ABLATIONS} if args.ablation else None
     results = run_benchmark(args.benchmark, bits_list=args.bits, epochs=args.epochs, backbone=args.backbone, weights=args.weights,
-                            work=args.work, out=args.out, progress=_progress_printer(sys.stderr.isatty()))
+                            work=args.work, out=args.out, progress=_progress_printer(sys.stderr.isatty()), variants=variants)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

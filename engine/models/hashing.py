@@ -95,6 +95,16 @@ class HashingNet(nn.Module):
         self.image_norm = nn.LayerNorm(dim)
         # text branch
         self.text_in = nn.Sequential(nn.LayerNorm(in_dim), nn.Linear(in_dim, dim))
+        # Tag identities: CLIP text embeddings of different tags are all alike (cosines of
+        # 0.7-0.9), so each vocabulary tag also gets a learned vector. A text reaches them by
+        # a sharp softmax over its CLIP similarity to the vocabulary, so a free-text query
+        # ("a dog") lands on the identities of the tags it resembles ("dog", "puppy").
+        self.use_identity = bool(parts.get("tag_identity", False)) and vocabulary > 0
+        if self.use_identity:
+            self.tag_identity = nn.Embedding(vocabulary, dim)
+            nn.init.normal_(self.tag_identity.weight, std=0.02)
+            self.register_buffer("vocabulary_keys", torch.zeros(vocabulary, in_dim))
+            self.identity_temperature = float(net.get("identity_temperature", 0.02))
         self.text_summary = nn.Parameter(torch.zeros(1, 1, dim))
         self.text_encoder = _encoder(dim, heads, int(net["text_layers"]), dropout)
         self.text_norm = nn.LayerNorm(dim)
@@ -133,9 +143,17 @@ class HashingNet(nn.Module):
         encoded = self.image_tokens(embedding, tokens)
         return self.image_norm(encoded[:, 0]), encoded
 
+    def set_vocabulary(self, embeddings: torch.Tensor) -> None:
+        """Give the network its vocabulary's CLIP text embeddings (V × D), the keys of the tag identities."""
+        if self.use_identity:
+            self.vocabulary_keys.copy_(F.normalize(embeddings.to(self.vocabulary_keys), dim=-1))
+
     def text_feature(self, tags: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Summary feature and per-tag tokens of tag sets (B, T, D) with `mask` True = real tag."""
         x = self.text_in(tags)
+        if self.use_identity:
+            affinity = F.normalize(tags, dim=-1) @ self.vocabulary_keys.T / self.identity_temperature
+            x = x + torch.softmax(affinity, dim=-1) @ self.tag_identity.weight
         summary = self.text_summary.expand(len(x), 1, -1)
         x = torch.cat([summary, x], dim=1)
         padding = torch.cat([torch.zeros(len(x), 1, dtype=torch.bool, device=x.device), ~mask], dim=1)

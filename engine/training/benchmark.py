@@ -27,6 +27,17 @@ from .metrics import hamming_matrix, mean_average_precision, pr_curve, precision
 
 TEXT_PROMPT = "a photo of {}"
 TASKS = ("image_to_text", "text_to_image", "image_to_image", "query_to_image")
+# Each seed's component switched against the default config (on ones off, optional ones on).
+ABLATIONS = {
+    "no cross-scale attention (WHCMT)": {"components": {"cross_scale_attention": False}},
+    "no fusion branch (text-guided fusion)": {"components": {"fusion": False}},
+    "no pixel-text matching": {"components": {"pixel_text_matching": False}},
+    "no tag BCE": {"components": {"tag_bce": False}},
+    "no tag identities": {"components": {"tag_identity": False}},
+    "+ tag prototypes (WSIH)": {"components": {"prototypes": True}},
+    "+ label network (SSAH)": {"components": {"label_network": True}},
+    "+ modality discriminator (SSAH)": {"components": {"discriminator": True}},
+}
 
 
 def _mirror(benchmark: Path, images: list[dict], target: Path) -> None:

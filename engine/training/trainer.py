@@ -94,7 +94,9 @@ class Trainer:
     def _new_model(self) -> HashingNet:
         _seed_everything(self.seed)
         tokens_per_image = 14 if self.data.tokens is None else int(self.data.tokens.shape[1])
-        return HashingNet(self.config, self.data.dim, self.bits, len(self.data.vocabulary), tokens_per_image).to(self.device)
+        model = HashingNet(self.config, self.data.dim, self.bits, len(self.data.vocabulary), tokens_per_image).to(self.device)
+        model.set_vocabulary(self.vocab_embeddings)
+        return model
 
     def _tag_sets(self, indices: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Padded tag-embedding sets; half the time a random subset, so one-word queries are in-distribution."""
