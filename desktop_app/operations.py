@@ -123,8 +123,8 @@ def _searcher(ctx: "JobContext", codes_generation: int, device: str):
             searcher = ctx.library.searcher(device=device)
         except SearchError:
             searcher = None
-        if searcher is not None and old is not None and old.spec.key == searcher.spec.key:
-            searcher._backbone = old._backbone  # same model: keep the loaded backbone (seconds to build)
+        if searcher is not None and old is not None:
+            searcher.adopt_backbone(old)  # same model: keep the loaded backbone (seconds to build)
         state["searcher"], state["generation"] = searcher, codes_generation
     return state["searcher"]
 
@@ -242,7 +242,7 @@ def download_default_weights(ctx: "JobContext") -> str:
     from huggingface_hub import hf_hub_download
 
     from engine.models.backbones import DEFAULT_ARCH, DEFAULT_PRETRAINED
-    from engine.models.weights import WeightsUnavailable, _hf_location, cached_weights
+    from engine.models.weights import WeightsUnavailable, cached_weights, hf_location
     from engine.models.weights import hub_reachable as reachable
 
     local = cached_weights(DEFAULT_ARCH, DEFAULT_PRETRAINED)
@@ -250,7 +250,7 @@ def download_default_weights(ctx: "JobContext") -> str:
         return local
     if not reachable():
         raise WeightsUnavailable("the internet cannot be reached, so the model cannot be downloaded now")
-    location = _hf_location(open_clip.get_pretrained_cfg(DEFAULT_ARCH, DEFAULT_PRETRAINED))
+    location = hf_location(open_clip.get_pretrained_cfg(DEFAULT_ARCH, DEFAULT_PRETRAINED))
     if location is None:
         raise WeightsUnavailable(f"open_clip does not say where to download {DEFAULT_ARCH} ({DEFAULT_PRETRAINED}) from")
     repo_id, candidates = location

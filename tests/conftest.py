@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+SHARED = (REPO.parent / "shared").resolve()  # the library stores resolved paths
 SCENES = SHARED / "benchmark" / "scenes-s0"
 REAL_METADATA = SHARED / "benchmark" / "real-metadata"
 STANDIN_CONFIG = SHARED / "benchmark" / "backbone" / "scenes-clip-tiny.json"

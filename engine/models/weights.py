@@ -45,7 +45,7 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def _hf_location(cfg: dict) -> tuple[str, list[str]] | None:
+def hf_location(cfg: dict) -> tuple[str, list[str]] | None:
     """The (repo id, candidate file names) of an open_clip pretrained entry on the hub."""
     hub = cfg.get("hf_hub", "")
     if not hub:
@@ -67,7 +67,7 @@ def cached_weights(arch: str, tag: str) -> str | None:
     import open_clip
 
     cfg = open_clip.get_pretrained_cfg(arch, tag)
-    location = _hf_location(cfg)
+    location = hf_location(cfg)
     if location is not None:
         from huggingface_hub import try_to_load_from_cache
 

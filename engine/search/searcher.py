@@ -69,6 +69,11 @@ class Searcher:
     def __len__(self) -> int:
         return len(self.paths)
 
+    def adopt_backbone(self, other: "Searcher") -> None:
+        """Reuse another searcher's loaded backbone when both use the same one (saves seconds)."""
+        if other._backbone is not None and other.spec.key == self.spec.key:
+            self._backbone = other._backbone
+
     @property
     def backbone(self):
         """The backbone, loaded on first use (text and new-image queries need it)."""
