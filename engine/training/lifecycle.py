@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -18,6 +17,7 @@ from ..library.schema import Code, Model
 from ..models.backbones import Backbone
 from ..models.hashing import DEFAULT_CONFIG, HashingConfig
 from ..models.weights import sha256_file
+from .checkpoints import export_for_inference
 from .data import build_training_data
 from .errors import ModelError
 from .trainer import Trainer
@@ -70,7 +70,8 @@ def train_model(
     trainer = Trainer(data, config, bits, checkpoint, device=device, progress=progress, cancel=cancel)
     state = trainer.train(epochs, resume=resume)
     final = library.paths.models / f"hashing-{bits}bit-{int(time.time() * 1000)}.safetensors"
-    shutil.move(str(checkpoint), final)
+    export_for_inference(checkpoint, final)
+    checkpoint.unlink()
     with library.store.session() as session:
         model = Model(
             name=name or f"Trained {bits}-bit ({len(data.vocabulary)} tags, {len(data.hashes)} photos)",
