@@ -25,17 +25,6 @@ sys.path.insert(0, str(REPO))
 BENCH = REPO.parent / "shared" / "benchmark"
 
 
-def map_at_all(distances: np.ndarray, relevant: np.ndarray) -> float:
-    """mAP over full rankings; ties keep database order (stable sort), as the benchmark says."""
-    scores = []
-    for d, r in zip(distances, relevant):
-        r = r[np.argsort(d, kind="stable")]
-        if r.any():
-            hits = np.cumsum(r)[r]
-            scores.append(np.mean(hits / (np.flatnonzero(r) + 1)))
-    return float(np.mean(scores))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bits", type=int, default=64)
@@ -46,6 +35,7 @@ def main() -> None:
     from engine.library.library import Library
     from engine.models.backbones import BackboneSpec
     from engine.search.hamming import pack_bits
+    from engine.training.metrics import mean_average_precision
 
     scenes = BENCH / "scenes-s0"
     gt = json.loads((scenes / "ground_truth.json").read_text(encoding="utf-8"))
@@ -92,11 +82,11 @@ def main() -> None:
             "database": int(len(db_rows)),
             "text_queries": len(gt["text_queries"]),
             "image_queries": int(len(q_rows)),
-            "text_map_hamming": round(map_at_all(np.array(text_ham), np.array(text_rel)), 4),
-            "text_map_float": round(map_at_all(np.array(text_cos), np.array(text_rel)), 4),
-            "text_map_random": round(float(np.mean([map_at_all(rng.random((len(text_rel), len(db_rows))), np.array(text_rel)) for _ in range(5)])), 4),
-            "image_map_hamming": round(map_at_all(image_ham, image_rel), 4),
-            "image_map_float": round(map_at_all(image_cos, image_rel), 4),
+            "text_map_hamming": round(mean_average_precision(np.array(text_ham), np.array(text_rel)), 4),
+            "text_map_float": round(mean_average_precision(np.array(text_cos), np.array(text_rel)), 4),
+            "text_map_random": round(float(np.mean([mean_average_precision(rng.random((len(text_rel), len(db_rows))), np.array(text_rel)) for _ in range(5)])), 4),
+            "image_map_hamming": round(mean_average_precision(image_ham, image_rel), 4),
+            "image_map_float": round(mean_average_precision(image_cos, image_rel), 4),
             "index_seconds": round(index_s, 1),
             "index_photos_per_s": round(report.encoded / index_s, 1) if report.encoded else None,
             "text_query_ms": round(text_ms, 1),

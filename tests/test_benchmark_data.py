@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,28 +54,19 @@ def test_scenes_tags_match_what_is_on_disk(library, tiny_spec, scenes_albums):
     assert checked == library.status()["photos"] == 420
 
 
-def _map_at_all(distances: np.ndarray, relevant: np.ndarray) -> float:
-    """The benchmark's mAP@all with stable tie-breaking by database order."""
-    scores = []
-    for d, r in zip(distances, relevant):
-        r = r[np.argsort(d, kind="stable")]
-        if r.any():
-            hits = np.cumsum(r)[r]
-            scores.append(np.mean(hits / (np.flatnonzero(r) + 1)))
-    return float(np.mean(scores))
-
-
 @pytest.mark.slow
 def test_text_search_with_the_pretrained_standin_beats_chance(library, standin_spec):
     """With a CLIP that learned from captions, text queries must find the right scenes."""
     if not SCENES.is_dir():
         pytest.skip("scenes benchmark not found")
+    from engine.training.metrics import mean_average_precision
+
     ground_truth = json.loads((SCENES / "ground_truth.json").read_text(encoding="utf-8"))
     albums = sorted({im["album"] for im in ground_truth["images"]})[::3]  # a third of the albums
     library.index([SCENES / a for a in albums], backbone=standin_spec)
     searcher = library.searcher()
     by_path = {im["path"]: im for im in ground_truth["images"]}
-    database = [by_path[str(__import__("pathlib").Path(p).relative_to(SCENES))] for p in searcher.paths]
+    database = [by_path[str(Path(p).relative_to(SCENES))] for p in searcher.paths]
     labels = {c["id"]: c["index"] for c in ground_truth["concepts"]}
     db_labels = np.array([im["label_vector"] for im in database], dtype=bool)
     queries = ground_truth["text_queries"]
@@ -90,9 +82,9 @@ def test_text_search_with_the_pretrained_standin_beats_chance(library, standin_s
             row[position[r.path]] = r.distance
         distances.append(row)
     relevant = np.array(relevant)
-    ours = _map_at_all(np.array(distances), relevant)
+    ours = mean_average_precision(np.array(distances), relevant)
     rng = np.random.default_rng(0)
-    chance = np.mean([_map_at_all(rng.random(relevant.shape), relevant) for _ in range(5)])
+    chance = np.mean([mean_average_precision(rng.random(relevant.shape), relevant) for _ in range(5)])
     print(f"text→image mAP@all on {len(database)} scenes: {ours:.4f} (random {chance:.4f})")
     # the backbone's README: ITQ 64-bit 0.092 vs random 0.066 on the full database
     assert ours > chance * 1.2

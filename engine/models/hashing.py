@@ -61,6 +61,19 @@ class HashingConfig:
                 "targets": self.targets, "data": self.data, "training": self.training, **self.extra}
 
 
+def tag_set_batch(sets: list[list[int]], vocabulary_embeddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded (B, T, D) embeddings of tag-index sets and their (B, T) mask (True = a real tag)."""
+    width = max(1, max((len(s) for s in sets), default=1))
+    index = torch.zeros((len(sets), width), dtype=torch.long)
+    mask = torch.zeros((len(sets), width), dtype=torch.bool)
+    for row, chosen in enumerate(sets):
+        index[row, : len(chosen)] = torch.as_tensor(chosen, dtype=torch.long)
+        mask[row, : len(chosen)] = True
+    device = vocabulary_embeddings.device
+    index, mask = index.to(device), mask.to(device)
+    return vocabulary_embeddings[index] * mask.unsqueeze(-1), mask
+
+
 class GradientReversal(torch.autograd.Function):
     """Identity forward, negated gradient backward: the codes learn to fool the discriminator."""
 

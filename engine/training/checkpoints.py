@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..library.codemodels import CodeModel
-from ..models.hashing import HashingConfig, HashingNet
+from ..models.hashing import HashingConfig, HashingNet, tag_set_batch
 
 
 def save_checkpoint(path: Path, model: HashingNet, metadata: dict[str, Any], optimizer: Optional[torch.optim.Optimizer] = None,
@@ -100,14 +100,7 @@ class HashingCodes(CodeModel):
 
     def _tag_batch(self, tags: list[list[str]]) -> tuple[torch.Tensor, torch.Tensor]:
         sets = [[self.vocabulary[t.casefold()] for t in names if t.casefold() in self.vocabulary][: self.max_tags] for names in tags]
-        width = max(1, max((len(s) for s in sets), default=1))
-        index = torch.zeros((len(sets), width), dtype=torch.long)
-        mask = torch.zeros((len(sets), width), dtype=torch.bool)
-        for row, chosen in enumerate(sets):
-            index[row, : len(chosen)] = torch.tensor(chosen, dtype=torch.long)
-            mask[row, : len(chosen)] = True
-        index, mask = index.to(self.device), mask.to(self.device)
-        return self.vocabulary_embeddings[index] * mask.unsqueeze(-1), mask
+        return tag_set_batch(sets, self.vocabulary_embeddings)
 
     def encode_images(self, embeddings: np.ndarray, tokens: Optional[np.ndarray] = None, tags: Optional[list[list[str]]] = None) -> np.ndarray:
         out = []

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..jobs import CancelToken, ProgressEvent
-from ..models.hashing import GradientReversal, HashingConfig, HashingNet
+from ..models.hashing import GradientReversal, HashingConfig, HashingNet, tag_set_batch
 from . import losses as L
 from .checkpoints import load_model, restore_optimizer, save_checkpoint
 from .data import TrainingData
@@ -106,14 +106,7 @@ class Trainer:
             if len(tags) > 1 and rng.random() < 0.5:
                 tags = list(rng.choice(tags, size=int(rng.integers(1, len(tags) + 1)), replace=False))
             sets.append(tags[: self.max_tags])
-        width = max(1, max(len(s) for s in sets))
-        index = torch.zeros((len(indices), width), dtype=torch.long)
-        mask = torch.zeros((len(indices), width), dtype=torch.bool)
-        for row, tags in enumerate(sets):
-            index[row, : len(tags)] = torch.tensor(tags, dtype=torch.long)
-            mask[row, : len(tags)] = True
-        index, mask = index.to(self.device), mask.to(self.device)
-        return self.vocab_embeddings[index] * mask.unsqueeze(-1), mask
+        return tag_set_batch(sets, self.vocab_embeddings)
 
     def _loss(self, model: HashingNet, indices: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         w = self.weights
