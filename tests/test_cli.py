@@ -135,3 +135,14 @@ def test_default_backbone_offline_fails_fast_with_advice(tmp_path, photo_tree):
     assert result.returncode == 1
     assert "not downloaded yet" in result.stderr and "--weights FILE" in result.stderr
     assert elapsed < 30, f"took {elapsed:.1f} s"  # process start + imports; no network retries
+
+
+def test_rescan_of_an_unchanged_library_does_not_load_the_model(indexed):
+    library, photos = indexed
+    code = (
+        "import sys; from engine.cli import main; "
+        f"rc = main(['--library', {str(library)!r}, 'index']); "
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', rc)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "9 unchanged" in out and out.strip().endswith("NO-TORCH 0"), out

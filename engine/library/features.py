@@ -37,6 +37,13 @@ class FeatureCache:
     def close(self) -> None:
         self._db.close()
 
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     def put_tokens(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
         rows = [(h, np.ascontiguousarray(t, dtype=DTYPE).tobytes()) for h, t in items]
         with self._db:

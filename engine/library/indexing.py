@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 from sqlalchemy import delete, select, update
@@ -38,29 +38,54 @@ def _embeddings_for(store: Store, key: str) -> tuple[np.ndarray, list[str]]:
     return vectors, [h for h, _ in rows]
 
 
-def encode_missing(store: Store, cache_dir: Path, backbone: Backbone, report: ScanReport, progress: Reporter, cancel: Optional[CancelToken], batch_size: int = 32) -> None:
-    """Run the backbone over every ok photo whose content lacks an embedding (or cached tokens)."""
+def _to_encode(todo: list, embedded: set[str], tokenised: Optional[set[str]]) -> tuple[list[tuple[str, tuple[str, int]]], int]:
+    """Distinct contents that lack an embedding (or tokens), and how many copies share them."""
+    unique: dict[str, tuple[str, int]] = {}
+    copies = 0
+    for digest, path, image_id in todo:
+        if digest in embedded and (tokenised is None or digest in tokenised):
+            continue
+        if digest in unique:
+            copies += 1
+            continue
+        unique[digest] = (path, image_id)
+    return list(unique.items()), copies
+
+
+def encode_missing(
+    store: Store,
+    cache_dir: Path,
+    spec: BackboneSpec,
+    load_backbone: Callable[[], Backbone],
+    report: ScanReport,
+    progress: Reporter,
+    cancel: Optional[CancelToken],
+    batch_size: int = 32,
+) -> None:
+    """Run the backbone over every ok photo whose content lacks an embedding (or cached tokens).
+
+    The backbone is only loaded (`load_backbone`) when there is something to encode, so
+    a rescan of an unchanged library never pays for importing torch and building a model.
+    """
     from ..models.encoder import ImageEncoder
     from .features import FeatureCache
 
-    key = backbone.spec.key
+    key = spec.key
     with store.raw() as db:
         todo = db.execute("SELECT content_hash, path, id FROM images WHERE status = 'ok' AND content_hash IS NOT NULL ORDER BY id").fetchall()
         embedded = {h for (h,) in db.execute("SELECT content_hash FROM embeddings WHERE backbone_key = ?", (key,))}
     features = FeatureCache(cache_dir, key)
     try:
-        tokenised = features.cached_token_hashes() if backbone.has_tokens else None
-        # One encoding per distinct content: copies share it.
-        unique: dict[str, tuple[str, int]] = {}
-        copies = 0
-        for digest, path, image_id in todo:
-            if digest in embedded and (tokenised is None or digest in tokenised):
-                continue
-            if digest in unique:
-                copies += 1
-                continue
-            unique[digest] = (path, image_id)
-        items = list(unique.items())
+        # Whether this backbone has patch tokens is remembered in the cache after the first load.
+        known = features.get_meta("has_tokens")
+        tokenised = None if known == "0" else features.cached_token_hashes()
+        items, copies = _to_encode(todo, embedded, tokenised)
+        if not items:
+            return
+        backbone = load_backbone()
+        features.set_meta("has_tokens", "1" if backbone.has_tokens else "0")
+        if not backbone.has_tokens:
+            items, copies = _to_encode(todo, embedded, None)
         report.reused += copies
         encoder = ImageEncoder(backbone, batch_size=batch_size)
         done = 0

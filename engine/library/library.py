@@ -135,8 +135,7 @@ class Library:
         report = self.scan(progress, cancel)
         spec = backbone or self.current_backbone() or BackboneSpec.from_args(None)
         reporter = Reporter(progress)
-        model = Backbone(spec, device=device)
-        encode_missing(self.store, self.paths.cache, model, report, reporter, cancel, batch_size=batch_size)
+        encode_missing(self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device), report, reporter, cancel, batch_size=batch_size)
         model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
         write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
         return report

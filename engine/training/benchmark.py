@@ -209,7 +209,7 @@ def run_benchmark(
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-        draw_pr_curves(curves, out / "pr_curve.png", f"text query → image, {bits_list[0]} bits")
+        draw_pr_curves(curves, out / "pr_curve.png", f"text query -> image, {bits_list[0]} bits")
     return results
 
 

@@ -57,7 +57,7 @@ def train_model(
         raise ModelError("index some photos first: training starts from the library's backbone features")
     backbone = Backbone(spec, device=device)
     # Photos indexed before patch tokens were cached (or whose cache was cleared) get them now.
-    encode_missing(library.store, library.paths.cache, backbone, ScanReport(), Reporter(progress), cancel)
+    encode_missing(library.store, library.paths.cache, spec, lambda: backbone, ScanReport(), Reporter(progress), cancel)
     from ..library.schema import TAG_SOURCES
 
     data = build_training_data(
@@ -105,8 +105,7 @@ def activate_model(library, model_id: int, progress: Optional[ProgressCallback] 
         spec = backbone_of(model)
     current = library.current_backbone()
     if current is None or current.key != spec.key:
-        backbone = Backbone(spec, device="auto")
-        encode_missing(library.store, library.paths.cache, backbone, ScanReport(), Reporter(progress), cancel)
+        encode_missing(library.store, library.paths.cache, spec, lambda: Backbone(spec, device="auto"), ScanReport(), Reporter(progress), cancel)
     write_codes(library.store, library.paths.cache, model_id, ScanReport(), Reporter(progress), cancel, device=device)
     with library.store.session() as session:
         activate(session, model_id)
