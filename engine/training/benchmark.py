@@ -192,7 +192,7 @@ def run_benchmark(
             distances = evaluate(db_image, q_image, txt_db, txt_q, txt_queries)
             row = {"method": f"{variant}: image codes", "bits": bits, **_scores(distances, relevant), "train_seconds": round(train_seconds, 1)}
             results["rows"].append(row)
-            codes.needs_tags = codes.vocabulary_embeddings is not None
+            codes.needs_tags = codes.can_fuse
             db_fused = codes.encode_images(db_emb, db_tok, db_tags)
             q_fused = codes.encode_images(q_emb, q_tok, q_tags)
             distances = evaluate(db_fused, q_image, txt_db, txt_q, txt_queries)

@@ -95,7 +95,9 @@ class HashingCodes(CodeModel):
         self.bits = model.bits
         self.vocabulary = {t.casefold(): i for i, t in enumerate(vocabulary or [])}
         self.vocabulary_embeddings = None if vocabulary_embeddings is None else vocabulary_embeddings.to(device)
-        self.needs_tags = database_codes == "fused" and self.vocabulary_embeddings is not None
+        # Without a trained fusion branch there are no fused codes to give.
+        self.can_fuse = self.vocabulary_embeddings is not None and model.use_fusion
+        self.needs_tags = database_codes == "fused" and self.can_fuse
         self.max_tags = max_tags
 
     def _tag_batch(self, tags: list[list[str]]) -> tuple[torch.Tensor, torch.Tensor]:
