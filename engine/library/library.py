@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -190,6 +190,3 @@ class Library:
 
         return Searcher(self, device=device)
 
-
-def folder_info_dict(info: FolderInfo) -> dict:
-    return asdict(info)

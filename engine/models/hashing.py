@@ -227,8 +227,3 @@ class HashingNet(nn.Module):
         _, text_tok = self.text_feature(tags, mask)
         feature, _ = self.fused_feature(image_tok, text_tok, mask)
         return (self.fused_hash(feature) > 0).to(torch.uint8)
-
-    def project_image(self, embedding, tokens) -> torch.Tensor:
-        """Real-valued image head outputs before the sign (for query arithmetic later)."""
-        feature, _ = self.image_feature(embedding, tokens)
-        return self.image_hash(feature)

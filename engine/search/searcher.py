@@ -131,9 +131,6 @@ class Searcher:
                 return unpack_bits(self.index.codes[position : position + 1], self.bits)[0]
         return None
 
-    def image_embedding(self, path: str | os.PathLike[str]) -> np.ndarray:
-        return self.image_features(path)[0]
-
     def query_code(self, text: Optional[str] = None, image: Optional[str] = None) -> np.ndarray:
         """The packed code of a text, an image, or both (their codes' real values summed)."""
         if not (text and text.strip()) and not image:

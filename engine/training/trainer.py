@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..jobs import CancelToken, ProgressEvent
+from ..models.backbones import pick_device
 from ..models.hashing import GradientReversal, HashingConfig, HashingNet, tag_set_batch
 from . import losses as L
 from .checkpoints import load_model, restore_optimizer, save_checkpoint
@@ -29,12 +30,6 @@ class TrainingState:
     history: list[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     epochs_done: int = 0
-
-
-def pick_training_device(preference: str = "auto") -> str:
-    from ..models.backbones import pick_device
-
-    return pick_device(preference)
 
 
 def _seed_everything(seed: int) -> None:
@@ -59,7 +54,7 @@ class Trainer:
         self.config = config
         self.bits = bits
         self.checkpoint = checkpoint
-        self.device = pick_training_device(device)
+        self.device = pick_device(device)
         self.progress = progress
         self.cancel = cancel or CancelToken()
         train = config.training
