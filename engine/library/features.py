@@ -64,6 +64,11 @@ class FeatureCache:
                 out[position[h]] = np.frombuffer(data, dtype=DTYPE).reshape(TOKENS_PER_IMAGE, dim)
         return out
 
+    def tokens_of(self, content_hash: str, dim: int) -> np.ndarray | None:
+        """One photo's tokens (14 × dim, float32), or None if they are not cached."""
+        row = self._db.execute("SELECT data FROM tokens WHERE content_hash = ?", (content_hash,)).fetchone()
+        return None if row is None else np.frombuffer(row[0], dtype=DTYPE).reshape(TOKENS_PER_IMAGE, dim).astype(np.float32)
+
     def tag_embeddings(self, tags: Sequence[str], encode) -> np.ndarray:
         """Text embeddings of tags (N × D); unknown ones are encoded with `encode` and cached."""
         known = {}

@@ -38,6 +38,15 @@ def _embeddings_for(store: Store, key: str) -> tuple[np.ndarray, list[str]]:
     return vectors, [h for h, _ in rows]
 
 
+def _embedded_count(store: Store, key: str) -> int:
+    """How many ok photos' contents have an embedding of this backbone (a count, no vectors read)."""
+    with store.raw() as db:
+        return db.execute(
+            "SELECT count(*) FROM embeddings WHERE backbone_key = ? AND content_hash IN (SELECT content_hash FROM images WHERE status = 'ok')",
+            (key,),
+        ).fetchone()[0]
+
+
 def _to_encode(todo: list, embedded: set[str], tokenised: Optional[set[str]]) -> tuple[list[tuple[str, tuple[str, int]]], int]:
     """Distinct contents that lack an embedding (or tokens), and how many copies share them."""
     unique: dict[str, tuple[str, int]] = {}
@@ -122,7 +131,7 @@ def ensure_model(store: Store, models_dir: Path, spec: BackboneSpec, bits: Optio
                 if current.kind != "itq":
                     return current.id
                 fitted_on = json.loads(current.config).get("fitted_on", 0)
-                n_now = len(_embeddings_for(store, spec.key)[1])
+                n_now = _embedded_count(store, spec.key)
                 if n_now < REFIT_GROWTH * max(fitted_on, 1):
                     return current.id
                 report.notes.append(f"the library grew from {fitted_on} to {n_now} photos: refitting the code projection")
@@ -145,7 +154,7 @@ def ensure_model(store: Store, models_dir: Path, spec: BackboneSpec, bits: Optio
         return model.id
 
 
-def _tags_of(store: Store, image_ids: list[int]) -> list[list[str]]:
+def tags_of(store: Store, image_ids: list[int]) -> list[list[str]]:
     """Each photo's tag names (any source), in the order of `image_ids`."""
     found: dict[int, list[str]] = {i: [] for i in image_ids}
     with store.raw() as db:
@@ -186,7 +195,7 @@ def write_codes(store: Store, cache_dir: Path, model_id: int, report: ScanReport
             chunk = todo[start : start + chunk_size]
             vectors = np.stack([np.frombuffer(v, dtype=EMBED_DTYPE) for _, _, v in chunk]).astype(np.float32)
             tokens = features.get_tokens([h for _, h, _ in chunk], vectors.shape[1]) if features is not None else None
-            tags = _tags_of(store, [image_id for image_id, _, _ in chunk]) if code_model.needs_tags else None
+            tags = tags_of(store, [image_id for image_id, _, _ in chunk]) if code_model.needs_tags else None
             packed = pack_bits(code_model.encode_images(vectors, tokens, tags))
             with store.session() as session:
                 session.execute(

@@ -13,7 +13,7 @@ from ..library.codemodels import active_model, backbone_of, load_code_model
 from ..library.indexing import EMBED_DTYPE
 from ..library.scanner import content_hash
 from ..library.schema import Folder
-from .hamming import HammingIndex, pack_bits
+from .hamming import HammingIndex, pack_bits, unpack_bits
 
 # CLIP was trained on captions; a short prompt around a bare query word helps it.
 TEXT_PROMPT = "a photo of {}"
@@ -86,12 +86,15 @@ class Searcher:
     def text_embedding(self, text: str) -> np.ndarray:
         return self.backbone.encode_texts([TEXT_PROMPT.format(text.strip())])[0]
 
-    def image_features(self, path: str | os.PathLike[str]) -> tuple[np.ndarray, Optional[np.ndarray]]:
-        """A photo's embedding (and pooled tokens): cached if its bytes are in the library, else computed."""
+    def _query_file(self, path: str | os.PathLike[str]) -> tuple[Path, str]:
+        """The query photo's path and content hash (hashed once per query)."""
         file = Path(path).expanduser()
         if not file.is_file():
             raise SearchError(f"query image not found: {file}")
-        digest = content_hash(str(file))
+        return file, content_hash(str(file))
+
+    def image_features(self, file: Path, digest: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        """A photo's embedding (and pooled tokens): cached if its bytes are in the library, else computed."""
         with self.library.store.raw() as db:
             row = db.execute("SELECT vector FROM embeddings WHERE content_hash = ? AND backbone_key = ?", (digest, self.spec.key)).fetchone()
         if row is not None:
@@ -102,10 +105,11 @@ class Searcher:
 
             cache = FeatureCache(self.library.paths.cache, self.spec.key)
             try:
-                if digest in cache.cached_token_hashes():
-                    return embedding, cache.get_tokens([digest], embedding.shape[0])[0]
+                tokens = cache.tokens_of(digest, embedding.shape[0])
             finally:
                 cache.close()
+            if tokens is not None:
+                return embedding, tokens
         from ..models.encoder import DecodeError, load_rgb
 
         try:
@@ -115,35 +119,30 @@ class Searcher:
         embeddings, tokens = self.backbone.encode_images_with_tokens(self.backbone.preprocess(image).unsqueeze(0))
         return embeddings[0], None if tokens is None else tokens[0]
 
-    def stored_code(self, path: str | os.PathLike[str]) -> Optional[np.ndarray]:
+    def stored_code(self, digest: str) -> Optional[np.ndarray]:
         """The library's own code for a photo with these bytes ("find similar"), as {0,1} bits."""
-        file = Path(path).expanduser()
-        if not file.is_file():
-            raise SearchError(f"query image not found: {file}")
-        digest = content_hash(str(file))
         with self.library.store.raw() as db:
             found = [r[0] for r in db.execute("SELECT id FROM images WHERE content_hash = ? AND status = 'ok' ORDER BY id", (digest,))]
         for image_id in found:
             position = int(np.searchsorted(self.ids, image_id))
             if position < len(self.ids) and self.ids[position] == image_id:
-                from .hamming import unpack_bits
-
                 return unpack_bits(self.index.codes[position : position + 1], self.bits)[0]
         return None
 
     def query_code(self, text: Optional[str] = None, image: Optional[str] = None) -> np.ndarray:
-        """The packed code of a text, an image, or both (their codes' real values summed)."""
+        """The packed code of a text, an image, or both (a bitwise vote, ties to the text)."""
         if not (text and text.strip()) and not image:
             raise SearchError("give a text query, an image query, or both")
         bits = []
         if text and text.strip():
             bits.append(self.code_model.encode_texts(self.text_embedding(text)[None, :])[0])
         if image:
-            stored = self.stored_code(image)
+            file, digest = self._query_file(image)
+            stored = self.stored_code(digest)
             if stored is not None:
                 bits.append(stored)
             else:
-                embedding, tokens = self.image_features(image)
+                embedding, tokens = self.image_features(file, digest)
                 bits.append(self.code_model.encode_images(embedding[None, :], None if tokens is None else tokens[None])[0])
         if len(bits) == 1:
             return pack_bits(bits[0][None, :])[0]

@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..library.features import FeatureCache
-from ..library.indexing import EMBED_DTYPE, _tags_of
+from ..library.indexing import EMBED_DTYPE, tags_of
 from ..library.library import Library
 from ..models.backbones import Backbone, BackboneSpec
 from ..models.projection import fit_itq
@@ -69,7 +69,7 @@ def _library_features(library: Library, root: Path, paths: list[str], key: str) 
         tokens = cache.get_tokens(list(hashes), embeddings.shape[1]) if all(h in cached for h in hashes) else None
     finally:
         cache.close()
-    return embeddings, tokens, _tags_of(library.store, list(ids))
+    return embeddings, tokens, tags_of(library.store, list(ids))
 
 
 def _text_of_tags(backbone: Backbone, tags: list[list[str]], cache: dict[str, np.ndarray]) -> np.ndarray:
