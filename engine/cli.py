@@ -67,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train the hashing network on the library's tags (the active model stays until --activate)")
     train.add_argument("--bits", type=int, choices=(16, 32, 64, 128), default=64)
     train.add_argument("--epochs", type=int, help="training epochs (default: from the config)")
-    train.add_argument("--effort", default="head", choices=("head",), help="head: the hashing network on cached backbone features")
+    train.add_argument("--effort", default="head", choices=("head", "finetune", "scratch"),
+                       help="head: the hashing network on cached backbone features (fast); finetune: also the image tower's "
+                            "last blocks (a GPU helps); scratch: a re-initialised image tower trained from pixels (small backbones)")
     train.add_argument("--config", help="hashing config JSON (default: the built-in one)")
     train.add_argument("--database-codes", choices=("image", "fused"), help="code library photos from pixels only, or from pixels and their tags")
     train.add_argument("--resume", action="store_true", help="continue an interrupted training run")

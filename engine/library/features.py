@@ -25,14 +25,24 @@ class FeatureCache:
     def __init__(self, cache_dir: Path, backbone_key: str) -> None:
         folder = cache_dir / "features"
         folder.mkdir(parents=True, exist_ok=True)
-        name = hashlib.sha256(backbone_key.encode("utf-8")).hexdigest()[:20]
-        self.path = folder / f"{name}.sqlite"
+        self.path = self.file_of(cache_dir, backbone_key)
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=15, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS tokens (content_hash TEXT PRIMARY KEY, data BLOB NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS tag_text (tag TEXT PRIMARY KEY, data BLOB NOT NULL)")
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('backbone_key', ?)", (backbone_key,))
+
+    @staticmethod
+    def file_of(cache_dir: Path, backbone_key: str) -> Path:
+        return cache_dir / "features" / f"{hashlib.sha256(backbone_key.encode('utf-8')).hexdigest()[:20]}.sqlite"
+
+    @classmethod
+    def remove(cls, cache_dir: Path, backbone_key: str) -> None:
+        """Delete one backbone's cache file (with its WAL side files)."""
+        path = cls.file_of(cache_dir, backbone_key)
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
 
     def close(self) -> None:
         self._db.close()

@@ -66,6 +66,8 @@ class BackboneSpec:
     weights: Optional[str] = None
     weights_sha256: Optional[str] = None
     config_sha256: Optional[str] = None
+    # For weights tuned by BitLens from a pretrained tag: whose preprocessing they keep.
+    base_pretrained: Optional[str] = None
 
     @classmethod
     def from_args(cls, backbone: Optional[str], pretrained: Optional[str] = None, weights: Optional[str] = None) -> "BackboneSpec":
@@ -129,6 +131,8 @@ class BackboneSpec:
         name = Path(self.arch).stem if self.arch.endswith(".json") else self.arch
         if self.pretrained:
             return f"{name} ({self.pretrained})"
+        if self.weights and self.base_pretrained:
+            return f"{name} (tuned from {self.base_pretrained}: {Path(self.weights).name})"
         if self.weights:
             return f"{name} (weights {Path(self.weights).name})"
         return f"{name} (random weights: for tests and offline use, low quality)"
@@ -168,6 +172,15 @@ def _register_config(path: Path) -> str:
     return name
 
 
+def _preprocess_settings(name: str, tag: str) -> dict:
+    """A pretrained tag's image preprocessing, as keyword arguments (a file path loses them)."""
+    import open_clip
+
+    cfg = open_clip.get_pretrained_cfg(name, tag)
+    pairs = (("mean", "image_mean"), ("std", "image_std"), ("interpolation", "image_interpolation"), ("resize_mode", "image_resize_mode"))
+    return {arg: cfg[key] for key, arg in pairs if key in cfg}
+
+
 class Backbone:
     """A loaded open_clip model with its preprocessing and tokenizer, in eval mode."""
 
@@ -199,13 +212,11 @@ class Backbone:
                     "it was changed or replaced, so BitLens refuses to load it"
                 )
             pretrained = spec.weights
+            if spec.base_pretrained and not spec.arch.endswith(".json") and spec.arch != TINY:
+                kwargs.update(_preprocess_settings(name, spec.base_pretrained))
         elif spec.pretrained:
             pretrained = resolve_pretrained(name, spec.pretrained)
-            cfg = open_clip.get_pretrained_cfg(name, spec.pretrained)
-            # A file path loses the tag's preprocessing settings: pass them explicitly.
-            for key, arg in (("mean", "image_mean"), ("std", "image_std"), ("interpolation", "image_interpolation"), ("resize_mode", "image_resize_mode")):
-                if key in cfg:
-                    kwargs[arg] = cfg[key]
+            kwargs.update(_preprocess_settings(name, spec.pretrained))
         quiet = _HideRandomInitWarning()
         logging.getLogger().addFilter(quiet)
         try:

@@ -42,11 +42,14 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
 
 
 def export_for_inference(source: Path, target: Path) -> None:
-    """Copy a training checkpoint without the optimizer moments (a third of the size)."""
+    """Copy a training checkpoint without the optimizer moments (a third of the size).
+
+    A tuned image tower is left out too: it lives in the tuned backbone's weights file.
+    """
     from safetensors.torch import save_file
 
     tensors, metadata = read_checkpoint(source)
-    kept = {k: v.contiguous() for k, v in tensors.items() if not k.startswith("optim.")}
+    kept = {k: v.contiguous() for k, v in tensors.items() if not k.startswith(("optim.", "tower."))}
     temporary = target.with_name(target.name + ".tmp")
     save_file(kept, str(temporary), metadata={"bitlens": json.dumps(metadata)})
     os.replace(temporary, target)

@@ -13,7 +13,7 @@ from ..jobs import CancelToken, ProgressCallback, Reporter
 from ..library.codemodels import activate, active_model, backbone_of
 from ..library.indexing import encode_missing, write_codes
 from ..library.report import ScanReport
-from ..library.schema import Code, Model
+from ..library.schema import Code, Embedding, Model
 from ..models.backbones import Backbone
 from ..models.hashing import DEFAULT_CONFIG, HashingConfig
 from ..models.weights import sha256_file
@@ -23,7 +23,9 @@ from .errors import ModelError
 from .trainer import Trainer
 
 
-EFFORTS = ("head",)
+# head: the hashing network on cached features; finetune: plus the image tower's last
+# blocks; scratch: plus a re-initialised image tower trained from pixels (see tower.py).
+EFFORTS = ("head", "finetune", "scratch")
 
 
 def train_model(
@@ -64,23 +66,36 @@ def train_model(
         library, spec.key, backbone.encode_texts, config.data, sources=sources or TAG_SOURCES, folders=folders, seed=int(config.training.get("seed", 0))
     )
     runs = library.paths.models / "runs"
-    checkpoint = runs / f"training-{bits}bit.safetensors"
+    checkpoint = runs / f"training-{effort}-{bits}bit.safetensors"
     if not resume:
         checkpoint.unlink(missing_ok=True)
-    trainer = Trainer(data, config, bits, checkpoint, device=device, progress=progress, cancel=cancel)
+    tower = pixels = None
+    if effort != "head":
+        tower, pixels = _tower_inputs(library, backbone, data, config, effort, progress, cancel)
+    trainer = Trainer(data, config, bits, checkpoint, device=device, progress=progress, cancel=cancel, tower=tower, pixels=pixels)
     state = trainer.train(epochs, resume=resume)
-    final = library.paths.models / f"hashing-{bits}bit-{int(time.time() * 1000)}.safetensors"
+    stamp = int(time.time() * 1000)
+    final = library.paths.models / f"hashing-{bits}bit-{stamp}.safetensors"
+    model_spec, tuned = spec, None
+    if tower is not None:
+        # The tuned tower becomes a backbone of its own (own key, own cached features):
+        # activating the model re-encodes the library with it.
+        from .tower import save_tuned_backbone
+
+        model_spec = save_tuned_backbone(backbone, tower, spec, library.paths.models / f"backbone-{effort}-{stamp}.safetensors")
+        tuned = model_spec.weights
     export_for_inference(checkpoint, final)
     checkpoint.unlink()
     with library.store.session() as session:
         model = Model(
             name=name or f"Trained {bits}-bit ({len(data.vocabulary)} tags, {len(data.hashes)} photos)",
             kind="hashing",
-            backbone=spec.arch,
-            pretrained=spec.pretrained,
+            backbone=model_spec.arch,
+            pretrained=model_spec.pretrained,
             bits=bits,
-            config=json.dumps({"backbone": spec.to_json(), "hashing": config.to_dict(), "effort": effort, "epochs": state.epochs_done,
-                               "vocabulary_size": len(data.vocabulary), "photos": len(data.hashes)}),
+            config=json.dumps({"backbone": model_spec.to_json(), "hashing": config.to_dict(), "effort": effort, "epochs": state.epochs_done,
+                               "vocabulary_size": len(data.vocabulary), "photos": len(data.hashes),
+                               "tuned_from": spec.to_json() if tuned else None, "tuned_backbone": tuned}),
             checkpoint=str(final),
             checkpoint_sha256=sha256_file(final),
             metrics=json.dumps({**state.metrics, "history": state.history}),
@@ -90,6 +105,19 @@ def train_model(
         session.add(model)
         session.flush()
         return model.id
+
+
+def _tower_inputs(library, backbone: Backbone, data, config: HashingConfig, effort: str, progress, cancel):
+    """The trainable image tower and every training photo's input to it."""
+    from .tower import ImageTower, PixelInputs, photo_paths, reinitialise
+
+    if effort == "scratch":
+        reinitialise(backbone.model.visual, int(config.training.get("seed", 0)))
+    tower = ImageTower(backbone.model.visual, None if effort == "scratch" else int(config.training.get("finetune_blocks", 2)))
+    reporter = Reporter(progress)
+    pixels = PixelInputs(tower, backbone, photo_paths(library, data.hashes), cancel=cancel,
+                         progress=lambda done, total: reporter("prepare", done, total, "reading photos for the image tower"))
+    return tower, pixels
 
 
 def activate_model(library, model_id: int, progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None, device: str = "cpu") -> None:
@@ -136,7 +164,17 @@ def remove_model(library, model_id: int) -> None:
         if model.active:
             raise ModelError("this is the active model: activate another one before removing it")
         checkpoint = model.checkpoint
+        tuned = json.loads(model.config or "{}").get("tuned_backbone")
+        tuned_key = backbone_of(model).key if tuned else None
         session.execute(delete(Code).where(Code.model_id == model_id))
         session.execute(delete(Model).where(Model.id == model_id))
+        if tuned_key:
+            # the tuned backbone belonged to this model alone: its embeddings go with it
+            session.execute(delete(Embedding).where(Embedding.backbone_key == tuned_key))
     if checkpoint:
         Path(checkpoint).unlink(missing_ok=True)
+    if tuned:
+        Path(tuned).unlink(missing_ok=True)
+        from ..library.features import FeatureCache
+
+        FeatureCache.remove(library.paths.cache, tuned_key)

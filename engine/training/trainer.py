@@ -1,4 +1,10 @@
-"""The training loop for the hashing network on cached backbone features ("head" effort)."""
+"""The training loop for the hashing network.
+
+On cached backbone features (the "head" effort), or with the backbone's image tower
+trained alongside (the "finetune" and "scratch" efforts, see tower.py): then the
+network's image inputs come from the tower, while the pairwise similarity targets keep
+using the original backbone's embeddings, a fixed reference the tower cannot drift.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from ..jobs import CancelToken, ProgressEvent
 from ..models.backbones import pick_device
 from ..models.hashing import GradientReversal, HashingConfig, HashingNet, tag_set_batch
 from . import losses as L
-from .checkpoints import load_model, restore_optimizer, save_checkpoint
+from .checkpoints import load_model, read_checkpoint, restore_optimizer, save_checkpoint
 from .data import TrainingData
 from .metrics import mean_average_precision, relevance
 
@@ -30,6 +36,12 @@ class TrainingState:
     history: list[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     epochs_done: int = 0
+
+
+def tower_state(checkpoint: Path) -> dict[str, torch.Tensor]:
+    """The image-tower tensors saved in a training checkpoint, keyed as in the tower's state dict."""
+    tensors, _ = read_checkpoint(checkpoint)
+    return {k[len("tower.visual."):]: v for k, v in tensors.items() if k.startswith("tower.visual.")}
 
 
 def _seed_everything(seed: int) -> None:
@@ -49,8 +61,11 @@ class Trainer:
         device: str = "auto",
         progress: Optional[Callable[[ProgressEvent], None]] = None,
         cancel: Optional[CancelToken] = None,
+        tower=None,
+        pixels=None,
     ) -> None:
         self.data = data
+        self.tower, self.pixels = tower, pixels
         self.config = config
         self.bits = bits
         self.checkpoint = checkpoint
@@ -73,6 +88,19 @@ class Trainer:
         self.tokens = None if data.tokens is None else torch.from_numpy(data.tokens).to(self.device)
         self.vocab_embeddings = torch.from_numpy(data.vocabulary_embeddings).to(self.device)
         self.amp = self.device == "cuda"
+        if pixels is not None:
+            # photos that could not be read again since indexing take no part
+            keep = pixels.valid
+            self.train_index = np.asarray([i for i in data.train if keep[i]])
+            self.validation_index = np.asarray([i for i in data.validation if keep[i]], dtype=np.int64)
+        else:
+            self.train_index, self.validation_index = data.train, data.validation
+
+    def image_inputs(self, idx: torch.Tensor, training: bool) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """The hashing network's image inputs: cached features, or the tower's output."""
+        if self.tower is None:
+            return self.embeddings[idx], None if self.tokens is None else self.tokens[idx]
+        return self.tower(self.pixels.batch(idx, augment=training))
 
     def metadata(self, epochs_done: int, history: list[dict], metrics: dict) -> dict:
         return {
@@ -106,13 +134,13 @@ class Trainer:
     def _loss(self, model: HashingNet, indices: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         w = self.weights
         idx = torch.from_numpy(indices).to(self.device)
-        embedding = self.embeddings[idx]
-        tokens = None if self.tokens is None else self.tokens[idx]
+        embedding = self.embeddings[idx]  # the original backbone's: the similarity targets' reference
+        features, tokens = self.image_inputs(idx, training=True)
         tags, mask = self._tag_sets(indices, rng)
         labels = torch.from_numpy(self.data.labels(indices)).to(self.device)
         has_tags = torch.from_numpy(self.data.has_tags(indices)).to(self.device)
         parts = self.config.components
-        out = model(embedding, tokens, tags, mask, self.vocab_embeddings if parts.get("pixel_text_matching") else None)
+        out = model(features, tokens, tags, mask, self.vocab_embeddings if parts.get("pixel_text_matching") else None)
         targets = L.similarity_targets(labels, has_tags, embedding, self.tag_weight, self.idf)
         tagged_cols = has_tags[None, :].float().expand(len(indices), -1)
         # same-modality pairs leave out the trivial pair of a photo with itself
@@ -159,20 +187,29 @@ class Trainer:
     def validate(self, model: HashingNet) -> dict[str, float]:
         """Weak-label mAP on held-out tagged photos: image→image and tags→image."""
         model.eval()
+        if self.tower is not None:
+            self.tower.eval()
         data = self.data
         rng = np.random.default_rng(self.seed + 7)
         database = [i for i in data.train if data.tag_lists[i]]
         if len(database) > VALIDATION_DATABASE:
             database = sorted(rng.choice(database, VALIDATION_DATABASE, replace=False))
         database = np.asarray(database)
-        queries = data.validation
+        queries = self.validation_index
+        if self.pixels is not None:
+            database = database[self.pixels.valid[database]] if len(database) else database
         if len(queries) == 0 or len(database) == 0:
             model.train()
+            if self.tower is not None:
+                self.tower.train()
             return {}
 
         def image_codes(ix):
-            t = None if self.tokens is None else self.tokens[torch.from_numpy(ix).to(self.device)]
-            return model.image_codes(self.embeddings[torch.from_numpy(ix).to(self.device)], t).float()
+            out = []
+            for start in range(0, len(ix), 512):
+                e, t = self.image_inputs(torch.from_numpy(ix[start : start + 512]).to(self.device), training=False)
+                out.append(model.image_codes(e, t).float())
+            return torch.cat(out)
 
         db_codes, q_codes = image_codes(database), image_codes(queries)
         sets, mask = self._tag_sets(queries, np.random.default_rng(0))
@@ -187,23 +224,32 @@ class Trainer:
             "val_text_map": mean_average_precision(hamming(t_codes, db_codes), rel),
         }
         model.train()
+        if self.tower is not None:
+            self.tower.train()
         return metrics
 
     def train(self, epochs: int, resume: bool = False) -> TrainingState:
         """Run (or continue) training for `epochs` epochs in total; checkpoints after each."""
         model = self._new_model()
         lr = float(self.config.training.get("learning_rate", 1e-3))
-        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=float(self.config.training.get("weight_decay", 1e-4)))
+        groups = [{"params": list(model.parameters())}]
+        if self.tower is not None:
+            self.tower.to(self.device)
+            key = "scratch_learning_rate" if self.tower.from_pixels else "finetune_learning_rate"
+            groups.append({"params": self.tower.trained_parameters(), "lr": float(self.config.training.get(key, lr * 0.1))})
+        optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=float(self.config.training.get("weight_decay", 1e-4)))
         history: list[dict] = []
         start_epoch = 0
         if resume and self.checkpoint.is_file():
             loaded, metadata, optim_tensors = load_model(self.checkpoint, device=self.device)
             model.load_state_dict(loaded.state_dict())
+            if self.tower is not None:
+                self.tower.visual.load_state_dict(tower_state(self.checkpoint), strict=False)
             if optim_tensors:
                 restore_optimizer(optimizer, optim_tensors)
             history = metadata.get("history", [])
             start_epoch = int(metadata.get("epochs_done", 0))
-        train_idx = self.data.train
+        train_idx = self.train_index
         steps_per_epoch = max(1, math.ceil(len(train_idx) / self.batch_size))
         total_steps = steps_per_epoch * epochs
         warmup = int(self.config.training.get("warmup_steps", 50))
@@ -217,6 +263,8 @@ class Trainer:
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         scaler = torch.amp.GradScaler("cuda") if self.amp else None
         model.train()
+        if self.tower is not None:
+            self.tower.train()
         started = time.monotonic()
         state = TrainingState(model, history, history[-1] if history else {}, start_epoch)
         for epoch in range(start_epoch, epochs):
@@ -251,10 +299,14 @@ class Trainer:
             record = {"epoch": epoch + 1, "loss": running / steps_per_epoch, **metrics}
             history.append(record)
             state = TrainingState(model, history, record, epoch + 1)
-            save_checkpoint(self.checkpoint, model, self.metadata(epoch + 1, history, record), optimizer,
-                            extra={"vocabulary_embeddings": self.vocab_embeddings})
+            extra = {"vocabulary_embeddings": self.vocab_embeddings}
+            if self.tower is not None:
+                extra.update({f"tower.{k}": v for k, v in self.tower.trained_state().items()})
+            save_checkpoint(self.checkpoint, model, self.metadata(epoch + 1, history, record), optimizer, extra=extra)
             self._report("epoch", epoch + 1, epochs, f"epoch {epoch + 1}: loss {record['loss']:.4f}", record)
         model.eval()
+        if self.tower is not None:
+            self.tower.eval()
         return state
 
     def _report(self, stage: str, done: int, total: int, message: str, data: dict) -> None:
