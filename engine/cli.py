@@ -93,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--work", metavar="DIR", help="where the benchmark library is built (default: a temporary folder)")
     evaluate.add_argument("--out", metavar="DIR", default=".", help="where results.json and the PR curve PNG are written")
     evaluate.add_argument("--ablation", action="store_true", help="also train with each seed component switched (slow)")
+    evaluate.add_argument("--effort", default="head", choices=("head", "finetune", "scratch"), help="training effort of the trained rows")
+    evaluate.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                          help="override one hashing-config value for the trained rows, e.g. training.finetune_blocks=4 (repeatable)")
     evaluate.add_argument("--json", action="store_true")
 
     status = commands.add_parser("status", help="photos, missing, errors, tags, models")
@@ -281,9 +284,20 @@ def _cmd_eval(library, args) -> int:
 
     from .training.benchmark import ABLATIONS
 
-    variants = {"trained": {}, **ABLATIONS} if args.ablation else None
+    overrides: dict = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        section, dot, name = key.partition(".")
+        if not sep or not dot:
+            raise UserError(f"--set wants SECTION.KEY=VALUE, got '{item}'")
+        try:
+            overrides.setdefault(section, {})[name] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides.setdefault(section, {})[name] = value  # a plain word, e.g. training.database_codes=image
+    variants = {"trained": overrides, **ABLATIONS} if args.ablation else {"trained": overrides}
     results = run_benchmark(args.benchmark, bits_list=args.bits, epochs=args.epochs, backbone=args.backbone, weights=args.weights,
-                            work=args.work, out=args.out, progress=_progress_printer(sys.stderr.isatty()), variants=variants)
+                            work=args.work, out=args.out, progress=_progress_printer(sys.stderr.isatty()), variants=variants,
+                            effort=args.effort)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

@@ -101,10 +101,12 @@ def run_benchmark(
     out: Optional[str | Path] = None,
     progress=None,
     variants: Optional[dict[str, dict]] = None,
+    effort: str = "head",
 ) -> dict:
     """Index, train per code length (and per variant), score every task; write JSON and a PR curve."""
     from .lifecycle import train_model
     from .checkpoints import load_hashing_codes
+    from ..library.codemodels import backbone_of
     from ..library.schema import Model
 
     benchmark = Path(benchmark).resolve()
@@ -157,7 +159,7 @@ def run_benchmark(
 
     rng = np.random.default_rng(0)
     results: dict = {"benchmark": str(benchmark), "backbone": spec.label, "database": len(database), "image_queries": len(queries),
-                     "text_queries": len(text_queries), "index_seconds": round(index_seconds, 1), "rows": []}
+                     "text_queries": len(text_queries), "index_seconds": round(index_seconds, 1), "effort": effort, "rows": []}
     cosine = {
         "image_to_text": -(q_emb @ db_text[db_has_text].T), "text_to_image": -(q_text[q_has_text] @ db_emb.T),
         "image_to_image": -(q_emb @ db_emb.T), "query_to_image": -(text_queries @ db_emb.T),
@@ -178,28 +180,39 @@ def run_benchmark(
             curves["ITQ"] = pr_curve(distances["query_to_image"], relevant["query_to_image"], bits)
         for variant, overrides in (variants or {"trained": {}}).items():
             started = time.perf_counter()
-            model_id = train_model(library, bits=bits, epochs=epochs, overrides=overrides, progress=progress)
+            model_id = train_model(library, bits=bits, epochs=epochs, overrides=overrides, progress=progress, effort=effort)
             train_seconds = time.perf_counter() - started
             with library.store.session() as session:
                 model = session.get(Model, model_id)
                 codes = load_hashing_codes(model, Path(model.checkpoint))
+                tuned = backbone_of(model)
+            v_db_emb, v_db_tok, v_q_emb, v_q_tok = db_emb, db_tok, q_emb, q_tok
+            if tuned.key != spec.key:
+                # a tuned image tower: both splits are encoded again with it, as activation would
+                library.index([work / "database"], backbone=tuned, progress=progress)
+                query_library.index([work / "queries"], backbone=tuned, progress=progress)
+                v_db_emb, v_db_tok, _ = _library_features(library, work / "database", [im["path"] for im in database], tuned.key)
+                v_q_emb, v_q_tok, _ = _library_features(query_library, work / "queries", [im["path"] for im in queries], tuned.key)
             def sets(tags):  # noqa: E306 - each text is a set of tag embeddings for the text branch
                 return codes.encode_texts_sets(tags)
-            db_image = codes.encode_images(db_emb, db_tok)
-            q_image = codes.encode_images(q_emb, q_tok)
+            db_image = codes.encode_images(v_db_emb, v_db_tok)
+            q_image = codes.encode_images(v_q_emb, v_q_tok)
             txt_db, txt_q = sets(db_tags), sets(q_tags)
             txt_queries = codes.encode_texts(text_queries)
             distances = evaluate(db_image, q_image, txt_db, txt_q, txt_queries)
-            row = {"method": f"{variant}: image codes", "bits": bits, **_scores(distances, relevant), "train_seconds": round(train_seconds, 1)}
+            row = {"method": f"{variant}: image codes", "bits": bits, **_scores(distances, relevant), "train_seconds": round(train_seconds, 1),
+                   "effort": effort}
             results["rows"].append(row)
             codes.needs_tags = codes.can_fuse
-            db_fused = codes.encode_images(db_emb, db_tok, db_tags)
-            q_fused = codes.encode_images(q_emb, q_tok, q_tags)
+            db_fused = codes.encode_images(v_db_emb, v_db_tok, db_tags)
+            q_fused = codes.encode_images(v_q_emb, v_q_tok, q_tags)
             distances = evaluate(db_fused, q_image, txt_db, txt_q, txt_queries)
             results["rows"].append({"method": f"{variant}: fused database codes", "bits": bits, **_scores(distances, relevant)})
             distances["image_to_image"] = hamming_matrix(q_fused, db_fused)
             results["rows"].append({"method": f"{variant}: fused codes, photo queries with their tags", "bits": bits,
                                     "image_to_image": round(mean_average_precision(distances["image_to_image"], relevant["image_to_image"]), 4)})
+            if tuned.key != spec.key:
+                library.index([work / "database"], backbone=spec)  # the next run starts from the base backbone again
             if bits == bits_list[0] and variant == next(iter(variants or {"trained": {}})):
                 curves["trained (fused database)"] = pr_curve(distances["query_to_image"], relevant["query_to_image"], bits)
                 results["precision_at_100_query_to_image"] = round(precision_at_k(distances["query_to_image"], relevant["query_to_image"], 100), 4)
