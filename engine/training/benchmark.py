@@ -87,6 +87,12 @@ def _text_of_tags(backbone: Backbone, tags: list[list[str]], cache: dict[str, np
     return out
 
 
+def _last_epoch(model) -> dict:
+    """The final epoch's loss and validation figures of a registered model."""
+    history = json.loads(model.metrics or "{}").get("history", [])
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in (history[-1] if history else {}).items()}
+
+
 def _scores(distances: dict[str, np.ndarray], relevant: dict[str, np.ndarray]) -> dict[str, float]:
     return {task: round(mean_average_precision(distances[task], relevant[task]), 4) for task in distances}
 
@@ -186,6 +192,7 @@ def run_benchmark(
                 model = session.get(Model, model_id)
                 codes = load_hashing_codes(model, Path(model.checkpoint))
                 tuned = backbone_of(model)
+                last = _last_epoch(model)
             v_db_emb, v_db_tok, v_q_emb, v_q_tok = db_emb, db_tok, q_emb, q_tok
             if tuned.key != spec.key:
                 # a tuned image tower: both splits are encoded again with it, as activation would
@@ -201,7 +208,7 @@ def run_benchmark(
             txt_queries = codes.encode_texts(text_queries)
             distances = evaluate(db_image, q_image, txt_db, txt_q, txt_queries)
             row = {"method": f"{variant}: image codes", "bits": bits, **_scores(distances, relevant), "train_seconds": round(train_seconds, 1),
-                   "effort": effort}
+                   "effort": effort, "last_epoch": last}
             results["rows"].append(row)
             codes.needs_tags = codes.can_fuse
             db_fused = codes.encode_images(v_db_emb, v_db_tok, db_tags)

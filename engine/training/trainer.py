@@ -23,6 +23,7 @@ from ..models.hashing import GradientReversal, HashingConfig, HashingNet, tag_se
 from . import losses as L
 from .checkpoints import load_model, read_checkpoint, restore_optimizer, save_checkpoint
 from .data import TrainingData
+from .errors import ModelError
 from .metrics import mean_average_precision, relevance
 
 VALIDATION_DATABASE = 3000  # training photos used as the database when validating
@@ -36,6 +37,10 @@ class TrainingState:
     history: list[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     epochs_done: int = 0
+
+
+class TrainingDiverged(ModelError):
+    """The loss stopped being a number: the run is stopped rather than saving garbage."""
 
 
 def tower_state(checkpoint: Path) -> dict[str, torch.Tensor]:
@@ -87,7 +92,14 @@ class Trainer:
         self.embeddings = torch.from_numpy(data.embeddings).to(self.device)
         self.tokens = None if data.tokens is None else torch.from_numpy(data.tokens).to(self.device)
         self.vocab_embeddings = torch.from_numpy(data.vocabulary_embeddings).to(self.device)
-        self.amp = self.device == "cuda"
+        # Mixed precision on CUDA: bfloat16 where the GPU has it (float32's range, so no loss
+        # scaling), else float16 with a gradient scaler; "off" trains in float32.
+        amp = str(config.training.get("amp", "auto"))
+        self.amp_dtype = None
+        if self.device == "cuda" and amp != "off":
+            wants_bf16 = amp in ("auto", "bf16") and torch.cuda.is_bf16_supported()
+            self.amp_dtype = torch.bfloat16 if wants_bf16 else torch.float16
+        self.amp = self.amp_dtype is not None
         if pixels is not None:
             # photos that could not be read again since indexing take no part
             keep = pixels.valid
@@ -261,7 +273,7 @@ class Trainer:
             return min(1.0, (step + 1) / max(1, warmup)) * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / max(1, total_steps)))
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-        scaler = torch.amp.GradScaler("cuda") if self.amp else None
+        scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         model.train()
         if self.tower is not None:
             self.tower.train()
@@ -278,8 +290,13 @@ class Trainer:
                 batch = order[step * self.batch_size : (step + 1) * self.batch_size]
                 if len(batch) < 2:
                     continue
-                with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
+                with torch.autocast("cuda", dtype=self.amp_dtype or torch.float16, enabled=self.amp):
                     loss, terms = self._loss(model, batch, rng)
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"training diverged at epoch {epoch + 1}, step {step + 1} (the loss is {float(loss)}): "
+                        "try a lower learning rate, or training.amp=off"
+                    )
                 optimizer.zero_grad(set_to_none=True)
                 if scaler is not None:
                     scaler.scale(loss).backward()
