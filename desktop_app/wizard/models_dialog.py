@@ -76,7 +76,7 @@ class ModelsDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(note)
         layout.addWidget(close)
-        self.resize(900, 360)
+        self.resize(1120, 360)
         self.reload()
 
     def reload(self) -> None:
@@ -99,8 +99,15 @@ class ModelsDialog(QDialog):
                     font.setBold(True)
                     item.setFont(font)
                 self.table.setItem(r, c, item)
-        self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(2, 190)
+        for r, model in enumerate(rows):
+            self.table.item(r, 2).setToolTip(model["backbone"])
+            self.table.item(r, 0).setToolTip(model["name"])
         row = next((r for r, m in enumerate(rows) if selected and m["id"] == selected["id"]), None)
         if row is not None:
             self.table.selectRow(row)

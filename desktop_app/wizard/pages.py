@@ -81,6 +81,7 @@ class DataPage(_Page):
         self.chart = BarChart("Most frequent tags")
         self.warnings = _note()
         self.warnings.setStyleSheet("color: #a15c00;")
+        self.warnings.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         left = QVBoxLayout()
         left.addWidget(QLabel("Folders"))
         left.addWidget(self.folders)
@@ -320,6 +321,7 @@ class TrainPage(_Page):
         self.val_chart.add_series("tag → photo", "#ff7f0e", markers=True)
         self.val_chart.empty_text = "Scores appear after each epoch"
         self.progress = QProgressBar()
+        self.progress.setTextVisible(False)  # the line below says how far, in steps and time
         self.status = _note("")
         self.cancel_button = QPushButton("Cancel training")
         self.cancel_button.clicked.connect(self._cancel)
@@ -461,6 +463,8 @@ class EvaluatePage(_Page):
         self.failed = ""
         self.table = QTableWidget(len(self.ROWS), 3)
         self.table.setHorizontalHeaderLabels(["Before", "After", "Change"])
+        self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setVerticalHeaderLabels([label for _, label in self.ROWS])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -473,7 +477,9 @@ class EvaluatePage(_Page):
         self.examples.setHorizontalHeaderLabels(["Your tag as a query", "Before: first results", "After: first results"])
         self.examples.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.examples.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.examples.setWordWrap(True)
+        self.examples.setWordWrap(False)
+        self.examples.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.examples.verticalHeader().setVisible(False)
         self.note = _note("")
         left = QVBoxLayout()
         left.addWidget(self.table)
@@ -508,7 +514,9 @@ class EvaluatePage(_Page):
         session = self.wiz().session
         after = evaluation.by_id(session.model_id)
         before = evaluation.by_id(session.previous_id) if session.previous_id is not None else None
-        self.table.setHorizontalHeaderLabels([f"Before: {before.name}" if before else "Before: no model", f"After: {after.name}", "Change"])
+        self.table.setHorizontalHeaderLabels(["Before (current model)", "After (new model)", "Change"])
+        self.table.horizontalHeaderItem(0).setToolTip(before.name if before else "no model")
+        self.table.horizontalHeaderItem(1).setToolTip(after.name)
         for row, (key, _label) in enumerate(self.ROWS):
             new = getattr(after, key)
             old = getattr(before, key) if before else None
@@ -533,6 +541,7 @@ class EvaluatePage(_Page):
                 self.examples.setItem(row, column, QTableWidgetItem(text))
         self.examples.resizeRowsToContents()
         self.note.setText(
+            f"Before: {html.escape(before.name) if before else 'no model'}. After: {html.escape(after.name)}.<br>"
             f"{evaluation.held_out:,} held-out photos queried {evaluation.database:,} training photos; {evaluation.tag_queries:,} of your tags "
             "ranked the held-out photos. ✓ = the photo carries the tag. Tags are your own labels, so these numbers say how well search agrees with them."
         )

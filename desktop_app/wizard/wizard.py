@@ -33,6 +33,9 @@ class TrainingWizard(QWizard):
         self.setWindowTitle("Teach BitLens your tags")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        # "Cancel" would read as "cancel the training": closing only hides the window.
+        self.setButtonText(QWizard.WizardButton.CancelButton, "Close")
         self.data_page, self.model_page, self.train_page = DataPage(), ModelPage(), TrainPage()
         self.evaluate_page, self.activate_page = EvaluatePage(), ActivatePage()
         for page_id, page in enumerate((self.data_page, self.model_page, self.train_page, self.evaluate_page, self.activate_page)):
