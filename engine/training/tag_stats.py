@@ -20,9 +20,9 @@ MIN_TAG_COUNT = 2
 MAX_TAG_FRACTION = 0.5
 DOMINANT_FRACTION = 0.5  # a tag on more photos than this says little (and is dropped)
 
+_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _DATE_RE = re.compile(
-    r"(?:\d{4}(?:[-_./ ]\d{1,2}){0,2}|\d{1,2}[-_./]\d{1,2}[-_./]\d{2,4}|"
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?(?: \d{2,4})?)",
+    rf"(?:\d{{4}}(?:[-_./ ]\d{{1,2}}){{0,2}}|\d{{1,2}}[-_./]\d{{1,2}}[-_./]\d{{2,4}}|{_MONTH}\.?(?:[ -]\d{{2,4}})?|\d{{4}}[ -]{_MONTH})",
     re.IGNORECASE,
 )
 _CAMERA_WORDS = frozenset(
