@@ -147,6 +147,9 @@ class MainWindow(QMainWindow):
         self.preview_action.setCheckable(True)
         self.preview_action.setChecked(True)
         self.preview_action.setToolTip("Space in the grid shows or hides it")
+        models_menu = bar.addMenu("&Models")
+        action("Train a model…", self.open_training_wizard, None, models_menu)
+        action("Models…", self.open_models, None, models_menu)
 
     # -- starting ----------------------------------------------------------------------------
 
@@ -529,6 +532,16 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self)
         dialog.finished.connect(lambda _r: self._apply_settings())
         dialog.open()
+
+    def open_training_wizard(self):
+        from .wizard.hook import open_training_wizard
+
+        return open_training_wizard(self)
+
+    def open_models(self):
+        from .wizard.hook import open_models
+
+        return open_models(self)
 
     def _apply_settings(self) -> None:
         size = self.settings.get(s.THUMBNAIL_SIZE)

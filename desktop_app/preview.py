@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QSizePol
 
 from . import operations as ops
 from .jobs import READ, THUMBS, JobRunner
+from .tag_editor import TagEditor
 from .thumbnails import load_scaled
 
 PREVIEW_SIDE = 1024  # decoded size: sharp in a wide pane, cheap to decode with JPEG draft mode
@@ -117,6 +118,9 @@ class PreviewPane(QWidget):
         inner.setContentsMargins(8, 4, 8, 8)
         inner.addWidget(self.name)
         inner.addLayout(form)
+        self.tag_editor = TagEditor(runner, details)
+        self.tag_editor.changed.connect(self._reload_details)
+        inner.addWidget(self.tag_editor)
         inner.addStretch(1)
         scroll = self.details_area = QScrollArea(self)
         scroll.setWidget(details)
@@ -143,6 +147,7 @@ class PreviewPane(QWidget):
         for label in (self.path_label, self.date, self.camera, self.size_label, self.tags, self.status):
             label.setText("")
         self._set_row_visible(self.status, False)
+        self.tag_editor.set_photos([path] if path else [])
         self.details_area.setVisible(path is not None)
         self.layout().setStretchFactor(self.image, 1 if path is None else 0)  # placeholder text centred
         if path is None:
@@ -160,7 +165,12 @@ class PreviewPane(QWidget):
         self.runner.run_in_background(
             lambda ctx: load_scaled(path, PREVIEW_SIDE), lane=THUMBS, key="preview-image", on_success=self._image_loaded, on_failure=self._image_failed
         )
-        self.runner.run_in_background(lambda ctx: ops.photo_details(ctx, path), lane=READ, key="preview-details", on_success=self._details_loaded)
+        self._reload_details()
+
+    def _reload_details(self) -> None:
+        path = self.path
+        if path is not None:
+            self.runner.run_in_background(lambda ctx: ops.photo_details(ctx, path), lane=READ, key="preview-details", on_success=self._details_loaded)
 
     def _image_loaded(self, image: QImage) -> None:
         self.image.set_image(QPixmap.fromImage(image))
@@ -181,6 +191,7 @@ class PreviewPane(QWidget):
         dims = f"{details['width']} × {details['height']}" if details.get("width") else "?"
         self.size_label.setText(f"{dims} {details.get('format') or ''}, {human_size(details.get('size'))}".strip())
         self.tags.setText(format_tags(details.get("tags", [])))
+        self.tag_editor.set_user_tags([t["tag"] for t in details.get("tags", []) if t["source"] == "user"])
         if details.get("status") != "ok":
             self.status.setText(f"{details.get('status')}: {details.get('error') or ''}".strip(": "))
             self._set_row_visible(self.status, True)

@@ -11,7 +11,8 @@ from engine.jobs import ProgressEvent
 
 from .jobs import Job
 
-STAGES = {"scan": "Scanning", "encode": "Encoding photos", "codes": "Writing codes", "download": "Downloading the model"}
+STAGES = {"scan": "Scanning", "encode": "Encoding photos", "codes": "Writing codes", "download": "Downloading the model",
+          "train": "Training", "epoch": "Training", "evaluate": "Evaluating"}
 
 
 def plural(count: int, word: str) -> str:
@@ -38,6 +39,10 @@ def short_progress(event: ProgressEvent) -> str:
 
 def describe_progress(event: ProgressEvent) -> str:
     stage = STAGES.get(event.stage, event.stage.capitalize())
+    eta = (event.data or {}).get("eta_s")
+    if event.total and eta is not None:
+        left = f"about {round(eta)} s" if eta < 90 else f"about {round(eta / 60)} min"
+        return f"{stage} {event.done:,} / {event.total:,}, {left} left"
     if event.total:
         return f"{stage} {event.done:,} / {event.total:,}"
     return f"{stage}…" if not event.done else f"{stage} {event.done:,}"

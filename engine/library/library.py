@@ -190,3 +190,16 @@ class Library:
 
         return Searcher(self, device=device)
 
+    # -- the user's own tags ---------------------------------------------------------
+
+    def add_user_tag(self, paths: Sequence[str | os.PathLike[str]], tag: str) -> int:
+        """Tag photos with a tag of the user's own (source "user", kept by rescans); returns photos tagged."""
+        from .usertags import add_user_tag
+
+        return add_user_tag(self.store, [str(p) for p in paths], tag)
+
+    def remove_user_tag(self, paths: Sequence[str | os.PathLike[str]], tag: str) -> int:
+        """Take a user tag off photos (tags read from the files stay); returns photos changed."""
+        from .usertags import remove_user_tag
+
+        return remove_user_tag(self.store, [str(p) for p in paths], tag)

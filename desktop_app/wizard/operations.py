@@ -1,0 +1,173 @@
+"""Engine calls of the training wizard, the Models dialog and the tag editor (run in background jobs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional
+
+from ..torch_loader import import_torch
+
+if TYPE_CHECKING:
+    from ..jobs import JobContext
+
+EFFORT_TEXT = {
+    "head": ("Quick: train the hashing head on cached features",
+             "Trains only the small hashing network on the features already computed when the library was indexed. "
+             "Minutes on a CPU for a few thousand photos; the backbone is not changed."),
+    "finetune": ("Fine-tune: also adapt the last blocks of the backbone",
+                 "Re-runs the backbone over the photos and adjusts its last blocks together with the hashing network. "
+                 "Better fit to your tags, much slower: a GPU is strongly advised. The library is re-encoded when you activate."),
+    "scratch": ("From scratch: train the small model completely",
+                "Trains the small backbone and the hashing network from random weights on your own photos. "
+                "Only sensible with many tagged photos and a GPU; hours rather than minutes."),
+}
+EFFORT_ORDER = ("head", "finetune", "scratch")
+
+
+def available_efforts() -> tuple[str, ...]:
+    """The efforts this engine version can train (others are shown but refused with a message)."""
+    from engine.training.lifecycle import EFFORTS
+
+    return tuple(EFFORTS)
+
+
+@dataclass
+class DataChoice:
+    """What the Data page chose: folders (empty = all) and tag sources."""
+
+    folders: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ModelPageInfo:
+    """What the Model page offers: the library's backbone, others on disk, devices, sizes for the estimate."""
+
+    backbone: Optional[str]
+    backbone_key: Optional[str]
+    others: list[str]
+    devices: list[tuple[str, str]]
+    efforts: tuple[str, ...]
+    active_bits: Optional[int]
+    dim: int = 0
+    tokens_per_image: int = 0
+
+
+def data_overview(ctx: "JobContext", choice: DataChoice):
+    """Counts, top tags and warnings for the chosen folders and sources (no torch)."""
+    from engine.training.tag_stats import tag_overview
+
+    return tag_overview(ctx.library, choice.sources, choice.folders or None)
+
+
+def model_page_info(ctx: "JobContext") -> ModelPageInfo:
+    """The library's backbone, other backbones with local weights, devices and feature sizes."""
+    import_torch()
+    from engine.library.features import FeatureCache
+    from engine.training.estimate import available_devices, local_backbones
+
+    library = ctx.library
+    spec = library.current_backbone()
+    status = library.status()
+    others = []
+    try:
+        others = [f"{arch} ({tag})" for arch, tag in local_backbones()]
+    except Exception:  # the registry is a nicety here; training does not need it
+        others = []
+    dim = tokens = 0
+    if spec is not None:
+        with library.store.raw() as db:
+            row = db.execute("SELECT length(vector) FROM embeddings WHERE backbone_key = ? LIMIT 1", (spec.key,)).fetchone()
+        dim = int(row[0]) // 2 if row else 0  # float16 vectors
+        cache = FeatureCache(library.paths.cache, spec.key)
+        try:
+            tokens = 0 if cache.get_meta("has_tokens") == "0" else 14
+        finally:
+            cache.close()
+    active = status.get("active_model")
+    return ModelPageInfo(
+        backbone=spec.label if spec else None, backbone_key=spec.key if spec else None,
+        others=[o for o in others if spec is None or not o.startswith(f"{spec.arch} ({spec.pretrained})")],
+        devices=available_devices(), efforts=available_efforts(), active_bits=active["bits"] if active else None,
+        dim=dim, tokens_per_image=tokens,
+    )
+
+
+def estimate(ctx: "JobContext", photos: int, dim: int, tokens: int, vocabulary: int, bits: int, epochs: int, device: str, overrides: Optional[dict]) -> float:
+    """Seconds a head-only run would take here, measured on synthetic features of the same shape."""
+    import_torch()
+    from engine.training.estimate import estimate_head_seconds
+
+    return estimate_head_seconds(photos, dim, tokens, vocabulary, bits, epochs, device=device, overrides=overrides)
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    bits: int
+    epochs: int
+    effort: str
+    device: str
+    choice: DataChoice
+    overrides: Optional[dict] = None
+    name: Optional[str] = None
+
+
+def train(ctx: "JobContext", request: TrainRequest) -> dict:
+    """Train and register (inactive) a model; returns its id and the model that was active before."""
+    import_torch()
+    from engine.training.lifecycle import train_model
+
+    before = ctx.library.status().get("active_model")
+    model_id = train_model(
+        ctx.library, bits=request.bits, epochs=request.epochs, effort=request.effort, device=request.device,
+        overrides=request.overrides, sources=request.choice.sources or None, folders=request.choice.folders or None,
+        name=request.name, progress=ctx.progress, cancel=ctx.cancel,
+    )
+    return {"model_id": model_id, "previous_id": before["id"] if before else None}
+
+
+def evaluate(ctx: "JobContext", model_id: int, previous_id: Optional[int], choice: DataChoice):
+    """Before/after scores on the held-out photos."""
+    import_torch()
+    from engine.training.evaluation import evaluate_models
+
+    return evaluate_models(ctx.library, model_id, [previous_id] if previous_id is not None else [], sources=choice.sources or None,
+                           folders=choice.folders or None, progress=ctx.progress, cancel=ctx.cancel)
+
+
+def activate(ctx: "JobContext", model_id: int) -> int:
+    """Re-hash the library with a model, then switch to it (search uses the old codes until then)."""
+    import_torch()
+    from engine.training.lifecycle import activate_model
+
+    activate_model(ctx.library, model_id, progress=ctx.progress, cancel=ctx.cancel)
+    return model_id
+
+
+def list_models(ctx: "JobContext") -> list[dict]:
+    import_torch()
+    from engine.training.lifecycle import list_models as listing
+
+    return listing(ctx.library)
+
+
+def rename_model(ctx: "JobContext", model_id: int, name: str) -> str:
+    from engine.training.admin import rename_model as rename
+
+    return rename(ctx.library, model_id, name)
+
+
+def remove_model(ctx: "JobContext", model_id: int) -> int:
+    import_torch()
+    from engine.training.lifecycle import remove_model as remove
+
+    remove(ctx.library, model_id)
+    return model_id
+
+
+def add_user_tag(ctx: "JobContext", paths: list[str], tag: str) -> int:
+    return ctx.library.add_user_tag(paths, tag)
+
+
+def remove_user_tag(ctx: "JobContext", paths: list[str], tag: str) -> int:
+    return ctx.library.remove_user_tag(paths, tag)
