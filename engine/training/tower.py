@@ -33,8 +33,6 @@ from ..models.encoder import DecodeError, default_workers, load_rgb
 from ..models.weights import sha256_file
 from .errors import ModelError
 
-EFFORTS_WITH_PIXELS = ("finetune", "scratch")
-
 
 class ImageTower(nn.Module):
     """An open_clip VisionTransformer split into a frozen stem and a trained tail.
