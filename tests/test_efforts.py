@@ -172,3 +172,44 @@ def test_an_unknown_effort_is_refused_clearly(albums_library):
 
     with pytest.raises(ModelError, match="effort"):
         train_model(albums_library, bits=16, epochs=1, effort="everything")
+
+
+def test_a_hand_added_tag_reaches_the_photos_fused_code(albums_library):
+    """With fused database codes, tagging a photo by hand re-codes it at once."""
+    from engine.library.codemodels import active_model, load_code_model
+    from engine.library.features import FeatureCache
+    from engine.library.indexing import EMBED_DTYPE, tags_of
+    from engine.library.schema import Code, Image
+    from engine.training.lifecycle import activate_model, list_models, train_model
+    from sqlalchemy import select
+
+    old_id = next(m["id"] for m in list_models(albums_library) if m["active"])
+    model_id = train_model(albums_library, bits=64, epochs=2, overrides={**FAST, "training": {**FAST["training"], "database_codes": "fused"}})
+    activate_model(albums_library, model_id)
+    with albums_library.store.session() as session:
+        photos = session.execute(select(Image.id, Image.path, Image.content_hash).where(Image.path.like("%2021 city%")).order_by(Image.id).limit(4)).all()
+
+    def stored() -> list[bytes]:
+        with albums_library.store.session() as session:
+            return [session.scalar(select(Code.code).where(Code.model_id == model_id, Code.image_id == i)) for i, _, _ in photos]
+
+    before = stored()
+    assert albums_library.add_user_tag([p for _, p, _ in photos], "beach") == 4
+    after = stored()
+    assert after != before, "the fused codes of the retagged photos changed"
+    # and they are exactly what the model gives for the photos' new tag sets
+    with albums_library.store.session() as session:
+        code_model = load_code_model(active_model(session))
+        key = albums_library.current_backbone().key
+    with albums_library.store.raw() as db:
+        embeddings = np.stack([np.frombuffer(db.execute("SELECT vector FROM embeddings WHERE content_hash = ? AND backbone_key = ?", (h, key)).fetchone()[0], dtype=EMBED_DTYPE) for _, _, h in photos]).astype(np.float32)
+    cache = FeatureCache(albums_library.paths.cache, key)
+    tokens = cache.get_tokens([h for _, _, h in photos], embeddings.shape[1])
+    cache.close()
+    from engine.search.hamming import codes_to_bytes, pack_bits
+
+    expected = [codes_to_bytes(row, 64) for row in pack_bits(code_model.encode_images(embeddings, tokens, tags_of(albums_library.store, [i for i, _, _ in photos])))]
+    assert after == expected
+    albums_library.remove_user_tag([p for _, p, _ in photos], "beach")
+    assert stored() == before
+    activate_model(albums_library, old_id)

@@ -196,10 +196,39 @@ class Library:
         """Tag photos with a tag of the user's own (source "user", kept by rescans); returns photos tagged."""
         from .usertags import add_user_tag
 
-        return add_user_tag(self.store, [str(p) for p in paths], tag)
+        changed = add_user_tag(self.store, [str(p) for p in paths], tag)
+        if changed:
+            self._recode_tagged([str(p) for p in paths])
+        return changed
 
     def remove_user_tag(self, paths: Sequence[str | os.PathLike[str]], tag: str) -> int:
         """Take a user tag off photos (tags read from the files stay); returns photos changed."""
         from .usertags import remove_user_tag
 
-        return remove_user_tag(self.store, [str(p) for p in paths], tag)
+        changed = remove_user_tag(self.store, [str(p) for p in paths], tag)
+        if changed:
+            self._recode_tagged([str(p) for p in paths])
+        return changed
+
+    def _recode_tagged(self, paths: list[str]) -> None:
+        """New codes for photos whose tags changed, when the active model codes photos from their tags.
+
+        Fused database codes read a photo's tags: without this, a tag added by hand would
+        reach the photo's code only at the next activation.
+        """
+        import json
+
+        from .schema import Code
+
+        with self.store.session() as session:
+            model = active_model(session)
+            if model is None or model.kind != "hashing":
+                return
+            training = json.loads(model.config or "{}").get("hashing", {}).get("training", {})
+            if training.get("database_codes", "image") != "fused":
+                return
+            model_id = model.id
+            wanted = {str(Path(p).expanduser().absolute()) for p in paths}
+            ids = list(session.scalars(select(Image.id).where(Image.path.in_(wanted))))
+            session.execute(delete(Code).where(Code.model_id == model_id, Code.image_id.in_(ids)))
+        write_codes(self.store, self.paths.cache, model_id, ScanReport(), Reporter(None))
