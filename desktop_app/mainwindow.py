@@ -107,6 +107,8 @@ class MainWindow(QMainWindow):
         self.sidebar.remove_requested.connect(self.remove_folder)
         self.sidebar.folder_selected.connect(lambda _folder: self.run_query())
         self.preview = PreviewPane(self.runner, self)
+        # a tag edit can re-code the photo (fused codes): the next query reloads the codes
+        self.preview.tag_editor.changed.connect(self._codes_changed)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(centre)
@@ -323,6 +325,9 @@ class MainWindow(QMainWindow):
         self.codes_generation += 1  # the searcher reloads the codes at the next query
         self.refresh_overview(then=lambda _overview: self.run_query())
         self.indexing_finished.emit(job)
+
+    def _codes_changed(self) -> None:
+        self.codes_generation += 1
 
     def remove_folder(self, folder: str) -> None:
         """Forget a folder (after asking); its files are never touched."""
