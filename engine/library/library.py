@@ -21,6 +21,14 @@ from .schema import Embedding, Folder, Image, ImageTag, Model, Tag
 from .store import Store
 
 
+def _is_text(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 class LibraryError(RuntimeError):
     """A request the library cannot honour, explained in one sentence."""
 
@@ -57,7 +65,10 @@ class Library:
 
     def add_folder(self, path: str | os.PathLike[str]) -> str:
         """Add a photo folder (only read, never written); returns its absolute path."""
-        folder = Path(path).expanduser().resolve()
+        try:
+            folder = Path(path).expanduser().resolve()
+        except (OSError, RuntimeError) as error:  # a symlink loop (RuntimeError before Python 3.13)
+            raise LibraryError(f"not a folder: {path} ({error})") from None
         if not folder.is_dir():
             raise LibraryError(f"not a folder: {folder}")
         with self.store.session() as session:
@@ -161,7 +172,10 @@ class Library:
     def photo(self, path: str | os.PathLike[str]) -> Optional[dict]:
         """Everything the library knows of one photo, or None if it is not in the library."""
         absolute = str(Path(path).expanduser().absolute())
-        candidates = [absolute, str(Path(absolute).resolve())]
+        # realpath, not Path.resolve: a symlink loop must give "not in the library", not a crash.
+        candidates = [absolute, os.path.realpath(absolute)]
+        if not all(_is_text(c) for c in candidates):
+            return None  # undecodable name bytes: the scanner never stores such a path
         with self.store.session() as session:
             image = session.scalar(select(Image).where(Image.path.in_(candidates)))
             if image is None:
