@@ -14,7 +14,7 @@ from ..jobs import CancelToken, ProgressCallback, Reporter
 from ..models.backbones import Backbone, BackboneSpec
 from ..paths import LibraryPaths, library_paths
 from .codemodels import active_model, backbone_of
-from .indexing import encode_missing, ensure_model, write_codes
+from .indexing import adopt_model, encode_missing, ensure_model, write_codes
 from .report import ScanReport
 from .scanner import Scanner
 from .schema import Embedding, Folder, Image, ImageTag, Model, Tag
@@ -149,6 +149,7 @@ class Library:
         encode_missing(self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device), report, reporter, cancel, batch_size=batch_size)
         model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
         write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
+        adopt_model(self.store, model_id)  # a new fit serves searches only once complete
         return report
 
     # -- looking things up ---------------------------------------------------------
