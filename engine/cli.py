@@ -299,6 +299,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; errors become one clear line on stderr and a non-zero exit."""
     args = _parser().parse_args(argv)
     from .library.library import Library, LibraryError
+    from .library.lock import LibraryBusy
     from .library.migrations import LibraryTooNew
     from .library.codemodels import ModelFileError
     from .models.backbones import BackboneError
@@ -307,11 +308,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .training.errors import ModelError, TrainingDataError
 
     expected = (UserError, LibraryError, LibraryTooNew, ModelFileError, BackboneError, WeightsUnavailable, SearchError,
-                TrainingDataError, ModelError, FileNotFoundError, PermissionError)
+                TrainingDataError, ModelError, LibraryBusy, FileNotFoundError, PermissionError)
     try:
         with Library(args.library) as library:
             handler = {"index": _cmd_index, "search": _cmd_search, "show": _cmd_show, "status": _cmd_status, "folders": _cmd_folders,
                        "train": _cmd_train, "models": _cmd_models, "eval": _cmd_eval}[args.command]
+            if args.command == "train" or (args.command == "models" and args.action != "list"):
+                # Training and model switches change the library: one writing process at a time.
+                with library.writing(args.command):
+                    return handler(library, args)
             return handler(library, args)
     except expected as error:
         print(f"bitlens: error: {error}", file=sys.stderr)

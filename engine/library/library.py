@@ -15,6 +15,7 @@ from ..models.backbones import Backbone, BackboneSpec
 from ..paths import LibraryPaths, library_paths
 from .codemodels import active_model, backbone_of
 from .indexing import adopt_model, encode_missing, ensure_model, write_codes
+from .lock import writer_lock
 from .report import ScanReport
 from .scanner import Scanner
 from .schema import Embedding, Folder, Image, ImageTag, Model, Tag
@@ -61,6 +62,10 @@ class Library:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def writing(self, job: str, wait: float = 0.0):
+        """Hold the library's writer lock for a job (LibraryBusy if another process writes)."""
+        return writer_lock(self.paths.lock, job, wait=wait)
+
     # -- folders -----------------------------------------------------------------
 
     def add_folder(self, path: str | os.PathLike[str]) -> str:
@@ -71,7 +76,7 @@ class Library:
             raise LibraryError(f"not a folder: {path} ({error})") from None
         if not folder.is_dir():
             raise LibraryError(f"not a folder: {folder}")
-        with self.store.session() as session:
+        with self.writing("add folder"), self.store.session() as session:
             existing = {f.path: f for f in session.scalars(select(Folder))}
             if str(folder) in existing:
                 return str(folder)
@@ -91,7 +96,7 @@ class Library:
     def remove_folder(self, path: str | os.PathLike[str]) -> int:
         """Forget a folder and its photos' rows; the files themselves are not touched."""
         folder = str(Path(path).expanduser().resolve())
-        with self.store.session() as session:
+        with self.writing("remove folder"), self.store.session() as session:
             row = session.scalar(select(Folder).where(Folder.path == folder))
             if row is None:
                 raise LibraryError(f"not a library folder: {folder}")
@@ -118,10 +123,11 @@ class Library:
         """Bring every folder's rows in line with the disk (no encoding)."""
         report = report or ScanReport()
         scanner = Scanner(self.store, report, Reporter(progress), cancel)
-        with self.store.session() as session:
-            folder_ids = list(session.scalars(select(Folder.id).order_by(Folder.path)))
-        for folder_id in folder_ids:
-            scanner.scan(folder_id)
+        with self.writing("scan"):
+            with self.store.session() as session:
+                folder_ids = list(session.scalars(select(Folder.id).order_by(Folder.path)))
+            for folder_id in folder_ids:
+                scanner.scan(folder_id)
         return report
 
     def current_backbone(self) -> Optional[BackboneSpec]:
@@ -141,15 +147,16 @@ class Library:
         batch_size: int = 32,
     ) -> ScanReport:
         """Add folders, scan everything, encode new photos and give every photo a code."""
-        for folder in folders:
-            self.add_folder(folder)
-        report = self.scan(progress, cancel)
-        spec = backbone or self.current_backbone() or BackboneSpec.from_args(None)
-        reporter = Reporter(progress)
-        encode_missing(self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device), report, reporter, cancel, batch_size=batch_size)
-        model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
-        write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
-        adopt_model(self.store, model_id)  # a new fit serves searches only once complete
+        with self.writing("index"):
+            for folder in folders:
+                self.add_folder(folder)
+            report = self.scan(progress, cancel)
+            spec = backbone or self.current_backbone() or BackboneSpec.from_args(None)
+            reporter = Reporter(progress)
+            encode_missing(self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device), report, reporter, cancel, batch_size=batch_size)
+            model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
+            write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
+            adopt_model(self.store, model_id)  # a new fit serves searches only once complete
         return report
 
     # -- looking things up ---------------------------------------------------------
