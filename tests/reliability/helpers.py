@@ -39,13 +39,15 @@ def cli_env() -> dict:
     return env
 
 
-def cli_command(library: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "engine.cli", "--library", str(library), *args]
+def cli_command(library: Optional[Path], *args: str) -> list[str]:
+    """The CLI's command line; library None = no --library (the platform's folders)."""
+    return [sys.executable, "-m", "engine.cli", *(["--library", str(library)] if library is not None else []), *args]
 
 
-def bitlens(library: Path, *args: str, check: bool = True, prefix: Optional[list[str]] = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def bitlens(library: Optional[Path], *args: str, check: bool = True, prefix: Optional[list[str]] = None, timeout: float = 300,
+            env: Optional[dict] = None) -> subprocess.CompletedProcess:
     """Run the CLI in a fresh interpreter (optionally under `prefix`, e.g. without root powers)."""
-    result = subprocess.run([*(prefix or []), *cli_command(library, *args)], cwd=REPO, env=cli_env(), capture_output=True, timeout=timeout)
+    result = subprocess.run([*(prefix or []), *cli_command(library, *args)], cwd=REPO, env=env or cli_env(), capture_output=True, timeout=timeout)
     result.stdout = result.stdout.decode("utf-8", "replace")
     result.stderr = result.stderr.decode("utf-8", "replace")
     if check and result.returncode != 0:
