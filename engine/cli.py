@@ -327,6 +327,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("bitlens: interrupted; what was finished is kept, run the command again to go on", file=sys.stderr)
         return 130
+    except Exception as error:  # a full or read-only disk surfaces as a database error
+        from .library.store import storage_problem
+
+        message = storage_problem(error)
+        if message is None:
+            raise
+        print(f"bitlens: error: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -31,6 +31,10 @@ class LibraryBusy(RuntimeError):
     """Another process is changing this library right now."""
 
 
+class LibraryNotWritable(PermissionError):
+    """The library folder cannot be written (read-only disk or permissions)."""
+
+
 class _Holding:
     """This process's hold on one lock file: an open descriptor and a nesting count."""
 
@@ -82,7 +86,13 @@ def writer_lock(path: Path, job: str, wait: float = 0.0) -> Iterator[None]:
     with _guard:
         held = _holdings.get(key)
         if held is None:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as error:
+                raise LibraryNotWritable(
+                    f"cannot write to the library folder {path.parent} ({error.strerror or error}): it is read-only for "
+                    "BitLens; searching still works, but indexing and training need a writable library folder"
+                ) from None
             deadline = time.monotonic() + wait
             while not _try_lock(fd):
                 if time.monotonic() >= deadline:
