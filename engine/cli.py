@@ -315,6 +315,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; errors become one clear line on stderr and a non-zero exit."""
     args = _parser().parse_args(argv)
     from .library.library import Library, LibraryError
+    from .library.lock import LibraryBusy
     from .library.migrations import LibraryTooNew
     from .library.codemodels import ModelFileError
     from .models.backbones import BackboneError
@@ -323,11 +324,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .training.errors import ModelError, TrainingDataError
 
     expected = (UserError, LibraryError, LibraryTooNew, ModelFileError, BackboneError, WeightsUnavailable, SearchError,
-                TrainingDataError, ModelError, FileNotFoundError, PermissionError)
+                TrainingDataError, ModelError, LibraryBusy, FileNotFoundError, PermissionError)
     try:
         with Library(args.library) as library:
             handler = {"index": _cmd_index, "search": _cmd_search, "show": _cmd_show, "status": _cmd_status, "folders": _cmd_folders,
                        "train": _cmd_train, "models": _cmd_models, "eval": _cmd_eval}[args.command]
+            if args.command == "train" or (args.command == "models" and args.action != "list"):
+                # Training and model switches change the library: one writing process at a time.
+                with library.writing(args.command):
+                    return handler(library, args)
             return handler(library, args)
     except expected as error:
         print(f"bitlens: error: {error}", file=sys.stderr)
@@ -338,6 +343,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("bitlens: interrupted; what was finished is kept, run the command again to go on", file=sys.stderr)
         return 130
+    except Exception as error:  # a full or read-only disk surfaces as a database error
+        from .library.store import storage_problem
+
+        message = storage_problem(error)
+        if message is None:
+            raise
+        print(f"bitlens: error: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -118,10 +118,19 @@ def verified_checkpoint(model: Model) -> Path:
 
 def load_code_model(model: Model, device: str = "cpu") -> CodeModel:
     """Load any kind of code model, verified, without executing code from the file."""
-    if model.kind == "itq":
-        return ItqCodes(load_itq(model))
-    if model.kind == "hashing":
+    if model.kind not in ("itq", "hashing"):
+        raise ModelFileError(f"unknown model kind '{model.kind}'")
+    path = verified_checkpoint(model)
+    try:
+        if model.kind == "itq":
+            return ItqCodes(load_itq(model))
         from ..training.checkpoints import load_hashing_codes
 
-        return load_hashing_codes(model, verified_checkpoint(model), device=device)
-    raise ModelFileError(f"unknown model kind '{model.kind}'")
+        return load_hashing_codes(model, path, device=device)
+    except ModelFileError:
+        raise
+    except Exception as error:  # safetensors, torch and JSON each fail their own way on a bad file
+        raise ModelFileError(
+            f"the checkpoint of model '{model.name}' cannot be loaded ({path}): it is not a valid BitLens model file "
+            f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'no detail'})"
+        ) from error

@@ -122,7 +122,11 @@ def encode_missing(
 
 
 def ensure_model(store: Store, models_dir: Path, spec: BackboneSpec, bits: Optional[int], report: ScanReport) -> int:
-    """The id of the model to code with: the active one if it fits, else a freshly fitted ITQ."""
+    """The id of the model to code with: the active one if it fits, else a freshly fitted ITQ.
+
+    A fresh fit is saved inactive: searches keep the old model (and all its codes) until
+    `adopt_model` switches over, after every photo has its new code.
+    """
     with store.session() as session:
         current = active_model(session)
         if current is not None:
@@ -141,17 +145,28 @@ def ensure_model(store: Store, models_dir: Path, spec: BackboneSpec, bits: Optio
         raise RuntimeError("no photo could be encoded, so there is nothing to fit codes on")
     projection = fit_itq(vectors, bits=bits or 64)
     with store.session() as session:
-        old = [m.id for m in session.scalars(select(Model).where(Model.kind == "itq"))]
         model = save_itq(session, models_dir, spec, projection, fitted_on=len(vectors))
-        activate(session, model.id)
-        # Replaced unsupervised models are cheap to recompute: drop them and their codes.
-        for old_id in old:
-            old_model = session.get(Model, old_id)
-            if old_model.checkpoint:
-                Path(old_model.checkpoint).unlink(missing_ok=True)
-            session.execute(delete(Model).where(Model.id == old_id))
         report.notes.append(f"fitted a {projection.bits}-bit ITQ projection on {len(vectors)} photos")
         return model.id
+
+
+def adopt_model(store: Store, model_id: int) -> None:
+    """Make a freshly fitted model active and drop the ITQ models it replaces.
+
+    One transaction: a crash before it leaves the old model active and complete, a crash
+    after it the new one. Replaced checkpoints are deleted only once that has committed.
+    """
+    with store.session() as session:
+        if session.get(Model, model_id).active:
+            return
+        activate(session, model_id)
+        # Replaced unsupervised models (and fits left over by an interrupted run) are cheap
+        # to recompute: drop them and their codes.
+        old = list(session.scalars(select(Model).where(Model.kind == "itq", Model.id != model_id)))
+        files = [m.checkpoint for m in old if m.checkpoint]
+        session.execute(delete(Model).where(Model.id.in_([m.id for m in old])))
+    for file in files:
+        Path(file).unlink(missing_ok=True)
 
 
 def tags_of(store: Store, image_ids: list[int]) -> list[list[str]]:

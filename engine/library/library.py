@@ -14,11 +14,20 @@ from ..jobs import CancelToken, ProgressCallback, Reporter
 from ..models.backbones import Backbone, BackboneSpec
 from ..paths import LibraryPaths, library_paths
 from .codemodels import active_model, backbone_of
-from .indexing import encode_missing, ensure_model, write_codes
+from .indexing import adopt_model, encode_missing, ensure_model, write_codes
+from .lock import writer_lock
 from .report import ScanReport
 from .scanner import Scanner
 from .schema import Embedding, Folder, Image, ImageTag, Model, Tag
 from .store import Store
+
+
+def _is_text(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 class LibraryError(RuntimeError):
@@ -53,14 +62,21 @@ class Library:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def writing(self, job: str, wait: float = 0.0):
+        """Hold the library's writer lock for a job (LibraryBusy if another process writes)."""
+        return writer_lock(self.paths.lock, job, wait=wait)
+
     # -- folders -----------------------------------------------------------------
 
     def add_folder(self, path: str | os.PathLike[str]) -> str:
         """Add a photo folder (only read, never written); returns its absolute path."""
-        folder = Path(path).expanduser().resolve()
+        try:
+            folder = Path(path).expanduser().resolve()
+        except (OSError, RuntimeError) as error:  # a symlink loop (RuntimeError before Python 3.13)
+            raise LibraryError(f"not a folder: {path} ({error})") from None
         if not folder.is_dir():
             raise LibraryError(f"not a folder: {folder}")
-        with self.store.session() as session:
+        with self.writing("add folder"), self.store.session() as session:
             existing = {f.path: f for f in session.scalars(select(Folder))}
             if str(folder) in existing:
                 return str(folder)
@@ -80,7 +96,7 @@ class Library:
     def remove_folder(self, path: str | os.PathLike[str]) -> int:
         """Forget a folder and its photos' rows; the files themselves are not touched."""
         folder = str(Path(path).expanduser().resolve())
-        with self.store.session() as session:
+        with self.writing("remove folder"), self.store.session() as session:
             row = session.scalar(select(Folder).where(Folder.path == folder))
             if row is None:
                 raise LibraryError(f"not a library folder: {folder}")
@@ -107,10 +123,11 @@ class Library:
         """Bring every folder's rows in line with the disk (no encoding)."""
         report = report or ScanReport()
         scanner = Scanner(self.store, report, Reporter(progress), cancel)
-        with self.store.session() as session:
-            folder_ids = list(session.scalars(select(Folder.id).order_by(Folder.path)))
-        for folder_id in folder_ids:
-            scanner.scan(folder_id)
+        with self.writing("scan"):
+            with self.store.session() as session:
+                folder_ids = list(session.scalars(select(Folder.id).order_by(Folder.path)))
+            for folder_id in folder_ids:
+                scanner.scan(folder_id)
         return report
 
     def current_backbone(self) -> Optional[BackboneSpec]:
@@ -130,14 +147,16 @@ class Library:
         batch_size: int = 32,
     ) -> ScanReport:
         """Add folders, scan everything, encode new photos and give every photo a code."""
-        for folder in folders:
-            self.add_folder(folder)
-        report = self.scan(progress, cancel)
-        spec = backbone or self.current_backbone() or BackboneSpec.from_args(None)
-        reporter = Reporter(progress)
-        encode_missing(self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device), report, reporter, cancel, batch_size=batch_size)
-        model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
-        write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
+        with self.writing("index"):
+            for folder in folders:
+                self.add_folder(folder)
+            report = self.scan(progress, cancel)
+            spec = backbone or self.current_backbone() or BackboneSpec.from_args(None)
+            reporter = Reporter(progress)
+            encode_missing(self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device), report, reporter, cancel, batch_size=batch_size)
+            model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
+            write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
+            adopt_model(self.store, model_id)  # a new fit serves searches only once complete
         return report
 
     # -- looking things up ---------------------------------------------------------
@@ -161,7 +180,10 @@ class Library:
     def photo(self, path: str | os.PathLike[str]) -> Optional[dict]:
         """Everything the library knows of one photo, or None if it is not in the library."""
         absolute = str(Path(path).expanduser().absolute())
-        candidates = [absolute, str(Path(absolute).resolve())]
+        # realpath, not Path.resolve: a symlink loop must give "not in the library", not a crash.
+        candidates = [absolute, os.path.realpath(absolute)]
+        if not all(_is_text(c) for c in candidates):
+            return None  # undecodable name bytes: the scanner never stores such a path
         with self.store.session() as session:
             image = session.scalar(select(Image).where(Image.path.in_(candidates)))
             if image is None:

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+
+
+def printable_path(path: str) -> str:
+    """A path that any UTF-8 output can hold: undecodable name bytes shown as \\xNN escapes.
+
+    Python keeps such bytes as lone surrogates, which `print` and `json.dumps` then refuse
+    to encode, so one badly named file would crash the whole report.
+    """
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 @dataclass
@@ -23,7 +37,7 @@ class ScanReport:
 
     def problem(self, path: str, reason: str) -> None:
         """Record one file that could not be (fully) indexed, and why."""
-        self.problems.append((path, reason))
+        self.problems.append((printable_path(path), printable_path(reason)))
 
     def as_dict(self) -> dict:
         counts = {name: getattr(self, name) for name in ("added", "updated", "moved", "unchanged", "missing", "errors", "encoded", "reused", "coded")}

@@ -15,6 +15,24 @@ from .migrations import migrate
 BUSY_TIMEOUT_MS = 15000
 
 
+def storage_problem(error: BaseException) -> str | None:
+    """One sentence for a database error caused by the disk (full, read-only, failing), else None.
+
+    SQLite rolls the open transaction back on such errors, so what was committed before
+    is intact; the sentence says so and what to do.
+    """
+    cause = getattr(error, "orig", None) or error  # SQLAlchemy wraps the driver's exception
+    if not isinstance(cause, sqlite3.Error):
+        return None
+    text = str(cause)
+    if not any(word in text for word in ("full", "disk I/O", "readonly", "read-only", "unable to open")):
+        return None
+    return (
+        f"the library database could not be written ({text}): the disk may be full, read-only or failing. "
+        "Nothing already stored was lost; make room (or fix the disk) and run the command again to go on"
+    )
+
+
 def _configure(dbapi_connection: sqlite3.Connection) -> None:
     """Per-connection pragmas: WAL readers never block the writer, FKs enforced."""
     cursor = dbapi_connection.cursor()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -223,8 +224,21 @@ class Backbone:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(RANDOM_INIT_SEED)
                 model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, **kwargs)
-        except (RuntimeError, ValueError, KeyError) as error:
+        except pickle.UnpicklingError as error:
+            # torch's weights-only loader refused a .pt/.bin holding more than tensors; its own
+            # message suggests weights_only=False, which is exactly what must not be done.
+            raise BackboneError(
+                f"cannot build backbone {spec.label}: the weights file holds Python objects besides tensors, "
+                "which BitLens refuses to load because they could run code; use a .safetensors file"
+            ) from error
+        except (RuntimeError, ValueError, KeyError, EOFError) as error:
             raise BackboneError(f"cannot build backbone {spec.label}: {error}") from error
+        except Exception as error:
+            from safetensors import SafetensorError
+
+            if isinstance(error, SafetensorError):
+                raise BackboneError(f"cannot build backbone {spec.label}: the weights file is not valid safetensors ({error})") from error
+            raise
         finally:
             logging.getLogger().removeFilter(quiet)
         self.model = model.to(self.device).eval()

@@ -1,0 +1,284 @@
+"""Crash safety: kill -9 the indexing or training process at random moments.
+
+After every kill the database passes `PRAGMA integrity_check`, nothing is duplicated,
+photos that were searchable before the run still are, and a plain re-run finishes with
+a library equal to that of an uninterrupted run. Killed training leaves the active
+model active and searchable.
+
+Kill moments are random points in the run's work (a stage, a position in it, a few ms
+of jitter) drawn from a seeded generator (BITLENS_KILL_SEED, default 7), so a failure
+can be replayed; wall-clock moments would mostly land in the start-up on a busy machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, make_photo
+
+from .helpers import bitlens, cli_command, cli_env, integrity, snapshot
+
+SEED = int(os.environ.get("BITLENS_KILL_SEED", "7"))
+INDEX_ARGS = ("--backbone", "tiny", "--batch-size", "4")
+
+
+def _albums(root: Path, start: int, count: int) -> Path:
+    for i in range(start, start + count):
+        make_photo(root / f"20{10 + i % 3} {('beach', 'forest', 'city')[i % 3]}" / f"IMG_{i:04d}.jpg", i, size=(64, 48))
+    return root
+
+
+def _searchable(database: Path) -> set[str]:
+    db = sqlite3.connect(database)
+    try:
+        return {p for (p,) in db.execute(
+            "SELECT i.path FROM codes c JOIN images i ON i.id = c.image_id JOIN models m ON m.id = c.model_id WHERE m.active AND i.status = 'ok'")}
+    finally:
+        db.close()
+
+
+def _check_after_kill(database: Path, before: set[str]) -> dict:
+    """What must hold right after a SIGKILL, whatever the moment; returns the state seen."""
+    assert integrity(database) == "ok"
+    db = sqlite3.connect(database)
+    try:
+        assert db.execute("SELECT count(*) FROM models WHERE active").fetchone()[0] <= 1
+        state = {
+            "images": db.execute("SELECT count(*) FROM images").fetchone()[0],
+            "embeddings": db.execute("SELECT count(*) FROM embeddings").fetchone()[0],
+            "codes": db.execute("SELECT count(*) FROM codes").fetchone()[0],
+            "models": db.execute("SELECT count(*) FROM models").fetchone()[0],
+        }
+        # Content-addressed rows are never written twice (a re-run must not re-add them).
+        assert db.execute("SELECT count(*) - count(DISTINCT path) FROM images").fetchone()[0] == 0
+    finally:
+        db.close()
+    lost = before - _searchable(database)
+    assert not lost, f"{len(lost)} photos that were searchable before the run no longer are"
+    return state
+
+
+def _counts(database: Path) -> tuple[int, int, int]:
+    """(images, embeddings, codes) as another reader sees them right now."""
+    try:
+        db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)
+        try:
+            return tuple(db.execute("SELECT (SELECT count(*) FROM images), (SELECT count(*) FROM embeddings), (SELECT count(*) FROM codes)").fetchone())
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return (0, 0, 0)
+
+
+def _kill_during(args: list[str], library: Path, milestone: tuple[str, int], delay: float) -> bool:
+    """Start the CLI and SIGKILL it `delay` s after the library reached `milestone`.
+
+    A milestone is ("start", 0) (the database was opened), ("file", glob) (a file below
+    the library appeared), or (column, n): the images, embeddings or codes count exceeded n. Returns False if the run ended before the kill.
+    """
+    process = subprocess.Popen(cli_command(library, *args), cwd=REPO, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    column, threshold = milestone
+    position = {"images": 0, "embeddings": 1, "codes": 2}.get(column)
+    deadline = time.monotonic() + 300
+    while process.poll() is None and time.monotonic() < deadline:
+        if column == "file":
+            if any(library.glob(threshold)):
+                break
+        elif position is None:
+            if (library / "library.sqlite-wal").exists():
+                break
+        elif _counts(library / "library.sqlite")[position] > threshold:
+            break
+        time.sleep(0.01)
+    time.sleep(delay)
+    finished = process.poll() is not None
+    if not finished:
+        process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    process.stderr.close()
+    return not finished
+
+
+def _random_moment(rng: random.Random, stage: str | None = None) -> tuple[tuple[str, int], float]:
+    """A random point in the run: a stage, a position within it and a little jitter."""
+    stage = stage or rng.choice(["start", "images", "embeddings", "embeddings", "codes"])
+    # The seed library holds 12 photos; the run adds 24 (embeddings arrive 4 at a time).
+    threshold = {"start": 0, "images": 12, "embeddings": 12 + 4 * rng.randrange(6), "codes": 12}[stage]
+    return (stage, threshold), rng.uniform(0, 0.25)
+
+
+@pytest.fixture(scope="module")
+def grown(tmp_path_factory):
+    """A library of 12 photos, and 24 more photos to add: the run that adds them refits the codes."""
+    root = tmp_path_factory.mktemp("crash")
+    first = _albums(root / "first", 0, 12)
+    second = _albums(root / "second", 12, 24)
+    seed_library = root / "seed-lib"
+    bitlens(seed_library, "index", str(first), *INDEX_ARGS)
+    reference = root / "reference"
+    shutil.copytree(seed_library, reference)
+    bitlens(reference, "index", str(second), *INDEX_ARGS)
+    return {"root": root, "seed": seed_library, "second": second, "reference": snapshot(reference / "library.sqlite")}
+
+
+def _kill_and_recover(grown, moments: list, tmp_path: Path) -> list[dict]:
+    library = tmp_path / "lib"
+    shutil.copytree(grown["seed"], library)
+    before = _searchable(library / "library.sqlite")
+    assert len(before) == 12
+    seen = []
+    for milestone, delay in moments:  # several kills in a row on one library, then one full run
+        killed = _kill_during(["index", str(grown["second"]), *INDEX_ARGS], library, milestone, delay)
+        state = _check_after_kill(library / "library.sqlite", before)
+        seen.append({"after": f"{milestone[0]}>{milestone[1]}", "delay_s": round(delay, 3), "killed": killed, **state})
+    bitlens(library, "index", *INDEX_ARGS)  # a plain re-run, as a user would type it
+    assert integrity(library / "library.sqlite") == "ok"
+    assert snapshot(library / "library.sqlite") == grown["reference"], f"library after kills {seen} differs from an uninterrupted run"
+    return seen
+
+
+def test_index_killed_three_times_ends_equal_to_an_uninterrupted_run(grown, tmp_path):
+    rng = random.Random(SEED)
+    # Mid-encoding, once the new codes are being written, and anywhere.
+    moments = [_random_moment(rng, "embeddings"), _random_moment(rng, "codes"), _random_moment(rng)]
+    seen = _kill_and_recover(grown, moments, tmp_path)
+    print(json.dumps({"kills": seen}))
+    assert sum(k["killed"] for k in seen) >= 2, f"the kills came too late to test anything: {seen}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", range(20))
+def test_index_killed_at_twenty_random_moments(grown, tmp_path, point):
+    seen = _kill_and_recover(grown, [_random_moment(random.Random(SEED * 1000 + point))], tmp_path)
+    print(json.dumps({"kill": seen}))
+
+
+def test_interrupted_refit_keeps_the_old_codes_serving(tmp_path, tiny_spec, monkeypatch):
+    """Between fitting new codes and writing them all, searches must still see every photo."""
+    from engine.library import library as library_module
+    from engine.library.library import Library
+
+    root = tmp_path / "photos"
+    _albums(root / "first", 0, 6)
+    with Library(tmp_path / "lib") as library:
+        library.index([root / "first"], backbone=tiny_spec)
+        before = {r.path for r in library.searcher().search(text="x", limit=0)}
+        _albums(root / "second", 6, 12)  # 3× the photos: the projection is refitted
+
+        def crash(*args, **kwargs):
+            raise KeyboardInterrupt  # as if the process died while writing the new codes
+
+        monkeypatch.setattr(library_module, "write_codes", crash)
+        with pytest.raises(KeyboardInterrupt):
+            library.index([root / "second"], backbone=tiny_spec)
+        assert {r.path for r in library.searcher().search(text="x", limit=0)} == before
+        monkeypatch.undo()
+        report = library.index(backbone=tiny_spec)
+        assert report.coded == 18
+        assert len(library.searcher().search(text="x", limit=0)) == 18
+        with library.store.raw() as db:
+            assert db.execute("SELECT count(*) FROM models").fetchone()[0] == 1, "the fit left by the crash is cleaned up"
+
+
+# -- training ------------------------------------------------------------------------
+
+FAST = {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 16, "warmup_steps": 2}, "data": {"validation_fraction": 0.2}}
+
+
+@pytest.fixture(scope="module")
+def trainable(tmp_path_factory):
+    """An indexed library with tagged albums, a small training config and one timed training run."""
+    from engine.models.hashing import DEFAULT_CONFIG
+
+    root = tmp_path_factory.mktemp("train")
+    photos = _albums(root / "photos", 0, 24)
+    library = root / "lib"
+    bitlens(library, "index", str(photos), *INDEX_ARGS)
+    config = json.loads(Path(DEFAULT_CONFIG).read_text(encoding="utf-8"))
+    for section, values in FAST.items():
+        config[section].update(values)
+    config_path = root / "fast.json"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    return {"library": library, "photos": photos, "config": config_path}
+
+
+def _train_args(config: Path) -> list[str]:
+    return ["train", "--bits", "32", "--epochs", "2", "--config", str(config), "--device", "cpu"]
+
+
+def _active(database: Path) -> tuple:
+    db = sqlite3.connect(database)
+    try:
+        return db.execute("SELECT id, kind, checkpoint_sha256 FROM models WHERE active").fetchone()
+    finally:
+        db.close()
+
+
+def _counts_models(database: Path) -> int:
+    db = sqlite3.connect(database)
+    try:
+        return db.execute("SELECT count(*) FROM models").fetchone()[0]
+    finally:
+        db.close()
+
+
+# Training writes a resumable checkpoint after each epoch; before that it loads the backbone
+# and caches patch tokens. Moments: somewhere in the start-up, or just after an epoch ended.
+def _training_moment(rng: random.Random, stage: str | None = None) -> tuple[tuple[str, object], float]:
+    stage = stage or rng.choice(["start", "epoch"])
+    if stage == "start":
+        return ("start", 0), rng.uniform(0, 4.0)
+    return ("file", "models/runs/training-*.safetensors"), rng.uniform(0, 0.5)
+
+
+def _kill_training_and_recover(trainable, moments: list, tmp_path: Path) -> list[dict]:
+    from engine.library.library import Library
+
+    library = tmp_path / "lib"
+    shutil.copytree(trainable["library"], library)
+    database = library / "library.sqlite"
+    active = _active(database)
+    before = _searchable(database)
+    seen = []
+    for milestone, delay in moments:
+        killed = _kill_during(_train_args(trainable["config"]), library, milestone, delay)
+        assert integrity(database) == "ok"
+        assert _active(database) == active, "a killed training run must not change the active model"
+        with Library(library) as lib:
+            results = lib.searcher().search(image=sorted(before)[0], limit=0)
+            assert {r.path for r in results} == before and results[0].distance == 0
+        seen.append({"after": milestone[0], "delay_s": round(delay, 2), "killed": killed, "models": _counts_models(database)})
+    bitlens(library, *_train_args(trainable["config"]))  # the run after the crash finishes
+    assert integrity(database) == "ok" and _active(database) == active
+    db = sqlite3.connect(database)
+    hashing = db.execute("SELECT id FROM models WHERE kind = 'hashing'").fetchall()
+    db.close()
+    killed_after_register = sum(1 for k in seen if k["models"] > 1)
+    assert len(hashing) >= 1 and len(hashing) <= 1 + killed_after_register
+    bitlens(library, "models", "activate", str(hashing[-1][0]))
+    with Library(library) as lib:
+        assert {r.path for r in lib.searcher().search(text="beach", limit=0)} == before
+    return seen
+
+
+def test_training_killed_leaves_the_active_model_searchable(trainable, tmp_path):
+    rng = random.Random(SEED)
+    seen = _kill_training_and_recover(trainable, [_training_moment(rng, "start"), _training_moment(rng, "epoch")], tmp_path)
+    print(json.dumps({"training_kills": seen}))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", range(8))
+def test_training_killed_at_random_moments(trainable, tmp_path, point):
+    moment = _training_moment(random.Random(SEED * 1000 + point))
+    print(json.dumps({"training_kill": _kill_training_and_recover(trainable, [moment], tmp_path)}))
