@@ -14,6 +14,7 @@ from ..library.indexing import EMBED_DTYPE
 from ..library.scanner import content_hash
 from ..library.schema import Folder
 from .hamming import HammingIndex, pack_bits, unpack_bits
+from .query import ParsedQuery, QueryError, Term, parse_query
 
 # CLIP was trained on captions; a short prompt around a bare query word helps it.
 TEXT_PROMPT = "a photo of {}"
@@ -21,6 +22,15 @@ TEXT_PROMPT = "a photo of {}"
 
 class SearchError(RuntimeError):
     """A query that cannot be answered, explained in one sentence."""
+
+
+class QuerySyntaxError(SearchError):
+    """A query the search language cannot parse; `position` is the 0-based column."""
+
+    def __init__(self, error: QueryError) -> None:
+        super().__init__(f"query: {error}")
+        self.position = error.position
+        self.pointer = error.pointer()
 
 
 @dataclass(frozen=True)
@@ -129,26 +139,64 @@ class Searcher:
                 return unpack_bits(self.index.codes[position : position + 1], self.bits)[0]
         return None
 
-    def query_code(self, text: Optional[str] = None, image: Optional[str] = None) -> np.ndarray:
-        """The packed code of a text, an image, or both (a bitwise vote, ties to the text)."""
-        if not (text and text.strip()) and not image:
-            raise SearchError("give a text query, an image query, or both")
-        bits = []
+    def parse(self, text: Optional[str] = None, image: Optional[str] = None) -> ParsedQuery:
+        """The query's terms: the text in the search language, plus `image` as one more added photo."""
+        terms: list[Term] = []
         if text and text.strip():
-            bits.append(self.code_model.encode_texts(self.text_embedding(text)[None, :])[0])
+            try:
+                terms = parse_query(text).terms
+            except QueryError as error:
+                raise QuerySyntaxError(error) from error
         if image:
-            file, digest = self._query_file(image)
+            terms.append(Term("image", str(image), 1.0, len(text or "")))
+        if not terms:
+            raise SearchError("give a text query, an image query, or both")
+        return ParsedQuery(terms)
+
+    def _image_term_file(self, term: Term) -> tuple[Path, str]:
+        """The file of an image term; a missing one names the term's column and the quoting rule."""
+        try:
+            return self._query_file(term.value)
+        except SearchError as error:
+            raise SearchError(f"{error} (the photo term at column {term.start + 1}; a path with spaces needs quotes: img:\"…\")") from error
+
+    def term_values(self, term: Term) -> np.ndarray:
+        """A term's real-valued code-model output (K,), before binarisation."""
+        if term.kind == "text":
+            return self.code_model.project_texts(self.text_embedding(term.value)[None, :])[0]
+        file, digest = self._image_term_file(term)
+        embedding, tokens = self.image_features(file, digest)
+        return self.code_model.project_images(embedding[None, :], None if tokens is None else tokens[None])[0]
+
+    def combined_values(self, parsed: ParsedQuery) -> np.ndarray:
+        """Σ weight × (term output scaled to unit length): what query arithmetic binarises."""
+        total = np.zeros(self.bits, dtype=np.float64)
+        for term in parsed.terms:
+            values = np.asarray(self.term_values(term), dtype=np.float64)
+            norm = float(np.linalg.norm(values))
+            if norm > 0:
+                total += term.weight * values / norm
+        return total
+
+    def query_code(self, text: Optional[str] = None, image: Optional[str] = None) -> np.ndarray:
+        """The packed code of a query in the search language (see engine/search/query.py).
+
+        A single added term is coded exactly as indexing codes it (a library photo keeps its
+        stored code). Several terms, weights or taken-away terms are combined on the code
+        model's real-valued outputs, each scaled to unit length, then binarised by sign.
+        """
+        parsed = self.parse(text, image)
+        if parsed.is_plain:
+            term = parsed.terms[0]
+            if term.kind == "text":
+                return pack_bits(self.code_model.encode_texts(self.text_embedding(term.value)[None, :])[0][None, :])[0]
+            file, digest = self._image_term_file(term)
             stored = self.stored_code(digest)
-            if stored is not None:
-                bits.append(stored)
-            else:
+            if stored is None:
                 embedding, tokens = self.image_features(file, digest)
-                bits.append(self.code_model.encode_images(embedding[None, :], None if tokens is None else tokens[None])[0])
-        if len(bits) == 1:
-            return pack_bits(bits[0][None, :])[0]
-        # Text and image together: a majority vote of the two codes, ties going to the text.
-        votes = np.sum([2 * b.astype(np.int8) - 1 for b in bits], axis=0) + (2 * bits[0].astype(np.int8) - 1) * 0.5
-        return pack_bits((votes > 0).astype(np.uint8)[None, :])[0]
+                stored = self.code_model.encode_images(embedding[None, :], None if tokens is None else tokens[None])[0]
+            return pack_bits(stored[None, :])[0]
+        return pack_bits((self.combined_values(parsed) > 0).astype(np.uint8)[None, :])[0]
 
     def folder_mask(self, folder: str | os.PathLike[str]) -> np.ndarray:
         """Rows of photos below one library folder (or any sub-folder of one)."""
