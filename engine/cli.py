@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--batch", metavar="FILE", help="one query per line (text, or @PATH for an image); JSON Lines out")
     search.add_argument("--limit", type=int, default=20, help="how many results (0 = the whole ranking)")
     search.add_argument("--folder", help="only photos below this folder")
+    search.add_argument("--tag", action="append", default=[], metavar="TAG", help="only photos with this tag (repeat: all of them)")
+    search.add_argument("--after", metavar="DATE", help="only photos taken on or after YYYY[-MM[-DD]] (file time if no date taken)")
+    search.add_argument("--before", metavar="DATE", help="only photos taken before YYYY[-MM[-DD]]")
+    search.add_argument("--type", action="append", default=[], metavar="TYPE", help="only these file types, e.g. jpg, png (repeat or comma-separate)")
+    search.add_argument("--radius", nargs="?", const="auto", metavar="BITS", help="only photos within this Hamming distance ('auto' or no value: the default for the code length)")
+    search.add_argument("--sort", choices=("distance", "date", "date-asc"), default="distance", help="order of the results (date: newest first)")
     search.add_argument("--json", action="store_true", help="print JSON: a list of {rank, path, distance}")
     search.add_argument("--device", default="auto")
 
@@ -137,7 +143,17 @@ def _cmd_index(library, args) -> int:
 
 
 def _results(searcher, args, text: Optional[str], image: Optional[str]) -> list[dict]:
-    return [r.as_dict() for r in searcher.search(text=text, image=image, limit=args.limit, folder=args.folder)]
+    from .search.cutoff import parse_radius
+    from .search.filters import Filters
+
+    filters = Filters(tags=tuple(args.tag), after=args.after, before=args.before,
+                      types=tuple(t for value in args.type for t in value.split(",") if t.strip()))
+    try:
+        radius = None if args.radius is None else parse_radius(args.radius, searcher.bits)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+    results = searcher.search(text=text, image=image, limit=args.limit, folder=args.folder, filters=filters, radius=radius, sort=args.sort)
+    return [r.as_dict() for r in results]
 
 
 def _cmd_search(library, args) -> int:

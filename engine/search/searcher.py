@@ -14,10 +14,12 @@ from ..library.indexing import EMBED_DTYPE
 from ..library.scanner import content_hash
 from ..library.schema import Folder
 from .hamming import HammingIndex, pack_bits, unpack_bits
+from .filters import FilterError, Filters, matching_ids, photo_dates
 from .query import ParsedQuery, QueryError, Term, parse_query
 
 # CLIP was trained on captions; a short prompt around a bare query word helps it.
 TEXT_PROMPT = "a photo of {}"
+SORTS = ("distance", "date", "date-asc")
 
 
 class SearchError(RuntimeError):
@@ -209,14 +211,52 @@ class Searcher:
             raise SearchError(f"not in any library folder: {wanted}")
         return np.fromiter((p.startswith(prefix) for p in self.paths), dtype=bool, count=len(self.paths))
 
-    def search(self, text: Optional[str] = None, image: Optional[str] = None, limit: int = 20, folder: Optional[str] = None) -> list[SearchResult]:
+    def mask(self, folder: Optional[str] = None, filters: Optional[Filters] = None) -> Optional[np.ndarray]:
+        """Rows that pass the folder choice and the filters (None: every row)."""
+        mask = self.folder_mask(folder) if folder else None
+        if filters is not None and not filters.empty:
+            try:
+                with self.library.store.raw() as db:
+                    allowed = np.isin(self.ids, matching_ids(db, filters))
+            except FilterError as error:
+                raise SearchError(str(error)) from error
+            mask = allowed if mask is None else mask & allowed
+        return mask
+
+    def search(self, text: Optional[str] = None, image: Optional[str] = None, limit: int = 20, folder: Optional[str] = None,
+               filters: Optional[Filters] = None, radius: Optional[int] = None, sort: str = "distance") -> list[SearchResult]:
         """Rank the library by Hamming distance to the query; `limit` 0 means everything."""
         code = self.query_code(text, image)
-        return self.rank(code, limit, folder)
+        return self.rank(code, limit, folder, filters=filters, radius=radius, sort=sort)
 
-    def rank(self, code: np.ndarray, limit: int = 20, folder: Optional[str] = None) -> list[SearchResult]:
-        """Rank by an already computed packed code."""
-        mask = self.folder_mask(folder) if folder else None
-        ids, distances = self.index.search(code, limit, mask=mask)
+    def rank(self, code: np.ndarray, limit: int = 20, folder: Optional[str] = None, filters: Optional[Filters] = None,
+             radius: Optional[int] = None, sort: str = "distance") -> list[SearchResult]:
+        """Rank by an already computed packed code.
+
+        `radius`: only photos at most this many bits from the query (none may be left).
+        `sort`: "distance" (closest first), or "date"/"date-asc" (newest/oldest first among
+        the photos within the radius, then cut to `limit`).
+        """
+        if sort not in SORTS:
+            raise SearchError(f"unknown sort order '{sort}' (one of {', '.join(SORTS)})")
+        mask = self.mask(folder, filters)
+        if radius is None and sort == "distance":
+            ids, distances = self.index.search(code, limit, mask=mask)
+        else:
+            all_distances = self.index.distances(code)
+            keep = np.ones(len(self), dtype=bool) if mask is None else mask.copy()
+            if radius is not None:
+                keep &= all_distances <= radius
+            rows = np.flatnonzero(keep)
+            rows = rows[np.argsort(all_distances[rows], kind="stable")]  # (distance, position)
+            if sort != "distance":
+                with self.library.store.raw() as db:
+                    dates = photo_dates(db, self.ids[rows])
+                keys = [dates.get(int(i), "") for i in self.ids[rows]]
+                order = sorted(range(len(rows)), key=lambda j: keys[j], reverse=(sort == "date"))  # stable: ties by distance
+                rows = rows[np.asarray(order, dtype=np.int64)] if order else rows
+            if limit > 0:
+                rows = rows[:limit]
+            ids, distances = self.ids[rows], all_distances[rows].astype(np.int32)
         position = np.searchsorted(self.ids, ids)
         return [SearchResult(rank + 1, int(image_id), self.paths[int(pos)], int(dist)) for rank, (image_id, pos, dist) in enumerate(zip(ids, position, distances))]
