@@ -19,6 +19,7 @@ from . import operations as ops
 from . import settings as s
 from .drops import might_carry_something, read_drop, save_query_image
 from .empty_state import EmptyState
+from .filters_bar import FiltersBar
 from .first_run import FirstRunDialog, ModelChoice
 from .grid import ResultsGrid
 from .jobs import IO, READ, SEARCH, WRITE, Job, JobRunner
@@ -101,6 +102,9 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(centre)
         column.setContentsMargins(6, 8, 6, 0)
         column.addWidget(self.search)
+        self.filters_bar = FiltersBar(self)
+        self.filters_bar.changed.connect(self.run_query)
+        column.addWidget(self.filters_bar)
         column.addWidget(self.stack, 1)
         self.sidebar = FolderSidebar(self)
         self.sidebar.add_requested.connect(self.choose_folder)
@@ -342,7 +346,9 @@ class MainWindow(QMainWindow):
     # -- querying ----------------------------------------------------------------------------
 
     def current_query(self) -> ops.Query:
-        return ops.Query(text=self.search.text(), image=self.search.image(), folder=self.sidebar.selected_folder())
+        bar = self.filters_bar
+        return ops.Query(text=self.search.text(), image=self.search.image(), folder=self.sidebar.selected_folder(),
+                         filters=bar.filters(), radius=bar.radius(), sort=bar.sort_order())
 
     def run_query(self) -> None:
         """Show the grid for the search bar and folder choice (stale answers are dropped)."""
@@ -364,6 +370,7 @@ class MainWindow(QMainWindow):
         self.runner.run_in_background(job, lane=lane, key="results", label="search", on_success=self._show_page, on_failure=self._query_failed)
 
     def _show_page(self, page: ops.ResultPage) -> None:
+        self.filters_bar.set_bits(page.bits)
         current = self.grid.current_path()
         self.results.set_page(page)
         self.last_page = page
@@ -426,6 +433,9 @@ class MainWindow(QMainWindow):
             self._show_message("Not indexed yet", "Index a folder to search it: re-scan the library, or add a folder.", "Re-scan now", "rescan")
         elif page is not None and page.reason == "error":
             return  # _query_failed has said what went wrong
+        elif page is not None and page.query.radius is not None and not page.query.empty:
+            self._show_message("No close match", f"No photo is within {page.query.radius} bits of this query. Move the closeness slider right, "
+                               "or turn off “Close matches only”, to see the nearest ones anyway.", "", "")
         elif page is not None and page.query.folder and page.query.empty:
             self._show_message("No photos in this folder", "The folder has no photos BitLens can read, or they are missing. Re-scan if you added some.", "Re-scan now", "rescan")
         else:
