@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         self.find_action = action("Find", self.search.focus, QKeySequence.StandardKey.Find, edit_menu)
         view_menu = bar.addMenu("&View")
         self.preview_action = action("Preview pane", self.toggle_preview, None, view_menu)
+        self.duplicates_action = action("Find near-duplicates…", self.show_duplicates, None, view_menu)
         self.preview_action.setCheckable(True)
         self.preview_action.setChecked(True)
         self.preview_action.setToolTip("Space in the grid shows or hides it")
@@ -483,6 +484,15 @@ class MainWindow(QMainWindow):
     def open_folder_of(self, path: str) -> None:
         """Open the folder that holds the photo in the file manager."""
         self.open_url(QUrl.fromLocalFile(os.path.dirname(path)))
+
+    def show_duplicates(self):
+        """Open the near-duplicates review (it never deletes files)."""
+        from .duplicates_view import DuplicatesDialog
+
+        dialog = DuplicatesDialog(self)
+        dialog.show()
+        dialog.start()
+        return dialog
 
     def copy_path(self, path: str) -> None:
         QGuiApplication.clipboard().setText(path)

@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="print JSON: a list of {rank, path, distance}")
     search.add_argument("--device", default="auto")
 
+    duplicates = commands.add_parser("duplicates", help="groups of near-duplicate photos (nothing is deleted)")
+    duplicates.add_argument("--radius", type=int, metavar="BITS", help="most bits two duplicates' codes may differ in (default: 1/8 of the code length)")
+    duplicates.add_argument("--min-similarity", type=float, default=0.9, metavar="COS", help="also need this cosine of the photos' embeddings (0: codes only; default 0.9)")
+    duplicates.add_argument("--folder", help="only photos below this folder")
+    duplicates.add_argument("--all", action="store_true", help="include photos forgotten in an earlier review")
+    duplicates.add_argument("--json", action="store_true", help="print JSON: a list of {max_distance, photos: [{path, size, width, height, date}]}")
+
     show = commands.add_parser("show", help="what the library knows of one photo")
     show.add_argument("path")
     show.add_argument("--json", action="store_true")
@@ -179,6 +186,27 @@ def _cmd_search(library, args) -> int:
     else:
         for r in results:
             print(f"{r['rank']:>4}  {r['distance']:>3}  {r['path']}")
+    return 0
+
+
+def _cmd_duplicates(library, args) -> int:
+    from .search.duplicates import Review, find_duplicates
+
+    searcher = library.searcher(device="cpu")
+    try:
+        groups = find_duplicates(searcher, radius=args.radius, review=None if args.all else Review(library.paths.root), folder=args.folder,
+                                 min_similarity=args.min_similarity)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+    if args.json:
+        print(json.dumps([g.as_dict() for g in groups], indent=2, ensure_ascii=False))
+    elif not groups:
+        print("No near-duplicates found.")
+    for number, group in enumerate(groups if not args.json else (), 1):
+        print(f"group {number} (within {group.max_distance} bits):")
+        for photo in group.photos:
+            size = f"{photo.width}×{photo.height}" if photo.width else "?"
+            print(f"  {size:>11}  {photo.size:>10,} B  {photo.path}")
     return 0
 
 
@@ -327,7 +355,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         with Library(args.library) as library:
             handler = {"index": _cmd_index, "search": _cmd_search, "show": _cmd_show, "status": _cmd_status, "folders": _cmd_folders,
-                       "train": _cmd_train, "models": _cmd_models, "eval": _cmd_eval}[args.command]
+                       "train": _cmd_train, "models": _cmd_models, "eval": _cmd_eval,
+                       "duplicates": _cmd_duplicates}[args.command]
             return handler(library, args)
     except expected as error:
         print(f"bitlens: error: {error}", file=sys.stderr)

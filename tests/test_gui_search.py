@@ -74,3 +74,46 @@ def test_query_language_error_is_shown(qtbot, make_window, indexed_library):
     window.search.set_text("beach -")
     qtbot.waitUntil(lambda: window.last_page is not None and window.last_page.reason == "error", timeout=WAIT_MS)
     assert "needs a term after it (at column 7)" in window.empty.text.text()
+
+
+def test_duplicates_review_keeps_and_forgets_without_touching_files(qtbot, make_window, tmp_path):
+    import shutil
+
+    from conftest import make_photo, tree_fingerprint
+    from engine.library.library import Library
+    from engine.models.backbones import BackboneSpec
+
+    photos = tmp_path / "Dups"
+    for i in range(6):
+        make_photo(photos / f"p{i}.jpg", 500 + i)
+    (photos / "copies").mkdir()
+    shutil.copy(photos / "p1.jpg", photos / "copies" / "p1 copy.jpg")
+    shutil.copy(photos / "p4.jpg", photos / "copies" / "p4 copy.jpg")
+    with Library(tmp_path / "library") as library:
+        library.index([photos], backbone=BackboneSpec.from_args("tiny"))
+    before = tree_fingerprint(photos)
+    window = make_window(tmp_path / "library")
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        pass
+    dialog = window.show_duplicates()
+    with qtbot.waitSignal(dialog.loaded, timeout=WAIT_MS):
+        pass
+    groups = [{Path(p.path).name for p in g.photos} for g in dialog.groups]
+    assert {"p1.jpg", "p1 copy.jpg"} in groups and {"p4.jpg", "p4 copy.jpg"} in groups
+    count = len(dialog.groups)
+    cards = dialog.current_cards()
+    assert len(cards) == len(dialog.groups[0].photos) >= 2  # side by side
+    cards[1].folder_button.click()
+    assert window.errors[-1] == f"opened {Path(cards[1].path).parent}"
+    cards[0].keep_button.click()
+    assert len(dialog.groups) == count - 1
+    dialog.current_cards()[0].forget_button.click()
+    assert len(dialog.groups) == count - 2
+    # the decisions last: a fresh look finds neither group again, and no file changed
+    again = window.show_duplicates()
+    with qtbot.waitSignal(again.loaded, timeout=WAIT_MS):
+        pass
+    assert len(again.groups) == count - 2
+    assert tree_fingerprint(photos) == before
+    dialog.close()
+    again.close()
