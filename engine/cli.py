@@ -73,6 +73,16 @@ def _parser() -> argparse.ArgumentParser:
     duplicates.add_argument("--all", action="store_true", help="include photos forgotten in an earlier review")
     duplicates.add_argument("--json", action="store_true", help="print JSON: a list of {max_distance, photos: [{path, size, width, height, date}]}")
 
+    suggest = commands.add_parser("suggest", help="suggest your own tags for photos (accept or reject them)")
+    suggest.add_argument("paths", nargs="*", metavar="PHOTO", help="library photos (default with --untagged: every photo without tags)")
+    suggest.add_argument("--untagged", action="store_true", help="suggest for every photo that has no tag")
+    suggest.add_argument("--limit", type=int, default=5, help="suggestions per photo")
+    suggest.add_argument("--min-confidence", type=float, default=0.2, metavar="P", help="leave out suggestions below this estimated precision")
+    suggest.add_argument("--text", action="store_true", help="also profile rare tags by their text code (loads the backbone)")
+    suggest.add_argument("--accept", metavar="TAG", help="give the (one) photo this tag as your own")
+    suggest.add_argument("--reject", metavar="TAG", help="never suggest this tag for the (one) photo again")
+    suggest.add_argument("--json", action="store_true")
+
     show = commands.add_parser("show", help="what the library knows of one photo")
     show.add_argument("path")
     show.add_argument("--json", action="store_true")
@@ -207,6 +217,43 @@ def _cmd_duplicates(library, args) -> int:
         for photo in group.photos:
             size = f"{photo.width}×{photo.height}" if photo.width else "?"
             print(f"  {size:>11}  {photo.size:>10,} B  {photo.path}")
+    return 0
+
+
+def _cmd_suggest(library, args) -> int:
+    from pathlib import Path
+
+    from .search.suggest import TagSuggester, accept_tag, reject_tag
+
+    if args.accept or args.reject:
+        if len(args.paths) != 1:
+            raise UserError("--accept and --reject take exactly one photo")
+        info = library.photo(args.paths[0])
+        if info is None:
+            raise UserError(f"not in the library: {args.paths[0]}")
+        if args.accept:
+            accept_tag(library, info["path"], args.accept)
+            print(f"tagged {info['path']} with '{args.accept}'")
+        if args.reject:
+            reject_tag(library, info["path"], args.reject)
+            print(f"'{args.reject}' will not be suggested for {info['path']} again")
+        return 0
+    suggester = TagSuggester(library.searcher(device="cpu"), use_text=args.text)
+    paths = [str(Path(p).expanduser().absolute()) for p in args.paths] or (suggester.untagged_paths() if args.untagged else [])
+    if not paths:
+        raise UserError("give photos, or --untagged for every photo without tags")
+    out = []
+    for path in paths:
+        try:
+            out.append({"path": path, "suggestions": [s.as_dict() for s in suggester.suggest(path, args.limit, args.min_confidence)]})
+        except ValueError as error:
+            raise UserError(str(error)) from error
+    if args.json:
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    for entry in out:
+        found = ", ".join(f"{s['tag']} ({s['confidence']:.0%})" for s in entry["suggestions"]) or "no confident suggestion"
+        print(f"{entry['path']}: {found}")
     return 0
 
 
@@ -356,7 +403,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         with Library(args.library) as library:
             handler = {"index": _cmd_index, "search": _cmd_search, "show": _cmd_show, "status": _cmd_status, "folders": _cmd_folders,
                        "train": _cmd_train, "models": _cmd_models, "eval": _cmd_eval,
-                       "duplicates": _cmd_duplicates}[args.command]
+                       "duplicates": _cmd_duplicates, "suggest": _cmd_suggest}[args.command]
             return handler(library, args)
     except expected as error:
         print(f"bitlens: error: {error}", file=sys.stderr)
