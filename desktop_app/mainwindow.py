@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         self.sidebar.remove_requested.connect(self.remove_folder)
         self.sidebar.folder_selected.connect(lambda _folder: self.run_query())
         self.preview = PreviewPane(self.runner, self)
+        self.preview.suggestions.generation = lambda: self.codes_generation
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(centre)

@@ -117,6 +117,11 @@ class PreviewPane(QWidget):
         inner.setContentsMargins(8, 4, 8, 8)
         inner.addWidget(self.name)
         inner.addLayout(form)
+        from .tag_suggestions import SuggestionsBox
+
+        self.suggestions = SuggestionsBox(runner, details)
+        self.suggestions.tags_changed.connect(self._reload_details)
+        inner.addWidget(self.suggestions)
         inner.addStretch(1)
         scroll = self.details_area = QScrollArea(self)
         scroll.setWidget(details)
@@ -146,6 +151,7 @@ class PreviewPane(QWidget):
         self.details_area.setVisible(path is not None)
         self.layout().setStretchFactor(self.image, 1 if path is None else 0)  # placeholder text centred
         if path is None:
+            self.suggestions.show_for(None)
             self.image.set_image(None)
             self.image.setText("Select a photo to see it here")
             self.name.setText("")
@@ -161,6 +167,12 @@ class PreviewPane(QWidget):
             lambda ctx: load_scaled(path, PREVIEW_SIDE), lane=THUMBS, key="preview-image", on_success=self._image_loaded, on_failure=self._image_failed
         )
         self.runner.run_in_background(lambda ctx: ops.photo_details(ctx, path), lane=READ, key="preview-details", on_success=self._details_loaded)
+        self.suggestions.show_for(path)
+
+    def _reload_details(self, path: str) -> None:
+        """Show the photo's tags again after the user accepted a suggested one."""
+        if path == self.path:
+            self.runner.run_in_background(lambda ctx: ops.photo_details(ctx, path), lane=READ, key="preview-details", on_success=self._details_loaded)
 
     def _image_loaded(self, image: QImage) -> None:
         self.image.set_image(QPixmap.fromImage(image))

@@ -12,6 +12,7 @@ pytest.importorskip("pytestqt")
 pytest.register_assert_rewrite("gui_fixtures")
 
 from gui_fixtures import WAIT_MS  # noqa: E402
+from PySide6.QtWidgets import QPushButton  # noqa: E402
 
 pytest_plugins = ["gui_fixtures"]
 
@@ -117,3 +118,48 @@ def test_duplicates_review_keeps_and_forgets_without_touching_files(qtbot, make_
     assert tree_fingerprint(photos) == before
     dialog.close()
     again.close()
+
+
+def _show_in_preview(qtbot, window, target: Path) -> None:
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS, check_params_cb=lambda p: p.query.image == str(target)):
+        window.find_similar(str(target))
+    window.grid.setCurrentIndex(window.results.index(0))
+    assert window.preview.path == str(target)
+
+
+def test_suggested_tag_accepted_in_the_preview_becomes_a_user_tag(qtbot, make_window, indexed_library):
+    photos, library = indexed_library
+    window = make_window(library)
+    next_page(qtbot, window, lambda p: True, lambda: None)
+    target = photos / "Camera Roll" / "DSC01234.jpg"  # tagged waves, sand; not beach
+    _show_in_preview(qtbot, window, target)
+    box = window.preview.suggestions
+    qtbot.waitUntil(lambda: any(s.tag == "beach" for s in box.suggestions), timeout=WAIT_MS)
+    assert box.isVisible() or not window.preview.isVisible()
+    suggestion = next(s for s in box.suggestions if s.tag == "beach")
+    assert 0.3 <= suggestion.confidence <= 1.0
+    box.findChild(QPushButton, "accept:beach").click()
+    qtbot.waitUntil(lambda: "beach" in window.preview.tags.text(), timeout=WAIT_MS)
+    assert all(s.tag != "beach" for s in box.suggestions)
+    from engine.library.library import Library
+
+    with Library(library) as check:
+        assert {"tag": "beach", "source": "user"} in check.photo(target)["tags"]
+
+
+def test_rejected_suggestion_does_not_come_back(qtbot, make_window, indexed_library):
+    photos, library = indexed_library
+    window = make_window(library)
+    next_page(qtbot, window, lambda p: True, lambda: None)
+    target = photos / "Camera Roll" / "DSC01234.jpg"
+    _show_in_preview(qtbot, window, target)
+    box = window.preview.suggestions
+    qtbot.waitUntil(lambda: any(s.tag == "beach" for s in box.suggestions), timeout=WAIT_MS)
+    box.findChild(QPushButton, "reject:beach").click()
+    qtbot.waitUntil(lambda: all(s.tag != "beach" for s in box.suggestions), timeout=WAIT_MS)
+    qtbot.wait(300)  # the rejection is written
+    window.preview.show_photo(None)
+    with qtbot.waitSignal(box.updated, timeout=WAIT_MS):
+        window.preview.show_photo(str(target))
+    assert all(s.tag != "beach" for s in box.suggestions)
+    assert "beach" not in window.preview.tags.text()
