@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self._first_run_state = "unknown"  # unknown → checking → needed / not_needed → chosen
         self._first_run_dialog: Optional[FirstRunDialog] = None
         self._last_listing_refresh = 0.0
+        self._changed_while_indexing: set[str] = set()
 
         self.cache_dir = library_paths(library).cache
         self.runner = JobRunner(library, parent=self)
@@ -125,6 +126,30 @@ class MainWindow(QMainWindow):
         self.runner.progressed.connect(self.status.job_progress)
         self.runner.finished.connect(self.status.job_finished)
         self._build_actions()
+        self._build_watch()
+
+    def _build_watch(self) -> None:
+        """Index photos added, changed, moved or deleted in the library folders while the app runs."""
+        from PySide6.QtWidgets import QLabel
+
+        from .watching import FolderWatch
+
+        self.watch = FolderWatch(self)
+        self.watch_note = QLabel("", self)
+        self.watch_note.setStyleSheet("color: #a0522d;")
+        self.statusBar().addPermanentWidget(self.watch_note)
+        self.watch.note_changed.connect(lambda note: (self.watch_note.setText("Watching by periodic rescans" if note else ""),
+                                                      self.watch_note.setToolTip(note)))
+        self.watch.changed.connect(self._folders_changed_on_disk)
+        self.overview_loaded.connect(lambda overview: self.watch.set_folders([f.path for f in overview.folders]))
+
+    def _folders_changed_on_disk(self, folders: list[str]) -> None:
+        busy = [f for f in folders if f in self._indexing]
+        for folder in busy:
+            self._changed_while_indexing.add(folder)  # re-indexed when the running job ends
+        waiting = [f for f in folders if f not in self._indexing]
+        if waiting:
+            self._index(waiting)
 
     def _build_actions(self) -> None:
         def action(text: str, slot, shortcut: Optional[QKeySequence | str] = None, menu: Optional[QMenu] = None) -> QAction:
@@ -326,6 +351,9 @@ class MainWindow(QMainWindow):
         self.codes_generation += 1  # the searcher reloads the codes at the next query
         self.refresh_overview(then=lambda _overview: self.run_query())
         self.indexing_finished.emit(job)
+        if folder in self._changed_while_indexing:
+            self._changed_while_indexing.discard(folder)
+            self._index([folder])  # files changed on disk while this folder was being indexed
 
     def remove_folder(self, folder: str) -> None:
         """Forget a folder (after asking); its files are never touched."""
@@ -572,5 +600,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         # Stop the workers first: a job must not call back into a window that is gone.
         self.status.say("Stopping background work…")
+        self.watch.stop()
         self.runner.shutdown(wait=True)
         super().closeEvent(event)

@@ -83,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     suggest.add_argument("--reject", metavar="TAG", help="never suggest this tag for the (one) photo again")
     suggest.add_argument("--json", action="store_true")
 
+    watch = commands.add_parser("watch", help="index new, changed, moved and deleted photos as they happen (Ctrl-C stops)")
+    watch.add_argument("--debounce", type=float, default=2.0, metavar="S", help="wait for this many quiet seconds before indexing a batch")
+    watch.add_argument("--poll", type=float, default=300.0, metavar="S", help="rescan interval when folders cannot be watched live")
+    watch.add_argument("--device", default="auto")
+
     show = commands.add_parser("show", help="what the library knows of one photo")
     show.add_argument("path")
     show.add_argument("--json", action="store_true")
@@ -257,6 +262,30 @@ def _cmd_suggest(library, args) -> int:
     return 0
 
 
+def _cmd_watch(library, args) -> int:
+    import queue
+    import time
+
+    from .library.watch import FolderWatcher, library_folders_of
+
+    folders = [f.path for f in library.folders()]
+    if not folders:
+        raise UserError("no folders yet: `bitlens index FOLDER` first")
+    batches: queue.Queue = queue.Queue()
+    watcher = FolderWatcher(folders, batches.put, debounce_s=args.debounce, poll_interval_s=args.poll).start()
+    print(f"watching {len(folders)} folder(s)" if watcher.mode == "watching" else f"note: {watcher.note}", flush=True)
+    try:
+        while True:
+            batch = batches.get()
+            if not library_folders_of(batch, folders):
+                continue
+            report = library.index(device=args.device)
+            changed = "rescan" if batch is None else f"{len(batch)} changed path(s)"
+            print(f"{time.strftime('%H:%M:%S')} {changed}: {report.summary()}", flush=True)
+    finally:
+        watcher.stop()
+
+
 def _cmd_show(library, args) -> int:
     info = library.photo(args.path)
     if info is None:
@@ -403,7 +432,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         with Library(args.library) as library:
             handler = {"index": _cmd_index, "search": _cmd_search, "show": _cmd_show, "status": _cmd_status, "folders": _cmd_folders,
                        "train": _cmd_train, "models": _cmd_models, "eval": _cmd_eval,
-                       "duplicates": _cmd_duplicates, "suggest": _cmd_suggest}[args.command]
+                       "duplicates": _cmd_duplicates, "suggest": _cmd_suggest, "watch": _cmd_watch}[args.command]
             return handler(library, args)
     except expected as error:
         print(f"bitlens: error: {error}", file=sys.stderr)

@@ -163,3 +163,43 @@ def test_rejected_suggestion_does_not_come_back(qtbot, make_window, indexed_libr
         window.preview.show_photo(str(target))
     assert all(s.tag != "beach" for s in box.suggestions)
     assert "beach" not in window.preview.tags.text()
+
+
+def test_photo_added_on_disk_appears_while_the_app_runs(qtbot, make_window, tmp_path):
+    from conftest import make_photo
+    from engine.library.library import Library
+    from engine.models.backbones import BackboneSpec
+
+    photos = tmp_path / "Live"
+    for i in range(3):
+        make_photo(photos / f"p{i}.jpg", 900 + i)
+    with Library(tmp_path / "library") as library:
+        library.index([photos], backbone=BackboneSpec.from_args("tiny"))
+    window = make_window(tmp_path / "library")
+    next_page(qtbot, window, lambda p: len(p.paths) == 3, lambda: None)
+    qtbot.waitUntil(lambda: window.watch.mode == "watching", timeout=WAIT_MS)
+    assert window.watch_note.text() == ""
+    window.watch.watcher.debounce_s = 0.3
+    make_photo(photos / "new.jpg", 950)
+    page = next_page(qtbot, window, lambda p: len(p.paths) == 4, lambda: None)
+    assert str(photos / "new.jpg") in page.paths
+    (photos / "p0.jpg").unlink()
+    next_page(qtbot, window, lambda p: len(p.paths) == 3 and str(photos / "p0.jpg") not in p.paths, lambda: None)
+
+
+def test_watch_falls_back_to_rescans_and_says_so(qtbot, tmp_path):
+    from desktop_app.watching import FolderWatch
+
+    for i in range(5):
+        (tmp_path / "Big" / f"d{i}").mkdir(parents=True)
+    watch = FolderWatch(poll_interval_s=0.3, watch_limit=4)
+    notes, changes = [], []
+    watch.note_changed.connect(notes.append)
+    watch.changed.connect(changes.append)
+    watch.set_folders([str(tmp_path / "Big")])
+    try:
+        assert watch.mode == "polling" and "rescan every" in notes[-1]
+        qtbot.waitUntil(lambda: changes == [[str(tmp_path / "Big")]] or len(changes) >= 1, timeout=5000)
+        assert changes[0] == [str(tmp_path / "Big")]
+    finally:
+        watch.stop()
