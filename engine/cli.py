@@ -109,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     model_list.add_argument("--json", action="store_true")
     model_commands.add_parser("activate").add_argument("id", type=int)
     model_commands.add_parser("remove").add_argument("id", type=int)
+    model_commands.add_parser("choices", help="the backbones BitLens offers (e.g. a multilingual one)").add_argument("--json", action="store_true")
 
     evaluate = commands.add_parser("eval", help="retrieval quality on a benchmark folder (the scenes format)")
     evaluate.add_argument("--benchmark", required=True, metavar="DIR", help="a folder with ground_truth.json (e.g. ../shared/benchmark/scenes-s0)")
@@ -370,6 +371,16 @@ def _cmd_train(library, args) -> int:
 def _cmd_models(library, args) -> int:
     from .training.lifecycle import activate_model, list_models, remove_model
 
+    if args.action == "choices":
+        from .models.catalog import CHOICES
+
+        if args.json:
+            print(json.dumps([c.as_dict() for c in CHOICES], indent=2))
+        for c in CHOICES if not args.json else ():
+            tag = f" --pretrained {c.pretrained}" if c.pretrained else ""
+            print(f"--backbone {c.arch}{tag}\n    {c.label}; languages: {c.languages}; downloads {c.download}"
+                  + (f"; needs {', '.join(c.needs)}" if c.needs else ""))
+        return 0
     if args.action == "list":
         rows = list_models(library)
         if args.json:

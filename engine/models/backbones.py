@@ -87,8 +87,12 @@ class BackboneSpec:
         elif arch == TINY:
             config_sha = sha256_file(TINY_CONFIG)
         elif not weights and not pretrained:
+            from .catalog import DEFAULT_TAGS
+
             if arch == DEFAULT_ARCH:
                 pretrained = DEFAULT_PRETRAINED
+            elif arch in DEFAULT_TAGS:
+                pretrained = DEFAULT_TAGS[arch]  # the offered models come with their weights tag
             else:
                 import open_clip
 
@@ -206,19 +210,26 @@ class Backbone:
             for key, arg in (("mean", "image_mean"), ("std", "image_std"), ("interpolation", "image_interpolation"), ("resize_mode", "image_resize_mode")):
                 if key in cfg:
                     kwargs[arg] = cfg[key]
+        if pretrained is None:
+            # Random init: a Hugging Face text tower (multilingual models) must not fetch its base weights.
+            kwargs["pretrained_hf"] = False
         quiet = _HideRandomInitWarning()
         logging.getLogger().addFilter(quiet)
         try:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(RANDOM_INIT_SEED)
                 model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, **kwargs)
-        except (RuntimeError, ValueError, KeyError) as error:
+        except (RuntimeError, ValueError, KeyError, OSError) as error:
+            # OSError: a Hugging Face text tower whose tokenizer/config is not downloaded (offline)
             raise BackboneError(f"cannot build backbone {spec.label}: {error}") from error
         finally:
             logging.getLogger().removeFilter(quiet)
         self.model = model.to(self.device).eval()
         self.preprocess = preprocess
-        self.tokenizer = open_clip.get_tokenizer(name)
+        try:
+            self.tokenizer = open_clip.get_tokenizer(name)
+        except (OSError, ValueError) as error:  # a Hugging Face tokenizer that is not downloaded
+            raise BackboneError(f"cannot load the tokenizer of {spec.label}: {error}") from error
         size = self.model.visual.image_size
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
         self.embed_dim = int(self.encode_texts(["a photo"]).shape[1])
