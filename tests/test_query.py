@@ -133,3 +133,22 @@ def test_cli_reports_the_column(tmp_path, photo_tree):
     assert "needs a term after it (at column 7)" in result.stderr
     ok = bitlens(lib, "search", "beach -people sunset:0.5", "--json")
     assert ok.returncode == 0
+
+
+def test_trained_network_exposes_its_pre_sign_outputs():
+    """Query arithmetic on a trained model adds the hash heads' outputs; their signs are the deployed codes."""
+    torch = pytest.importorskip("torch")
+    from engine.models.hashing import HashingConfig, HashingNet
+    from engine.training.checkpoints import HashingCodes
+
+    torch.manual_seed(0)
+    net = HashingNet(HashingConfig.load(overrides={"network": {"dim": 32, "heads": 2}}), in_dim=24, bits=32, vocabulary=5)
+    codes = HashingCodes(net)
+    rng = np.random.default_rng(0)
+    images, tokens, texts = rng.standard_normal((6, 24)), rng.standard_normal((6, 14, 24)), rng.standard_normal((4, 24))
+    for values, bits in ((codes.project_images(images, tokens), codes.encode_images(images, tokens)),
+                         (codes.project_images(images), codes.encode_images(images)),
+                         (codes.project_texts(texts), codes.encode_texts(texts))):
+        assert values.dtype == np.float32 and values.shape == bits.shape
+        assert np.array_equal(values > 0, bits.astype(bool))
+        assert len(np.unique(np.abs(values).round(4))) > values.size // 2  # real values, not bits
