@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Optional, Sequence
 
-from . import __version__
+from . import __version__, cli_search as search_verbs
 from .jobs import Cancelled, CancelToken, ProgressEvent
 
 
@@ -57,36 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--batch", metavar="FILE", help="one query per line (text, or @PATH for an image); JSON Lines out")
     search.add_argument("--limit", type=int, default=20, help="how many results (0 = the whole ranking)")
     search.add_argument("--folder", help="only photos below this folder")
-    search.add_argument("--tag", action="append", default=[], metavar="TAG", help="only photos with this tag (repeat: all of them)")
-    search.add_argument("--after", metavar="DATE", help="only photos taken on or after YYYY[-MM[-DD]] (file time if no date taken)")
-    search.add_argument("--before", metavar="DATE", help="only photos taken before YYYY[-MM[-DD]]")
-    search.add_argument("--type", action="append", default=[], metavar="TYPE", help="only these file types, e.g. jpg, png (repeat or comma-separate)")
-    search.add_argument("--radius", nargs="?", const="auto", metavar="BITS", help="only photos within this Hamming distance ('auto' or no value: the default for the code length)")
-    search.add_argument("--sort", choices=("distance", "date", "date-asc"), default="distance", help="order of the results (date: newest first)")
+    search_verbs.add_search_filters(search)
     search.add_argument("--json", action="store_true", help="print JSON: a list of {rank, path, distance}")
     search.add_argument("--device", default="auto")
 
-    duplicates = commands.add_parser("duplicates", help="groups of near-duplicate photos (nothing is deleted)")
-    duplicates.add_argument("--radius", type=int, metavar="BITS", help="most bits two duplicates' codes may differ in (default: 1/8 of the code length)")
-    duplicates.add_argument("--min-similarity", type=float, default=0.9, metavar="COS", help="also need this cosine of the photos' embeddings (0: codes only; default 0.9)")
-    duplicates.add_argument("--folder", help="only photos below this folder")
-    duplicates.add_argument("--all", action="store_true", help="include photos forgotten in an earlier review")
-    duplicates.add_argument("--json", action="store_true", help="print JSON: a list of {max_distance, photos: [{path, size, width, height, date}]}")
-
-    suggest = commands.add_parser("suggest", help="suggest your own tags for photos (accept or reject them)")
-    suggest.add_argument("paths", nargs="*", metavar="PHOTO", help="library photos (default with --untagged: every photo without tags)")
-    suggest.add_argument("--untagged", action="store_true", help="suggest for every photo that has no tag")
-    suggest.add_argument("--limit", type=int, default=5, help="suggestions per photo")
-    suggest.add_argument("--min-confidence", type=float, default=0.2, metavar="P", help="leave out suggestions below this estimated precision")
-    suggest.add_argument("--text", action="store_true", help="also profile rare tags by their text code (loads the backbone)")
-    suggest.add_argument("--accept", metavar="TAG", help="give the (one) photo this tag as your own")
-    suggest.add_argument("--reject", metavar="TAG", help="never suggest this tag for the (one) photo again")
-    suggest.add_argument("--json", action="store_true")
-
-    watch = commands.add_parser("watch", help="index new, changed, moved and deleted photos as they happen (Ctrl-C stops)")
-    watch.add_argument("--debounce", type=float, default=2.0, metavar="S", help="wait for this many quiet seconds before indexing a batch")
-    watch.add_argument("--poll", type=float, default=300.0, metavar="S", help="rescan interval when folders cannot be watched live")
-    watch.add_argument("--device", default="auto")
+    search_verbs.add_commands(commands)
 
     show = commands.add_parser("show", help="what the library knows of one photo")
     show.add_argument("path")
@@ -166,17 +141,7 @@ def _cmd_index(library, args) -> int:
 
 
 def _results(searcher, args, text: Optional[str], image: Optional[str]) -> list[dict]:
-    from .search.cutoff import parse_radius
-    from .search.filters import Filters
-
-    filters = Filters(tags=tuple(args.tag), after=args.after, before=args.before,
-                      types=tuple(t for value in args.type for t in value.split(",") if t.strip()))
-    try:
-        radius = None if args.radius is None else parse_radius(args.radius, searcher.bits)
-    except ValueError as error:
-        raise UserError(str(error)) from error
-    results = searcher.search(text=text, image=image, limit=args.limit, folder=args.folder, filters=filters, radius=radius, sort=args.sort)
-    return [r.as_dict() for r in results]
+    return search_verbs.results(searcher, args, text, image)
 
 
 def _cmd_search(library, args) -> int:
@@ -203,88 +168,6 @@ def _cmd_search(library, args) -> int:
         for r in results:
             print(f"{r['rank']:>4}  {r['distance']:>3}  {r['path']}")
     return 0
-
-
-def _cmd_duplicates(library, args) -> int:
-    from .search.duplicates import Review, find_duplicates
-
-    searcher = library.searcher(device="cpu")
-    try:
-        groups = find_duplicates(searcher, radius=args.radius, review=None if args.all else Review(library.paths.root), folder=args.folder,
-                                 min_similarity=args.min_similarity)
-    except ValueError as error:
-        raise UserError(str(error)) from error
-    if args.json:
-        print(json.dumps([g.as_dict() for g in groups], indent=2, ensure_ascii=False))
-    elif not groups:
-        print("No near-duplicates found.")
-    for number, group in enumerate(groups if not args.json else (), 1):
-        print(f"group {number} (within {group.max_distance} bits):")
-        for photo in group.photos:
-            size = f"{photo.width}×{photo.height}" if photo.width else "?"
-            print(f"  {size:>11}  {photo.size:>10,} B  {photo.path}")
-    return 0
-
-
-def _cmd_suggest(library, args) -> int:
-    from pathlib import Path
-
-    from .search.suggest import TagSuggester, accept_tag, reject_tag
-
-    if args.accept or args.reject:
-        if len(args.paths) != 1:
-            raise UserError("--accept and --reject take exactly one photo")
-        info = library.photo(args.paths[0])
-        if info is None:
-            raise UserError(f"not in the library: {args.paths[0]}")
-        if args.accept:
-            accept_tag(library, info["path"], args.accept)
-            print(f"tagged {info['path']} with '{args.accept}'")
-        if args.reject:
-            reject_tag(library, info["path"], args.reject)
-            print(f"'{args.reject}' will not be suggested for {info['path']} again")
-        return 0
-    suggester = TagSuggester(library.searcher(device="cpu"), use_text=args.text)
-    paths = [str(Path(p).expanduser().absolute()) for p in args.paths] or (suggester.untagged_paths() if args.untagged else [])
-    if not paths:
-        raise UserError("give photos, or --untagged for every photo without tags")
-    out = []
-    for path in paths:
-        try:
-            out.append({"path": path, "suggestions": [s.as_dict() for s in suggester.suggest(path, args.limit, args.min_confidence)]})
-        except ValueError as error:
-            raise UserError(str(error)) from error
-    if args.json:
-        print(json.dumps(out, indent=2, ensure_ascii=False))
-        return 0
-    for entry in out:
-        found = ", ".join(f"{s['tag']} ({s['confidence']:.0%})" for s in entry["suggestions"]) or "no confident suggestion"
-        print(f"{entry['path']}: {found}")
-    return 0
-
-
-def _cmd_watch(library, args) -> int:
-    import queue
-    import time
-
-    from .library.watch import FolderWatcher, library_folders_of
-
-    folders = [f.path for f in library.folders()]
-    if not folders:
-        raise UserError("no folders yet: `bitlens index FOLDER` first")
-    batches: queue.Queue = queue.Queue()
-    watcher = FolderWatcher(folders, batches.put, debounce_s=args.debounce, poll_interval_s=args.poll).start()
-    print(f"watching {len(folders)} folder(s)" if watcher.mode == "watching" else f"note: {watcher.note}", flush=True)
-    try:
-        while True:
-            batch = batches.get()
-            if not library_folders_of(batch, folders):
-                continue
-            report = library.index(device=args.device)
-            changed = "rescan" if batch is None else f"{len(batch)} changed path(s)"
-            print(f"{time.strftime('%H:%M:%S')} {changed}: {report.summary()}", flush=True)
-    finally:
-        watcher.stop()
 
 
 def _cmd_show(library, args) -> int:
@@ -437,13 +320,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .search.searcher import SearchError
     from .training.errors import ModelError, TrainingDataError
 
-    expected = (UserError, LibraryError, LibraryTooNew, ModelFileError, BackboneError, WeightsUnavailable, SearchError,
+    expected = (UserError, search_verbs.UsageError, LibraryError, LibraryTooNew, ModelFileError, BackboneError, WeightsUnavailable, SearchError,
                 TrainingDataError, ModelError, FileNotFoundError, PermissionError)
     try:
         with Library(args.library) as library:
             handler = {"index": _cmd_index, "search": _cmd_search, "show": _cmd_show, "status": _cmd_status, "folders": _cmd_folders,
                        "train": _cmd_train, "models": _cmd_models, "eval": _cmd_eval,
-                       "duplicates": _cmd_duplicates, "suggest": _cmd_suggest, "watch": _cmd_watch}[args.command]
+                       **search_verbs.HANDLERS}[args.command]
             return handler(library, args)
     except expected as error:
         print(f"bitlens: error: {error}", file=sys.stderr)
