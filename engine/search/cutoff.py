@@ -1,9 +1,11 @@
 """The relevance cutoff: how far (in bits) a result may be from the query and still count.
 
-Two unrelated K-bit codes differ in about K/2 bits, with a standard deviation of
-sqrt(K)/2 (independent fair bits). The default radius sits two standard deviations
-below chance, K/2 - sqrt(K): a result that far from the query is closer than ~98% of
-unrelated photos would be by luck. With it, "no good match" is a possible answer.
+Two unrelated K-bit codes differ in about K/2 bits. With independent fair bits the standard
+deviation would be sqrt(K)/2 and the default radius, K/2 - sqrt(K), two of them below chance.
+Real code bits are correlated, so the spread is wider: on the scenes benchmark (stand-in CLIP,
+ITQ 64-bit, 800 photos, 60 text queries; bench/cutoff_bench.py) radius 24 kept 14% of the
+photos per query and left no query empty, radius 16 kept 1.8%. The slider / --radius N set
+it per search.
 """
 
 from __future__ import annotations
