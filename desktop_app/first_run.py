@@ -42,6 +42,8 @@ class ModelChoice:
             return "the small offline model (random weights, low quality)"
         if self.weights:
             return f"{Path(self.backbone).stem or DEFAULT_ARCH} with {Path(self.weights).name}"
+        if self.backbone and self.backbone != DEFAULT_ARCH:
+            return self.backbone
         return "the recommended model (ViT-B-32)"
 
 

@@ -19,6 +19,7 @@ from . import operations as ops
 from . import settings as s
 from .drops import might_carry_something, read_drop, save_query_image
 from .empty_state import EmptyState
+from .filters_bar import FiltersBar
 from .first_run import FirstRunDialog, ModelChoice
 from .grid import ResultsGrid
 from .jobs import IO, READ, SEARCH, WRITE, Job, JobRunner
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self._first_run_state = "unknown"  # unknown → checking → needed / not_needed → chosen
         self._first_run_dialog: Optional[FirstRunDialog] = None
         self._last_listing_refresh = 0.0
+        self._changed_while_indexing: set[str] = set()
 
         self.cache_dir = library_paths(library).cache
         self.runner = JobRunner(library, parent=self)
@@ -101,6 +103,9 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(centre)
         column.setContentsMargins(6, 8, 6, 0)
         column.addWidget(self.search)
+        self.filters_bar = FiltersBar(self)
+        self.filters_bar.changed.connect(self.run_query)
+        column.addWidget(self.filters_bar)
         column.addWidget(self.stack, 1)
         self.sidebar = FolderSidebar(self)
         self.sidebar.add_requested.connect(self.choose_folder)
@@ -109,6 +114,8 @@ class MainWindow(QMainWindow):
         self.preview = PreviewPane(self.runner, self)
         # a tag edit can re-code the photo (fused codes): the next query reloads the codes
         self.preview.tag_editor.changed.connect(self._codes_changed)
+        self.preview.suggestions.tags_changed.connect(lambda _path: self._codes_changed())
+        self.preview.suggestions.generation = lambda: self.codes_generation
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(centre)
@@ -122,6 +129,30 @@ class MainWindow(QMainWindow):
         self.runner.progressed.connect(self.status.job_progress)
         self.runner.finished.connect(self.status.job_finished)
         self._build_actions()
+        self._build_watch()
+
+    def _build_watch(self) -> None:
+        """Index photos added, changed, moved or deleted in the library folders while the app runs."""
+        from PySide6.QtWidgets import QLabel
+
+        from .watching import FolderWatch
+
+        self.watch = FolderWatch(self)
+        self.watch_note = QLabel("", self)
+        self.watch_note.setStyleSheet("color: #a0522d;")
+        self.statusBar().addPermanentWidget(self.watch_note)
+        self.watch.note_changed.connect(lambda note: (self.watch_note.setText("Watching by periodic rescans" if note else ""),
+                                                      self.watch_note.setToolTip(note)))
+        self.watch.changed.connect(self._folders_changed_on_disk)
+        self.overview_loaded.connect(lambda overview: self.watch.set_folders([f.path for f in overview.folders]))
+
+    def _folders_changed_on_disk(self, folders: list[str]) -> None:
+        busy = [f for f in folders if f in self._indexing]
+        for folder in busy:
+            self._changed_while_indexing.add(folder)  # re-indexed when the running job ends
+        waiting = [f for f in folders if f not in self._indexing]
+        if waiting:
+            self._index(waiting)
 
     def _build_actions(self) -> None:
         def action(text: str, slot, shortcut: Optional[QKeySequence | str] = None, menu: Optional[QMenu] = None) -> QAction:
@@ -146,6 +177,7 @@ class MainWindow(QMainWindow):
         self.find_action = action("Find", self.search.focus, QKeySequence.StandardKey.Find, edit_menu)
         view_menu = bar.addMenu("&View")
         self.preview_action = action("Preview pane", self.toggle_preview, None, view_menu)
+        self.duplicates_action = action("Find near-duplicates…", self.show_duplicates, None, view_menu)
         self.preview_action.setCheckable(True)
         self.preview_action.setChecked(True)
         self.preview_action.setToolTip("Space in the grid shows or hides it")
@@ -325,6 +357,9 @@ class MainWindow(QMainWindow):
         self.codes_generation += 1  # the searcher reloads the codes at the next query
         self.refresh_overview(then=lambda _overview: self.run_query())
         self.indexing_finished.emit(job)
+        if folder in self._changed_while_indexing:
+            self._changed_while_indexing.discard(folder)
+            self._index([folder])  # files changed on disk while this folder was being indexed
 
     def _codes_changed(self) -> None:
         self.codes_generation += 1
@@ -350,7 +385,9 @@ class MainWindow(QMainWindow):
     # -- querying ----------------------------------------------------------------------------
 
     def current_query(self) -> ops.Query:
-        return ops.Query(text=self.search.text(), image=self.search.image(), folder=self.sidebar.selected_folder())
+        bar = self.filters_bar
+        return ops.Query(text=self.search.text(), image=self.search.image(), folder=self.sidebar.selected_folder(),
+                         filters=bar.filters(), radius=bar.radius(), sort=bar.sort_order())
 
     def run_query(self) -> None:
         """Show the grid for the search bar and folder choice (stale answers are dropped)."""
@@ -372,6 +409,7 @@ class MainWindow(QMainWindow):
         self.runner.run_in_background(job, lane=lane, key="results", label="search", on_success=self._show_page, on_failure=self._query_failed)
 
     def _show_page(self, page: ops.ResultPage) -> None:
+        self.filters_bar.set_bits(page.bits)
         current = self.grid.current_path()
         self.results.set_page(page)
         self.last_page = page
@@ -434,6 +472,9 @@ class MainWindow(QMainWindow):
             self._show_message("Not indexed yet", "Index a folder to search it: re-scan the library, or add a folder.", "Re-scan now", "rescan")
         elif page is not None and page.reason == "error":
             return  # _query_failed has said what went wrong
+        elif page is not None and page.query.radius is not None and not page.query.empty:
+            self._show_message("No close match", f"No photo is within {page.query.radius} bits of this query. Move the closeness slider right, "
+                               "or turn off “Close matches only”, to see the nearest ones anyway.", "", "")
         elif page is not None and page.query.folder and page.query.empty:
             self._show_message("No photos in this folder", "The folder has no photos BitLens can read, or they are missing. Re-scan if you added some.", "Re-scan now", "rescan")
         else:
@@ -481,6 +522,15 @@ class MainWindow(QMainWindow):
     def open_folder_of(self, path: str) -> None:
         """Open the folder that holds the photo in the file manager."""
         self.open_url(QUrl.fromLocalFile(os.path.dirname(path)))
+
+    def show_duplicates(self):
+        """Open the near-duplicates review (it never deletes files)."""
+        from .duplicates_view import DuplicatesDialog
+
+        dialog = DuplicatesDialog(self)
+        dialog.show()
+        dialog.start()
+        return dialog
 
     def copy_path(self, path: str) -> None:
         QGuiApplication.clipboard().setText(path)
@@ -569,5 +619,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         # Stop the workers first: a job must not call back into a window that is gone.
         self.status.say("Stopping background work…")
+        self.watch.stop()
         self.runner.shutdown(wait=True)
         super().closeEvent(event)

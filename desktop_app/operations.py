@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from engine.library.library import FolderInfo
     from engine.library.report import ScanReport
     from engine.models.backbones import BackboneSpec
+    from engine.search.filters import Filters
 
     from .jobs import JobContext
 
@@ -58,6 +59,9 @@ class Query:
     text: str = ""
     image: Optional[str] = None
     folder: Optional[str] = None
+    filters: Optional["Filters"] = None  # tags, dates, types (engine.search.filters)
+    radius: Optional[int] = None  # relevance cutoff in bits; None = rank everything
+    sort: str = "distance"  # or "date" / "date-asc"
 
     @property
     def empty(self) -> bool:
@@ -65,8 +69,11 @@ class Query:
 
     def describe(self) -> str:
         if self.image:
-            return f"photos like {Path(self.image).name}"
-        return f"“{self.text.strip()}”" if self.text.strip() else "all photos"
+            what = f"photos like {Path(self.image).name}"
+        else:
+            what = f"“{self.text.strip()}”" if self.text.strip() else "all photos"
+        narrowed = self.filters.describe() if self.filters is not None and not self.filters.empty else ""
+        return what + (f" ({narrowed})" if narrowed else "")
 
 
 @dataclass
@@ -109,6 +116,16 @@ def browse(ctx: "JobContext", query: Query) -> ResultPage:
         parameters = (query.folder,)
     with ctx.library.store.raw() as db:
         rows = db.execute(sql, parameters).fetchall()
+        if query.filters is not None and not query.filters.empty:
+            from engine.search.filters import matching_ids
+
+            allowed = set(matching_ids(db, query.filters).tolist())
+            rows = [r for r in rows if r[0] in allowed]
+        if query.sort != "distance" and rows:
+            from engine.search.filters import photo_dates
+
+            dates = photo_dates(db, [r[0] for r in rows])
+            rows.sort(key=lambda r: dates.get(r[0], ""), reverse=query.sort == "date")
     return ResultPage(query=query, ids=[r[0] for r in rows], paths=[r[1] for r in rows], searched=len(rows))
 
 
@@ -136,7 +153,8 @@ def search(ctx: "JobContext", query: Query, codes_generation: int, device: str =
     if searcher is None:
         return ResultPage(query=query, reason="no_model")
     ctx.check()  # a newer query may have arrived while the searcher loaded
-    results = searcher.search(text=query.text or None, image=query.image, limit=limit, folder=query.folder)
+    results = searcher.search(text=query.text or None, image=query.image, limit=limit, folder=query.folder,
+                              filters=query.filters, radius=query.radius, sort=query.sort)
     return ResultPage(
         query=query,
         ids=[r.image_id for r in results],

@@ -121,6 +121,11 @@ class PreviewPane(QWidget):
         self.tag_editor = TagEditor(runner, details)
         self.tag_editor.changed.connect(self._reload_details)
         inner.addWidget(self.tag_editor)
+        from .tag_suggestions import SuggestionsBox
+
+        self.suggestions = SuggestionsBox(runner, details)
+        self.suggestions.tags_changed.connect(self._reload_details)
+        inner.addWidget(self.suggestions)
         inner.addStretch(1)
         scroll = self.details_area = QScrollArea(self)
         scroll.setWidget(details)
@@ -151,6 +156,7 @@ class PreviewPane(QWidget):
         self.details_area.setVisible(path is not None)
         self.layout().setStretchFactor(self.image, 1 if path is None else 0)  # placeholder text centred
         if path is None:
+            self.suggestions.show_for(None)
             self.image.set_image(None)
             self.image.setText("Select a photo to see it here")
             self.name.setText("")
@@ -166,10 +172,12 @@ class PreviewPane(QWidget):
             lambda ctx: load_scaled(path, PREVIEW_SIDE), lane=THUMBS, key="preview-image", on_success=self._image_loaded, on_failure=self._image_failed
         )
         self._reload_details()
+        self.suggestions.show_for(path)
 
-    def _reload_details(self) -> None:
-        path = self.path
-        if path is not None:
+    def _reload_details(self, path: Optional[str] = None) -> None:
+        """Show the photo's tags again (after a tag edit or an accepted suggestion)."""
+        path = self.path if path is None else path
+        if path is not None and path == self.path:
             self.runner.run_in_background(lambda ctx: ops.photo_details(ctx, path), lane=READ, key="preview-details", on_success=self._details_loaded)
 
     def _image_loaded(self, image: QImage) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -55,6 +56,8 @@ class SettingsDialog(QDialog):
             combo.setCurrentIndex(list(setting.choices).index(value))
             self._editors[setting.key] = (setting, combo)
             return combo
+        if setting is s.BACKBONE:
+            return self._backbone_editor(setting, value)
         if setting.type is int:
             spin = QSpinBox(self)
             spin.setRange(setting.minimum or 0, setting.maximum or 1_000_000)
@@ -75,6 +78,23 @@ class SettingsDialog(QDialog):
         layout.addWidget(browse)
         return row
 
+    def _backbone_editor(self, setting: s.Setting, value: str) -> QComboBox:
+        """The offered models (one multilingual) to pick from; any open_clip name or config .json may be typed."""
+        from engine.models.catalog import CHOICES
+
+        combo = QComboBox(self)
+        combo.setEditable(True)
+        combo.addItem("")
+        combo.setItemData(0, "the default, ViT-B-32", Qt.ItemDataRole.ToolTipRole)
+        for choice in CHOICES:
+            combo.addItem(choice.arch)
+            combo.setItemData(combo.count() - 1, f"{choice.label}; languages: {choice.languages}; downloads {choice.download}",
+                              Qt.ItemDataRole.ToolTipRole)
+        combo.setEditText(value)
+        combo.lineEdit().setPlaceholderText("default (ViT-B-32)")
+        self._editors[setting.key] = (setting, combo)
+        return combo
+
     def _browse(self, setting: s.Setting, line: QLineEdit) -> None:
         if setting.kind == "folder":
             chosen = QFileDialog.getExistingDirectory(self, setting.label, line.text())
@@ -85,7 +105,9 @@ class SettingsDialog(QDialog):
 
     def accept(self) -> None:
         for setting, editor in self._editors.values():
-            if isinstance(editor, QComboBox):
+            if isinstance(editor, QComboBox) and editor.isEditable():
+                self.settings.set(setting, editor.currentText().strip())
+            elif isinstance(editor, QComboBox):
                 self.settings.set(setting, editor.currentData())
             elif isinstance(editor, QSpinBox):
                 self.settings.set(setting, editor.value())

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Optional, Sequence
 
-from . import __version__
+from . import __version__, cli_search as search_verbs
 from .jobs import Cancelled, CancelToken, ProgressEvent
 
 
@@ -57,8 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--batch", metavar="FILE", help="one query per line (text, or @PATH for an image); JSON Lines out")
     search.add_argument("--limit", type=int, default=20, help="how many results (0 = the whole ranking)")
     search.add_argument("--folder", help="only photos below this folder")
+    search_verbs.add_search_filters(search)
     search.add_argument("--json", action="store_true", help="print JSON: a list of {rank, path, distance}")
     search.add_argument("--device", default="auto")
+
+    search_verbs.add_commands(commands)
 
     show = commands.add_parser("show", help="what the library knows of one photo")
     show.add_argument("path")
@@ -83,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     model_list.add_argument("--json", action="store_true")
     model_commands.add_parser("activate").add_argument("id", type=int)
     model_commands.add_parser("remove").add_argument("id", type=int)
+    model_commands.add_parser("choices", help="the backbones BitLens offers (e.g. a multilingual one)").add_argument("--json", action="store_true")
 
     evaluate = commands.add_parser("eval", help="retrieval quality on a benchmark folder (the scenes format)")
     evaluate.add_argument("--benchmark", required=True, metavar="DIR", help="a folder with ground_truth.json (e.g. ../shared/benchmark/scenes-s0)")
@@ -142,7 +146,7 @@ def _cmd_index(library, args) -> int:
 
 
 def _results(searcher, args, text: Optional[str], image: Optional[str]) -> list[dict]:
-    return [r.as_dict() for r in searcher.search(text=text, image=image, limit=args.limit, folder=args.folder)]
+    return search_verbs.results(searcher, args, text, image)
 
 
 def _cmd_search(library, args) -> int:
@@ -255,6 +259,16 @@ def _cmd_train(library, args) -> int:
 def _cmd_models(library, args) -> int:
     from .training.lifecycle import activate_model, list_models, remove_model
 
+    if args.action == "choices":
+        from .models.catalog import CHOICES
+
+        if args.json:
+            print(json.dumps([c.as_dict() for c in CHOICES], indent=2))
+        for c in CHOICES if not args.json else ():
+            tag = f" --pretrained {c.pretrained}" if c.pretrained else ""
+            print(f"--backbone {c.arch}{tag}\n    {c.label}; languages: {c.languages}; downloads {c.download}"
+                  + (f"; needs {', '.join(c.needs)}" if c.needs else ""))
+        return 0
     if args.action == "list":
         rows = list_models(library)
         if args.json:
@@ -323,12 +337,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .search.searcher import SearchError
     from .training.errors import ModelError, TrainingDataError
 
-    expected = (UserError, LibraryError, LibraryTooNew, ModelFileError, BackboneError, WeightsUnavailable, SearchError,
+    expected = (UserError, search_verbs.UsageError, LibraryError, LibraryTooNew, ModelFileError, BackboneError, WeightsUnavailable, SearchError,
                 TrainingDataError, ModelError, LibraryBusy, FileNotFoundError, PermissionError)
     try:
         with Library(args.library) as library:
             handler = {"index": _cmd_index, "search": _cmd_search, "show": _cmd_show, "status": _cmd_status, "folders": _cmd_folders,
-                       "train": _cmd_train, "models": _cmd_models, "eval": _cmd_eval}[args.command]
+                       "train": _cmd_train, "models": _cmd_models, "eval": _cmd_eval,
+                       **search_verbs.HANDLERS}[args.command]
             if args.command == "train" or (args.command == "models" and args.action != "list"):
                 # Training and model switches change the library: one writing process at a time.
                 with library.writing(args.command):

@@ -91,6 +91,14 @@ class CodeModel:
         """{0,1} codes (N × K) for texts, each one text embedding."""
         raise NotImplementedError
 
+    def project_images(self, embeddings: np.ndarray, tokens: Optional[np.ndarray] = None) -> np.ndarray:
+        """Real-valued outputs (N × K) before binarisation: a bit is set where the value is > 0."""
+        raise NotImplementedError
+
+    def project_texts(self, embeddings: np.ndarray) -> np.ndarray:
+        """Real-valued text outputs (N × K) before binarisation (query arithmetic adds these)."""
+        raise NotImplementedError
+
 
 class ItqCodes(CodeModel):
     """The unsupervised projection: the same hyperplanes for images and texts."""
@@ -104,6 +112,12 @@ class ItqCodes(CodeModel):
 
     def encode_texts(self, embeddings):
         return self.projection.encode(embeddings)
+
+    def project_images(self, embeddings, tokens=None):
+        return self.projection.project(embeddings)
+
+    def project_texts(self, embeddings):
+        return self.projection.project(embeddings)
 
 
 def verified_checkpoint(model: Model) -> Path:

@@ -90,8 +90,12 @@ class BackboneSpec:
         elif arch == TINY:
             config_sha = sha256_file(TINY_CONFIG)
         elif not weights and not pretrained:
+            from .catalog import DEFAULT_TAGS
+
             if arch == DEFAULT_ARCH:
                 pretrained = DEFAULT_PRETRAINED
+            elif arch in DEFAULT_TAGS:
+                pretrained = DEFAULT_TAGS[arch]  # the offered models come with their weights tag
             else:
                 import open_clip
 
@@ -218,6 +222,9 @@ class Backbone:
         elif spec.pretrained:
             pretrained = resolve_pretrained(name, spec.pretrained)
             kwargs.update(_preprocess_settings(name, spec.pretrained))
+        if pretrained is None:
+            # Random init: a Hugging Face text tower (multilingual models) must not fetch its base weights.
+            kwargs["pretrained_hf"] = False
         quiet = _HideRandomInitWarning()
         logging.getLogger().addFilter(quiet)
         try:
@@ -231,7 +238,8 @@ class Backbone:
                 f"cannot build backbone {spec.label}: the weights file holds Python objects besides tensors, "
                 "which BitLens refuses to load because they could run code; use a .safetensors file"
             ) from error
-        except (RuntimeError, ValueError, KeyError, EOFError) as error:
+        except (RuntimeError, ValueError, KeyError, EOFError, OSError) as error:
+            # OSError: a Hugging Face text tower whose tokenizer/config is not downloaded (offline)
             raise BackboneError(f"cannot build backbone {spec.label}: {error}") from error
         except Exception as error:
             from safetensors import SafetensorError
@@ -243,7 +251,10 @@ class Backbone:
             logging.getLogger().removeFilter(quiet)
         self.model = model.to(self.device).eval()
         self.preprocess = preprocess
-        self.tokenizer = open_clip.get_tokenizer(name)
+        try:
+            self.tokenizer = open_clip.get_tokenizer(name)
+        except (OSError, ValueError) as error:  # a Hugging Face tokenizer that is not downloaded
+            raise BackboneError(f"cannot load the tokenizer of {spec.label}: {error}") from error
         size = self.model.visual.image_size
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
         self.embed_dim = int(self.encode_texts(["a photo"]).shape[1])

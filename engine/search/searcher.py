@@ -14,13 +14,25 @@ from ..library.indexing import EMBED_DTYPE
 from ..library.scanner import content_hash
 from ..library.schema import Folder
 from .hamming import HammingIndex, pack_bits, unpack_bits
+from .filters import FilterError, Filters, matching_ids, photo_dates
+from .query import ParsedQuery, QueryError, Term, parse_query
 
 # CLIP was trained on captions; a short prompt around a bare query word helps it.
 TEXT_PROMPT = "a photo of {}"
+SORTS = ("distance", "date", "date-asc")
 
 
 class SearchError(RuntimeError):
     """A query that cannot be answered, explained in one sentence."""
+
+
+class QuerySyntaxError(SearchError):
+    """A query the search language cannot parse; `position` is the 0-based column."""
+
+    def __init__(self, error: QueryError) -> None:
+        super().__init__(f"query: {error}")
+        self.position = error.position
+        self.pointer = error.pointer()
 
 
 @dataclass(frozen=True)
@@ -129,26 +141,64 @@ class Searcher:
                 return unpack_bits(self.index.codes[position : position + 1], self.bits)[0]
         return None
 
-    def query_code(self, text: Optional[str] = None, image: Optional[str] = None) -> np.ndarray:
-        """The packed code of a text, an image, or both (a bitwise vote, ties to the text)."""
-        if not (text and text.strip()) and not image:
-            raise SearchError("give a text query, an image query, or both")
-        bits = []
+    def parse(self, text: Optional[str] = None, image: Optional[str] = None) -> ParsedQuery:
+        """The query's terms: the text in the search language, plus `image` as one more added photo."""
+        terms: list[Term] = []
         if text and text.strip():
-            bits.append(self.code_model.encode_texts(self.text_embedding(text)[None, :])[0])
+            try:
+                terms = parse_query(text).terms
+            except QueryError as error:
+                raise QuerySyntaxError(error) from error
         if image:
-            file, digest = self._query_file(image)
+            terms.append(Term("image", str(image), 1.0, len(text or "")))
+        if not terms:
+            raise SearchError("give a text query, an image query, or both")
+        return ParsedQuery(terms)
+
+    def _image_term_file(self, term: Term) -> tuple[Path, str]:
+        """The file of an image term; a missing one names the term's column and the quoting rule."""
+        try:
+            return self._query_file(term.value)
+        except SearchError as error:
+            raise SearchError(f"{error} (the photo term at column {term.start + 1}; a path with spaces needs quotes: img:\"…\")") from error
+
+    def term_values(self, term: Term) -> np.ndarray:
+        """A term's real-valued code-model output (K,), before binarisation."""
+        if term.kind == "text":
+            return self.code_model.project_texts(self.text_embedding(term.value)[None, :])[0]
+        file, digest = self._image_term_file(term)
+        embedding, tokens = self.image_features(file, digest)
+        return self.code_model.project_images(embedding[None, :], None if tokens is None else tokens[None])[0]
+
+    def combined_values(self, parsed: ParsedQuery) -> np.ndarray:
+        """Σ weight × (term output scaled to unit length): what query arithmetic binarises."""
+        total = np.zeros(self.bits, dtype=np.float64)
+        for term in parsed.terms:
+            values = np.asarray(self.term_values(term), dtype=np.float64)
+            norm = float(np.linalg.norm(values))
+            if norm > 0:
+                total += term.weight * values / norm
+        return total
+
+    def query_code(self, text: Optional[str] = None, image: Optional[str] = None) -> np.ndarray:
+        """The packed code of a query in the search language (see engine/search/query.py).
+
+        A single added term is coded exactly as indexing codes it (a library photo keeps its
+        stored code). Several terms, weights or taken-away terms are combined on the code
+        model's real-valued outputs, each scaled to unit length, then binarised by sign.
+        """
+        parsed = self.parse(text, image)
+        if parsed.is_plain:
+            term = parsed.terms[0]
+            if term.kind == "text":
+                return pack_bits(self.code_model.encode_texts(self.text_embedding(term.value)[None, :])[0][None, :])[0]
+            file, digest = self._image_term_file(term)
             stored = self.stored_code(digest)
-            if stored is not None:
-                bits.append(stored)
-            else:
+            if stored is None:
                 embedding, tokens = self.image_features(file, digest)
-                bits.append(self.code_model.encode_images(embedding[None, :], None if tokens is None else tokens[None])[0])
-        if len(bits) == 1:
-            return pack_bits(bits[0][None, :])[0]
-        # Text and image together: a majority vote of the two codes, ties going to the text.
-        votes = np.sum([2 * b.astype(np.int8) - 1 for b in bits], axis=0) + (2 * bits[0].astype(np.int8) - 1) * 0.5
-        return pack_bits((votes > 0).astype(np.uint8)[None, :])[0]
+                stored = self.code_model.encode_images(embedding[None, :], None if tokens is None else tokens[None])[0]
+            return pack_bits(stored[None, :])[0]
+        return pack_bits((self.combined_values(parsed) > 0).astype(np.uint8)[None, :])[0]
 
     def folder_mask(self, folder: str | os.PathLike[str]) -> np.ndarray:
         """Rows of photos below one library folder (or any sub-folder of one)."""
@@ -161,14 +211,52 @@ class Searcher:
             raise SearchError(f"not in any library folder: {wanted}")
         return np.fromiter((p.startswith(prefix) for p in self.paths), dtype=bool, count=len(self.paths))
 
-    def search(self, text: Optional[str] = None, image: Optional[str] = None, limit: int = 20, folder: Optional[str] = None) -> list[SearchResult]:
+    def mask(self, folder: Optional[str] = None, filters: Optional[Filters] = None) -> Optional[np.ndarray]:
+        """Rows that pass the folder choice and the filters (None: every row)."""
+        mask = self.folder_mask(folder) if folder else None
+        if filters is not None and not filters.empty:
+            try:
+                with self.library.store.raw() as db:
+                    allowed = np.isin(self.ids, matching_ids(db, filters))
+            except FilterError as error:
+                raise SearchError(str(error)) from error
+            mask = allowed if mask is None else mask & allowed
+        return mask
+
+    def search(self, text: Optional[str] = None, image: Optional[str] = None, limit: int = 20, folder: Optional[str] = None,
+               filters: Optional[Filters] = None, radius: Optional[int] = None, sort: str = "distance") -> list[SearchResult]:
         """Rank the library by Hamming distance to the query; `limit` 0 means everything."""
         code = self.query_code(text, image)
-        return self.rank(code, limit, folder)
+        return self.rank(code, limit, folder, filters=filters, radius=radius, sort=sort)
 
-    def rank(self, code: np.ndarray, limit: int = 20, folder: Optional[str] = None) -> list[SearchResult]:
-        """Rank by an already computed packed code."""
-        mask = self.folder_mask(folder) if folder else None
-        ids, distances = self.index.search(code, limit, mask=mask)
+    def rank(self, code: np.ndarray, limit: int = 20, folder: Optional[str] = None, filters: Optional[Filters] = None,
+             radius: Optional[int] = None, sort: str = "distance") -> list[SearchResult]:
+        """Rank by an already computed packed code.
+
+        `radius`: only photos at most this many bits from the query (none may be left).
+        `sort`: "distance" (closest first), or "date"/"date-asc" (newest/oldest first among
+        the photos within the radius, then cut to `limit`).
+        """
+        if sort not in SORTS:
+            raise SearchError(f"unknown sort order '{sort}' (one of {', '.join(SORTS)})")
+        mask = self.mask(folder, filters)
+        if radius is None and sort == "distance":
+            ids, distances = self.index.search(code, limit, mask=mask)
+        else:
+            all_distances = self.index.distances(code)
+            keep = np.ones(len(self), dtype=bool) if mask is None else mask.copy()
+            if radius is not None:
+                keep &= all_distances <= radius
+            rows = np.flatnonzero(keep)
+            rows = rows[np.argsort(all_distances[rows], kind="stable")]  # (distance, position)
+            if sort != "distance":
+                with self.library.store.raw() as db:
+                    dates = photo_dates(db, self.ids[rows])
+                keys = [dates.get(int(i), "") for i in self.ids[rows]]
+                order = sorted(range(len(rows)), key=lambda j: keys[j], reverse=(sort == "date"))  # stable: ties by distance
+                rows = rows[np.asarray(order, dtype=np.int64)] if order else rows
+            if limit > 0:
+                rows = rows[:limit]
+            ids, distances = self.ids[rows], all_distances[rows].astype(np.int32)
         position = np.searchsorted(self.ids, ids)
         return [SearchResult(rank + 1, int(image_id), self.paths[int(pos)], int(dist)) for rank, (image_id, pos, dist) in enumerate(zip(ids, position, distances))]

@@ -131,6 +131,22 @@ class HashingCodes(CodeModel):
             out[start : start + len(sets)] = self.model.text_codes(sets, mask).cpu().numpy()
         return out
 
+    @torch.no_grad()
+    def project_images(self, embeddings: np.ndarray, tokens: Optional[np.ndarray] = None) -> np.ndarray:
+        """The image head's outputs before the sign (encode_images' bits are where these are > 0)."""
+        e = torch.from_numpy(np.ascontiguousarray(embeddings, np.float32)).to(self.device)
+        t = None if tokens is None else torch.from_numpy(np.ascontiguousarray(tokens, np.float32)).to(self.device)
+        feature, _ = self.model.image_feature(e, t)
+        return self.model.image_hash(feature).float().cpu().numpy()
+
+    @torch.no_grad()
+    def project_texts(self, embeddings: np.ndarray) -> np.ndarray:
+        """The text head's outputs before the sign, one query text per row."""
+        e = torch.from_numpy(np.ascontiguousarray(embeddings, np.float32)).to(self.device).unsqueeze(1)
+        mask = torch.ones(e.shape[:2], dtype=torch.bool, device=self.device)
+        feature, _ = self.model.text_feature(e, mask)
+        return self.model.text_hash(feature).float().cpu().numpy()
+
     def encode_texts(self, embeddings: np.ndarray) -> np.ndarray:
         e = torch.from_numpy(np.ascontiguousarray(embeddings, np.float32)).to(self.device).unsqueeze(1)
         mask = torch.ones(e.shape[:2], dtype=torch.bool, device=self.device)
