@@ -262,3 +262,14 @@ def check_weights_file(ctx: "JobContext", arch: str, weights: str) -> str:
     spec = BackboneSpec.from_args(arch or None, None, weights)
     Backbone(spec, device="cpu")  # refuses files that do not fit the architecture
     return os.path.abspath(weights)
+
+
+def about_versions(ctx: "JobContext", device: str = "auto") -> dict:
+    """Versions of BitLens, torch, open_clip, Qt, and the device the app computes on."""
+    import_torch()
+    from engine.diagnostics import versions
+    from engine.models.backbones import pick_device
+
+    info = versions(load_torch=True)
+    info["device"] = pick_device(device)
+    return info

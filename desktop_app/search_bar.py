@@ -72,6 +72,7 @@ class SearchBar(QWidget):
         self.field = SearchField(self)
         self.field.setPlaceholderText("Search your photos: type words (“dog on the beach”) or drop a photo here")
         self.field.setClearButtonEnabled(True)
+        self.field.setToolTip("Words describing the photos you want (results come as you type), or drop a photo here to find similar ones (Ctrl+F)")
         self.field.setMinimumHeight(32)
         self.field.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.chip = QToolButton(self)
