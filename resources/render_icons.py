@@ -3,7 +3,8 @@
     .venv/bin/python resources/render_icons.py
 
 Writes resources/icons/bitlens-SIZE.png for SIZE in 16…512 (QSvgRenderer, antialiased,
-transparent background). Run it again after editing the SVG and commit the PNGs.
+transparent background), and from them the Windows .ico and macOS .icns that
+packaging/bitlens.spec uses. Run it again after editing the SVG and commit the results.
 """
 
 from __future__ import annotations
@@ -43,6 +44,22 @@ def render(svg: Path = HERE / "bitlens.svg", out: Path = HERE / "icons", sizes=S
     return written
 
 
+def platform_icons(pngs: list[Path]) -> list[Path]:
+    """packaging/windows/bitlens.ico and packaging/macos/BitLens.icns from the PNGs (Pillow)."""
+    from PIL import Image
+
+    packaging = HERE.parent / "packaging"
+    largest = Image.open(max(pngs, key=lambda p: int(p.stem.split("-")[1])))
+    ico = packaging / "windows" / "bitlens.ico"
+    icns = packaging / "macos" / "BitLens.icns"
+    ico.parent.mkdir(parents=True, exist_ok=True)
+    icns.parent.mkdir(parents=True, exist_ok=True)
+    largest.save(ico, sizes=[(s, s) for s in (16, 24, 32, 48, 64, 128, 256)])
+    largest.save(icns)
+    return [ico, icns]
+
+
 if __name__ == "__main__":
-    for path in render():
+    pngs = render()
+    for path in pngs + platform_icons(pngs):
         print(path.relative_to(HERE.parent))

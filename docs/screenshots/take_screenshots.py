@@ -2,6 +2,9 @@
 
     Xvfb :99 -screen 0 1280x800x24 &
     DISPLAY=:99 QT_QPA_PLATFORM=xcb .venv/bin/python docs/screenshots/take_screenshots.py
+    DISPLAY=:99 QT_QPA_PLATFORM=xcb .venv/bin/python docs/screenshots/take_screenshots.py --scheme dark
+
+The light run writes NAME.png, the dark run NAME-dark.png (the app's Fusion palettes).
 
 It indexes the scenes benchmark (read in place, never written) into a fresh library
 under /tmp with the offline stand-in CLIP, and grabs the screen with Pillow.
@@ -27,7 +30,9 @@ def main() -> int:
     parser.add_argument("--photos", default=str(SHARED / "scenes-s0"))
     parser.add_argument("--display", default=":99")
     parser.add_argument("--query", default="a dog")
+    parser.add_argument("--scheme", choices=("light", "dark"), default="light", help="the palette to show (the system's is ignored)")
     args = parser.parse_args()
+    suffix = "" if args.scheme == "light" else f"-{args.scheme}"
 
     from PIL import ImageGrab
     from PySide6.QtWidgets import QApplication
@@ -39,6 +44,11 @@ def main() -> int:
     library = Path(args.library)
     shutil.rmtree(library.parent, ignore_errors=True)
     app = QApplication(["bitlens-gui"])
+    from desktop_app.icon import app_icon
+    from desktop_app.style import apply_style
+
+    apply_style(app, args.scheme)
+    app.setWindowIcon(app_icon())
     settings = s.Settings.open(library.parent / "settings.ini")
     model = ModelChoice(backbone=str(SHARED / "backbone" / "scenes-clip-tiny.json"), weights=str(SHARED / "backbone" / "scenes-clip-tiny.safetensors"))
     window = MainWindow(settings, str(library), model_override=model, first_run="skip")
@@ -63,8 +73,8 @@ def main() -> int:
         app.processEvents()
         top_left = widget.mapToGlobal(widget.rect().topLeft())
         box = (top_left.x(), top_left.y(), top_left.x() + widget.width(), top_left.y() + widget.height())
-        ImageGrab.grab(bbox=box, xdisplay=args.display).save(HERE / f"{name}.png")
-        print(f"saved {name}.png", flush=True)
+        ImageGrab.grab(bbox=box, xdisplay=args.display).save(HERE / f"{name}{suffix}.png")
+        print(f"saved {name}{suffix}.png", flush=True)
 
     thumbnails_done = lambda: not window.thumbnails._pending  # noqa: E731
     window.start()
