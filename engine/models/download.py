@@ -253,6 +253,9 @@ def check_online(endpoint: str, timeout: float = 3.0) -> None:
     import socket
 
     parsed = urlparse(endpoint)
+    proxy = urllib.request.getproxies().get(parsed.scheme)
+    if proxy and not urllib.request.proxy_bypass(parsed.hostname or ""):
+        parsed = urlparse(proxy if "://" in proxy else f"http://{proxy}")  # behind a proxy, the proxy is what must answer
     host, port = parsed.hostname or "", parsed.port or (80 if parsed.scheme == "http" else 443)
     try:
         with socket.create_connection((host, port), timeout=timeout):
