@@ -46,13 +46,9 @@ def versions(load_torch: bool = True) -> dict[str, Any]:
         "pyside6": _version("PySide6") or _version("PySide6-Essentials"),
         "frozen": bool(getattr(sys, "frozen", False)),
     }
-    try:
-        from PySide6.QtCore import qVersion  # only when Qt is already part of this process
-
-        if "PySide6.QtCore" in sys.modules:
-            info["qt"] = qVersion()
-    except ImportError:
-        pass
+    qt_core = sys.modules.get("PySide6.QtCore")  # only when Qt is already part of this process
+    if qt_core is not None:
+        info["qt"] = qt_core.qVersion()
     if load_torch:
         import torch
 
