@@ -174,6 +174,13 @@ class ReportDialog(QDialog):
         layout.addWidget(self.state)
         layout.addWidget(buttons)
         self.refresh()
+        # the device and the CUDA version need torch: filled in when it has loaded
+        window.runner.run_in_background(partial(ops.about_versions, device=window.settings.get(s.DEVICE)), lane=IO, label="reading versions",
+                                        on_success=self._versions_loaded, on_failure=lambda _error: None)
+
+    def _versions_loaded(self, info: dict) -> None:
+        self._versions.update({k: v for k, v in info.items() if v is not None and k != "qt"})
+        self.refresh()
 
     def body(self) -> dict:
         window = self.window_

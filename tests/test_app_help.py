@@ -84,13 +84,14 @@ def test_report_a_problem_keeps_paths_out_unless_allowed(qtbot, make_window, ind
     window.notify_error("Indexing failed", f"cannot read {broken}: truncated file")
     window.help_actions["report"].trigger()
     dialog = window.report_dialog
+    qtbot.waitUntil(lambda: "device" in dialog._versions, timeout=WAIT_MS)  # torch's part of the versions
     dialog._choose_path = lambda _parent, _suggested: str(tmp_path / "report.json")
     dialog.save_button.click()
     text = (tmp_path / "report.json").read_text(encoding="utf-8")
     body = json.loads(text)
     assert body["paths_included"] is False
     assert body["library"]["photos"] == window.overview.status["photos"] == 13
-    assert body["versions"]["bitlens"] and body["versions"]["qt"]
+    assert body["versions"]["bitlens"] and body["versions"]["qt"] and body["versions"]["device"] in ("cpu", "cuda", "mps")
     assert "truncated file" in body["recent_errors"][0]
     for private in (str(photos), str(library), "DSC01234", "Holiday photos", str(Path.home())):
         assert private not in text, private
