@@ -215,3 +215,18 @@ def test_cli_download_available_and_import(fake_hub, hub_cache: Path, tmp_path: 
     assert cached_weights("ViT-B-16", "datacomp_xl_s13b_b90k") is not None
     assert main(["models", "download", "no-such-model"]) == 1
     assert "unknown model" in capsys.readouterr().err
+
+
+def test_the_recommended_model_needs_no_torch_and_matches_open_clip(hub_cache, monkeypatch) -> None:
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    assert d.resolve_model("ViT-B-32") == d._hub_model(*d.RECOMMENDED)  # the shortcut says what open_clip says
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code = "import sys\nfrom engine.cli import main\ncode = main(['models', 'download'])\nprint(code, 'torch' in sys.modules)"
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["1", "False"] and "offline" in done.stderr
+    assert time.monotonic() - started < 5.0  # an answer at once, not a network timeout

@@ -35,6 +35,9 @@ from .weights import WeightsUnavailable, hf_location, sha256_file
 CHUNK = 1 << 18  # 256 KiB: cancel and progress react within a fraction of a second
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 RECOMMENDED = ("ViT-B-32", "datacomp_xl_s13b_b90k")  # engine.models.backbones DEFAULT_ARCH / DEFAULT_PRETRAINED
+# Where open_clip publishes the recommended weights (a test checks this against open_clip), so
+# that `bitlens models download` can find the cache or say "offline" without importing torch.
+RECOMMENDED_REPO = ("laion/CLIP-ViT-B-32-DataComp.XL-s13B-b90K", ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
 
 
 def hub_cache_dir() -> Path:
@@ -95,9 +98,11 @@ def available_models() -> list[HubModel]:
 
 def resolve_model(name: str) -> HubModel:
     """'ARCH/TAG' or 'ARCH:TAG' (or just 'ARCH': its recommended or first tag) → a HubModel."""
+    arch, _, tag = name.replace(":", "/").partition("/")
+    if arch == RECOMMENDED[0] and tag in ("", RECOMMENDED[1]):
+        return HubModel(*RECOMMENDED, *RECOMMENDED_REPO)
     import open_clip
 
-    arch, _, tag = name.replace(":", "/").partition("/")
     tags = open_clip.list_pretrained_tags_by_model(arch)
     if not tags:
         raise WeightsUnavailable(f"unknown model '{name}': `bitlens models available` lists the names")
