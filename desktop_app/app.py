@@ -26,6 +26,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--no-first-run", action="store_true", help="never show the model dialog (scripted runs)")
     parser.add_argument("--startup-markers", action="store_true", help=f"print timing marker lines on stdout (also ${MARKERS_ENV}=1)")
     parser.add_argument("--quit-after-results", action="store_true", help="quit once the first query's results are shown (benchmarks)")
+    from engine import __version__
+
+    parser.add_argument("--version", action="version", version=f"bitlens-gui {__version__}")
     return parser.parse_args(argv)
 
 
@@ -50,6 +53,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     app.setApplicationName(s.APPLICATION)
     app.setOrganizationName(s.ORGANIZATION)
     app.setApplicationDisplayName("BitLens")
+    from engine import __version__
+
+    from .icon import app_icon
+    from .style import apply_style, follow_system
+
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    apply_style(app)
+    follow_system(app)
     settings = s.Settings.open(args.settings)
     # Precedence as in the CLI: --library, then $BITLENS_HOME, then the stored setting, then platformdirs.
     library = args.library or (None if os.environ.get("BITLENS_HOME") else settings.get(s.LIBRARY_LOCATION) or None)

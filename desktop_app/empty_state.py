@@ -8,6 +8,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 
+BUTTON_TIPS = {  # what the card's button does, by its action
+    "add": "Choose a photo folder to add (it is only read, never changed)",
+    "rescan": "Look for photos in every library folder again and index them",
+    "all": "Clear the search and the folder filter and show every photo",
+}
+
+
 class EmptyState(QWidget):
     """A title, a sentence saying what to do next, and at most one action button."""
 
@@ -52,4 +59,5 @@ class EmptyState(QWidget):
             label.setMinimumHeight(label.heightForWidth(width) if label.text() else 0)
         self._action = action
         self.button.setText(button)
+        self.button.setToolTip(BUTTON_TIPS.get(action, ""))
         self.button.setVisible(bool(button))

@@ -174,7 +174,7 @@ class FirstRunDialog(QDialog):
         self.progress.setVisible(False)
         self.cancel_download.setVisible(False)
         if job.outcome == "cancelled":
-            self.download_state.setText("Download cancelled. It resumes from the start next time.")
+            self.download_state.setText("Download cancelled. What arrived is kept: the next download resumes from there.")
         if self.choice is None:
             self._busy(False)
 

@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self.results = ResultsModel(self.thumbnails, self)
         self.grid = ResultsGrid(self.settings.get(s.THUMBNAIL_SIZE), self)
         self.grid.setModel(self.results)
+        self.grid.setToolTip("Results, nearest first: Enter opens a photo, Space shows the preview, right-click for more")
         self.grid.open_requested.connect(self.open_photo)
         self.grid.preview_toggle_requested.connect(self.toggle_preview)
         self.grid.context_menu_requested.connect(self._context_menu)
@@ -180,10 +181,13 @@ class MainWindow(QMainWindow):
         self.duplicates_action = action("Find near-duplicates…", self.show_duplicates, None, view_menu)
         self.preview_action.setCheckable(True)
         self.preview_action.setChecked(True)
-        self.preview_action.setToolTip("Space in the grid shows or hides it")
+        self.preview_action.setToolTip("Show or hide the preview of the current photo (Space in the grid)")
         models_menu = bar.addMenu("&Models")
         action("Train a model…", self.open_training_wizard, None, models_menu)
         action("Models…", self.open_models, None, models_menu)
+        from .help import add_help
+
+        self.help_actions = add_help(self)
 
     # -- starting ----------------------------------------------------------------------------
 

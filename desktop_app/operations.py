@@ -7,13 +7,10 @@ worker thread the function runs on.
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
-
-from engine.jobs import Cancelled, ProgressEvent
 
 from .torch_loader import import_torch
 
@@ -232,56 +229,47 @@ def hub_reachable(ctx: "JobContext") -> bool:
     return reachable()
 
 
-def _progress_bar_class(ctx: "JobContext"):
-    """A tqdm class that turns a download's progress into job progress and honours cancel."""
-    from tqdm import tqdm
-
-    class JobProgress(tqdm):
-        def __init__(self, *args, **kwargs) -> None:
-            kwargs.pop("name", None)
-            kwargs["disable"] = False
-            kwargs["file"] = io.StringIO()  # the GUI draws the bar; nothing goes to a terminal
-            super().__init__(*args, **kwargs)
-
-        def update(self, n: float = 1) -> Optional[bool]:
-            shown = super().update(n)
-            ctx.progress(ProgressEvent("download", int(self.n), int(self.total) if self.total else None, "downloading the model"))
-            if ctx.cancel.cancelled:
-                raise Cancelled()
-            return shown
-
-    return JobProgress
-
-
 def download_default_weights(ctx: "JobContext") -> str:
     """Download the default model's weights into the shared Hugging Face cache, with progress."""
+    from engine.models.download import RECOMMENDED
+
+    return download_weights(ctx, "/".join(RECOMMENDED))
+
+
+def download_weights(ctx: "JobContext", name: str) -> str:
+    """Download (or find) the backbone weights called `name` (ARCH/TAG); resumable, sha256-checked."""
+    import_torch()  # open_clip's model list imports torch; do it the way the GUI always does
+    from engine.models import download as d
+
+    return str(d.download(d.resolve_model(name), progress=ctx.progress, cancel=ctx.cancel))
+
+
+def import_weights(ctx: "JobContext", path: str, name: str) -> str:
+    """Copy a local weights file into the shared cache as `name`'s weights."""
     import_torch()
-    import open_clip
-    from huggingface_hub import hf_hub_download
+    from engine.models import download as d
 
-    from engine.models.backbones import DEFAULT_ARCH, DEFAULT_PRETRAINED
-    from engine.models.weights import WeightsUnavailable, cached_weights, hf_location
-    from engine.models.weights import hub_reachable as reachable
+    return str(d.import_file(path, d.resolve_model(name)))
 
-    local = cached_weights(DEFAULT_ARCH, DEFAULT_PRETRAINED)
-    if local:
-        return local
-    if not reachable():
-        raise WeightsUnavailable("the internet cannot be reached, so the model cannot be downloaded now")
-    location = hf_location(open_clip.get_pretrained_cfg(DEFAULT_ARCH, DEFAULT_PRETRAINED))
-    if location is None:
-        raise WeightsUnavailable(f"open_clip does not say where to download {DEFAULT_ARCH} ({DEFAULT_PRETRAINED}) from")
-    repo_id, candidates = location
-    failures = []
-    for filename in candidates:  # the same files, in the same order, that open_clip tries
-        try:
-            return hf_hub_download(repo_id, filename, tqdm_class=_progress_bar_class(ctx))
-        except Cancelled:
-            raise
-        except Exception as error:  # try the next candidate; report all if none works
-            failures.append(f"{filename}: {error}")
-            ctx.cancel.raise_if_cancelled()
-    raise WeightsUnavailable("downloading the model failed: " + "; ".join(failures))
+
+@dataclass(frozen=True)
+class WeightsRow:
+    name: str
+    recommended: bool
+    cached: Optional[str]
+
+
+def list_weights(ctx: "JobContext") -> list[WeightsRow]:
+    """The recommended architecture's weights plus everything already downloaded."""
+    import_torch()
+    from engine.models import download as d
+
+    rows = []
+    for model in d.available_models():
+        cached = d.cached_file(model)
+        if model.arch == d.RECOMMENDED[0] or cached is not None:
+            rows.append(WeightsRow(model.name, model.recommended, str(cached) if cached else None))
+    return rows
 
 
 def check_weights_file(ctx: "JobContext", arch: str, weights: str) -> str:
@@ -292,3 +280,14 @@ def check_weights_file(ctx: "JobContext", arch: str, weights: str) -> str:
     spec = BackboneSpec.from_args(arch or None, None, weights)
     Backbone(spec, device="cpu")  # refuses files that do not fit the architecture
     return os.path.abspath(weights)
+
+
+def about_versions(ctx: "JobContext", device: str = "auto") -> dict:
+    """Versions of BitLens, torch, open_clip, Qt, and the device the app computes on."""
+    import_torch()
+    from engine.diagnostics import versions
+    from engine.models.backbones import pick_device
+
+    info = versions(load_torch=True)
+    info["device"] = pick_device(device)
+    return info

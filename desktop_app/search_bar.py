@@ -72,7 +72,8 @@ class SearchBar(QWidget):
         self.field = SearchField(self)
         self.field.setPlaceholderText("Search your photos: type words (“dog on the beach”) or drop a photo here")
         self.field.setClearButtonEnabled(True)
-        self.field.setToolTip("Add and take away: beach +sunset -people · keep words together: \"red car\" · "
+        self.field.setToolTip("Words describing the photos you want (results come as you type), or drop a photo here to find similar ones (Ctrl+F). "
+                              "Add and take away: beach +sunset -people · keep words together: \"red car\" · "
                               "weigh a term: sunset:0.5 · an example photo: img:~/Pictures/cat.jpg")
         self.field.setMinimumHeight(32)
         self.field.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -21,6 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from . import settings as s
+
+if TYPE_CHECKING:
+    from .models_dialog import ModelsDialog
 
 
 class SettingsDialog(QDialog):
@@ -45,6 +48,13 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(note)
+        self.models_button: Optional[QPushButton] = None
+        runner = getattr(parent, "runner", None)  # the main window's job runner, when there is one
+        if runner is not None:
+            self.models_button = QPushButton("Model files…", self)
+            self.models_button.setToolTip("Download CLIP weights, or import a weights file copied from elsewhere")
+            self.models_button.clicked.connect(lambda: self.open_models(runner))
+            layout.addWidget(self.models_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(buttons)
 
     def _editor(self, setting: s.Setting) -> QWidget:
@@ -71,6 +81,7 @@ class SettingsDialog(QDialog):
             return line
         row = QWidget(self)
         browse = QPushButton("Browse…", row)
+        browse.setToolTip(f"Choose the {setting.label.rstrip(':').lower()}")
         browse.clicked.connect(lambda: self._browse(setting, line))
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -94,6 +105,13 @@ class SettingsDialog(QDialog):
         combo.lineEdit().setPlaceholderText("default (ViT-B-32)")
         self._editors[setting.key] = (setting, combo)
         return combo
+
+    def open_models(self, runner) -> "ModelsDialog":
+        from .models_dialog import ModelsDialog
+
+        dialog = ModelsDialog(runner, parent=self)
+        dialog.open()
+        return dialog
 
     def _browse(self, setting: s.Setting, line: QLineEdit) -> None:
         if setting.kind == "folder":

@@ -45,6 +45,7 @@ class FolderSidebar(QWidget):
         self.list = QListWidget(self)
         self.list.setIconSize(QSize(20, 20))
         self.list.setWordWrap(True)
+        self.list.setToolTip("Library folders: click one to search only there; drop folders on the window to add them")
         self.list.setUniformItemSizes(False)
         self.list.setSpacing(2)
         self.list.currentItemChanged.connect(self._selection_changed)

@@ -80,8 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto")
     train.add_argument("--json", action="store_true")
 
-    models = commands.add_parser("models", help="list, activate or remove code models")
+    models = commands.add_parser("models", help="code models (list, activate, remove) and backbone weights (available, download, import)")
     model_commands = models.add_subparsers(dest="action", required=True, metavar="ACTION")
+    from .models import weights_cli
+
+    weights_cli.add_parsers(model_commands)
     model_list = model_commands.add_parser("list")
     model_list.add_argument("--json", action="store_true")
     model_commands.add_parser("activate").add_argument("id", type=int)
@@ -332,6 +335,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .library.lock import LibraryBusy
     from .library.migrations import LibraryTooNew
     from .library.codemodels import ModelFileError
+    from .models import weights_cli
     from .models.backbones import BackboneError
     from .models.weights import WeightsUnavailable
     from .search.searcher import SearchError
@@ -340,6 +344,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     expected = (UserError, search_verbs.UsageError, LibraryError, LibraryTooNew, ModelFileError, BackboneError, WeightsUnavailable, SearchError,
                 TrainingDataError, ModelError, LibraryBusy, FileNotFoundError, PermissionError)
     try:
+        if args.command == "models" and args.action in weights_cli.ACTIONS:  # no library needed
+            return weights_cli.run(args)
         with Library(args.library) as library:
             handler = {"index": _cmd_index, "search": _cmd_search, "show": _cmd_show, "status": _cmd_status, "folders": _cmd_folders,
                        "train": _cmd_train, "models": _cmd_models, "eval": _cmd_eval,

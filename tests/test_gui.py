@@ -398,25 +398,3 @@ def test_settings_dialog_stores_and_applies(qtbot, make_window):
     dialog.accept()
     assert window.settings.get(s.THUMBNAIL_SIZE) == 128
     assert window.thumbnails.size == 128 and window.grid.delegate.size == 128
-
-
-def test_download_progress_reaches_the_job_and_cancel_stops_it():
-    from desktop_app.operations import _progress_bar_class
-    from engine.jobs import Cancelled, CancelToken
-
-    class FakeContext:
-        def __init__(self) -> None:
-            self.cancel = CancelToken()
-            self.events = []
-
-        def progress(self, event) -> None:
-            self.events.append(event)
-
-    ctx = FakeContext()
-    bar = _progress_bar_class(ctx)(total=1000, unit="B", desc="model.safetensors", name="huggingface_hub.http_get")
-    bar.update(400)
-    assert (ctx.events[-1].stage, ctx.events[-1].done, ctx.events[-1].total) == ("download", 400, 1000)
-    ctx.cancel.cancel()
-    with pytest.raises(Cancelled):
-        bar.update(100)
-    bar.close()

@@ -2,6 +2,11 @@
 
     Xvfb :99 -screen 0 1280x800x24 &
     DISPLAY=:99 QT_QPA_PLATFORM=xcb .venv/bin/python docs/screenshots/take_screenshots.py
+    DISPLAY=:99 QT_QPA_PLATFORM=xcb .venv/bin/python docs/screenshots/take_screenshots.py --scheme dark
+
+The light run writes NAME.png, the dark run NAME-dark.png (the app's Fusion palettes).
+`--reuse-library` keeps a library indexed by an earlier run (same --library) and takes
+only the first-run, results and preview shots, e.g. the dark ones after the light run.
 
 It indexes the scenes benchmark (read in place, never written) into a fresh library
 under /tmp with the offline stand-in CLIP, and grabs the screen with Pillow.
@@ -21,13 +26,29 @@ SHARED = REPO.parent / "shared" / "benchmark"
 sys.path.insert(0, str(REPO))
 
 
+def take_indexing(window, args, wait, grab, thumbnails_done) -> None:
+    """Add the photos and grab the window while they are being encoded."""
+    window.add_folders([args.photos])
+
+    def encoding_under_way() -> bool:
+        events = [j.last_progress for j in window.runner.active_jobs() if j.last_progress]
+        return any(e.stage == "encode" and e.total and e.done >= 0.3 * e.total for e in events)
+
+    wait(encoding_under_way, settle=0.3)
+    wait(thumbnails_done, timeout=60, settle=0.3)
+    grab("indexing")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--library", default="/tmp/bitlens-screenshots/library")
     parser.add_argument("--photos", default=str(SHARED / "scenes-s0"))
     parser.add_argument("--display", default=":99")
     parser.add_argument("--query", default="a dog")
+    parser.add_argument("--scheme", choices=("light", "dark"), default="light", help="the palette to show (the system's is ignored)")
+    parser.add_argument("--reuse-library", action="store_true", help="keep an indexed library from an earlier run; skip the empty and indexing shots")
     args = parser.parse_args()
+    suffix = "" if args.scheme == "light" else f"-{args.scheme}"
 
     from PIL import ImageGrab
     from PySide6.QtWidgets import QApplication
@@ -37,8 +58,14 @@ def main() -> int:
     from desktop_app.mainwindow import MainWindow
 
     library = Path(args.library)
-    shutil.rmtree(library.parent, ignore_errors=True)
+    if not args.reuse_library:
+        shutil.rmtree(library.parent, ignore_errors=True)
     app = QApplication(["bitlens-gui"])
+    from desktop_app.icon import app_icon
+    from desktop_app.style import apply_style
+
+    apply_style(app, args.scheme)
+    app.setWindowIcon(app_icon())
     settings = s.Settings.open(library.parent / "settings.ini")
     model = ModelChoice(backbone=str(SHARED / "backbone" / "scenes-clip-tiny.json"), weights=str(SHARED / "backbone" / "scenes-clip-tiny.safetensors"))
     window = MainWindow(settings, str(library), model_override=model, first_run="skip")
@@ -63,13 +90,14 @@ def main() -> int:
         app.processEvents()
         top_left = widget.mapToGlobal(widget.rect().topLeft())
         box = (top_left.x(), top_left.y(), top_left.x() + widget.width(), top_left.y() + widget.height())
-        ImageGrab.grab(bbox=box, xdisplay=args.display).save(HERE / f"{name}.png")
-        print(f"saved {name}.png", flush=True)
+        ImageGrab.grab(bbox=box, xdisplay=args.display).save(HERE / f"{name}{suffix}.png")
+        print(f"saved {name}{suffix}.png", flush=True)
 
     thumbnails_done = lambda: not window.thumbnails._pending  # noqa: E731
     window.start()
     wait(lambda: window.overview is not None, settle=1.0)
-    grab("empty")
+    if not args.reuse_library:
+        grab("empty")
 
     dialog = FirstRunDialog(window.runner, hub_reachable=False, parent=window)
     dialog.open()
@@ -77,15 +105,8 @@ def main() -> int:
     grab("first-run", dialog)
     dialog.reject()
 
-    window.add_folders([args.photos])
-    def encoding_under_way() -> bool:
-        events = [j.last_progress for j in window.runner.active_jobs() if j.last_progress]
-        return any(e.stage == "encode" and e.total and e.done >= 0.3 * e.total for e in events)
-
-    wait(encoding_under_way, settle=0.3)
-    wait(thumbnails_done, timeout=60, settle=0.3)
-    grab("indexing")
-
+    if not args.reuse_library:
+        take_indexing(window, args, wait, grab, thumbnails_done)
     wait(lambda: not window._indexing and window.has_model, timeout=1800, settle=1.0)
     window.search.set_text(args.query)
     wait(lambda: window.last_page is not None and window.last_page.distances is not None and window.last_page.query.text == args.query)

@@ -71,9 +71,11 @@ def cached_weights(arch: str, tag: str) -> str | None:
     if location is not None:
         from huggingface_hub import try_to_load_from_cache
 
+        from .download import hub_cache_dir  # read at call time, as `bitlens models download` writes
+
         repo_id, candidates = location
         for filename in candidates:
-            found = try_to_load_from_cache(repo_id, filename)
+            found = try_to_load_from_cache(repo_id, filename, cache_dir=str(hub_cache_dir()))
             if isinstance(found, str) and os.path.exists(found):
                 return found
     url = cfg.get("url", "")

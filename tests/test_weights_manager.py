@@ -1,0 +1,232 @@
+"""The weights manager, against a stand-in hub: a local HTTP server started by the test."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.jobs import CancelToken
+from engine.models import download as d
+from engine.models.weights import WeightsUnavailable
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+MODEL = d.HubModel("ViT-B-32", "datacomp_xl_s13b_b90k", "laion/CLIP-ViT-B-32-DataComp.XL-s13B-b90K", ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
+
+
+def safetensors_bytes(tmp_path: Path, size: int = 600_000) -> bytes:
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(7)
+    path = tmp_path / "generated.safetensors"
+    save_file({"visual.proj": rng.standard_normal(size // 4, dtype=np.float32)}, str(path))
+    return path.read_bytes()
+
+
+class FakeHub:
+    """Serves one file the way the hub does: HEAD on /REPO/resolve/main/NAME → 302 + sha256 ETag; GET with Range."""
+
+    def __init__(self, repo_id: str, filename: str, content: bytes) -> None:
+        self.repo_id, self.filename, self.content = repo_id, filename, content
+        self.advertised_sha = hashlib.sha256(content).hexdigest()
+        self.break_after: int | None = None  # the next GET stops after this many bytes
+        self.ranges: list[str | None] = []
+        self.bytes_sent = 0
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_HEAD(self) -> None:
+                if self.path != f"/{hub.repo_id}/resolve/main/{hub.filename}":
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                self.send_response(302)
+                self.send_header("Location", f"/cdn/{hub.advertised_sha}")
+                self.send_header("X-Repo-Commit", COMMIT)
+                self.send_header("X-Linked-Etag", f'"{hub.advertised_sha}"')
+                self.send_header("X-Linked-Size", str(len(hub.content)))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:
+                if not self.path.startswith("/cdn/"):
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                wanted = self.headers.get("Range")
+                hub.ranges.append(wanted)
+                start = int(wanted.split("=")[1].rstrip("-")) if wanted else 0
+                body = hub.content[start:]
+                self.send_response(206 if wanted else 200)
+                if wanted:
+                    self.send_header("Content-Range", f"bytes {start}-{len(hub.content) - 1}/{len(hub.content)}")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if hub.break_after is not None:
+                    body, hub.break_after = body[: hub.break_after], None
+                    hub.bytes_sent += len(body)  # counted first: the client may finish before this thread goes on
+                    self.wfile.write(body)
+                    self.close_connection = True
+                    return
+                hub.bytes_sent += len(body)
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hub_cache(tmp_path: Path, monkeypatch) -> Path:
+    cache = tmp_path / "hf-cache"
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    return cache
+
+
+@pytest.fixture
+def fake_hub(tmp_path: Path, hub_cache):
+    hub = FakeHub(MODEL.repo_id, "open_clip_model.safetensors", safetensors_bytes(tmp_path))
+    yield hub
+    hub.close()
+
+
+def test_download_lands_in_the_hugging_face_cache_layout(fake_hub, hub_cache: Path) -> None:
+    events = []
+    path = d.download(MODEL, endpoint=fake_hub.endpoint, progress=events.append, timeout=5)
+    assert path.read_bytes() == fake_hub.content
+    # huggingface_hub itself (and so open_clip) finds the file where we put it
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(MODEL.repo_id, "open_clip_model.safetensors", cache_dir=str(hub_cache))
+    assert found is not None and Path(found).read_bytes() == fake_hub.content
+    repo = hub_cache / "models--laion--CLIP-ViT-B-32-DataComp.XL-s13B-b90K"
+    assert (repo / "refs" / "main").read_text() == COMMIT
+    assert (repo / "blobs" / fake_hub.advertised_sha).is_file()
+    assert events and events[-1].done == events[-1].total == len(fake_hub.content)
+    # a second call finds the cache and asks the server nothing
+    fake_hub.ranges.clear()
+    assert d.download(MODEL, endpoint=fake_hub.endpoint) == path
+    assert fake_hub.ranges == []
+
+
+def test_a_broken_download_resumes_where_it_stopped(fake_hub, hub_cache: Path) -> None:
+    fake_hub.break_after = 250_000
+    with pytest.raises(WeightsUnavailable, match="resume"):
+        d.download(MODEL, endpoint=fake_hub.endpoint, timeout=5)
+    partial = MODEL.repo_folder() / "blobs" / (fake_hub.advertised_sha + ".incomplete")
+    assert partial.stat().st_size == 250_000
+    assert d.cached_file(MODEL) is None
+    sent_before = fake_hub.bytes_sent
+    path = d.download(MODEL, endpoint=fake_hub.endpoint, timeout=5)
+    assert fake_hub.ranges[-1] == "bytes=250000-"
+    assert fake_hub.bytes_sent - sent_before == len(fake_hub.content) - 250_000
+    assert path.read_bytes() == fake_hub.content
+    assert not partial.exists()
+
+
+def test_a_cancelled_download_keeps_its_part_for_later(fake_hub) -> None:
+    from engine.jobs import Cancelled
+
+    class CancelAfterFirstChunk(CancelToken):
+        """The user presses Cancel while the first chunk is being written."""
+
+        @property
+        def cancelled(self) -> bool:
+            return True
+
+    with pytest.raises(Cancelled):
+        d.download(MODEL, endpoint=fake_hub.endpoint, cancel=CancelAfterFirstChunk(), timeout=5)
+    partial = MODEL.repo_folder() / "blobs" / (fake_hub.advertised_sha + ".incomplete")
+    assert 0 < partial.stat().st_size < len(fake_hub.content)
+    assert d.download(MODEL, endpoint=fake_hub.endpoint, timeout=5).read_bytes() == fake_hub.content
+
+
+def test_a_damaged_download_is_refused_and_deleted(fake_hub) -> None:
+    fake_hub.advertised_sha = "f" * 64  # the hub promises other bytes than it sends
+    with pytest.raises(WeightsUnavailable, match="damaged"):
+        d.download(MODEL, endpoint=fake_hub.endpoint, timeout=5)
+    assert d.cached_file(MODEL) is None
+    assert list((MODEL.repo_folder() / "blobs").iterdir()) == []
+
+
+def test_offline_answers_at_once(hub_cache, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    started = time.monotonic()
+    with pytest.raises(WeightsUnavailable, match="models import"):
+        d.download(MODEL, endpoint="http://127.0.0.1:9")
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    with pytest.raises(WeightsUnavailable, match="cannot be reached"):  # nothing listens on port 9
+        d.download(MODEL, endpoint="http://127.0.0.1:9")
+    assert time.monotonic() - started < 2.0
+
+
+def test_import_puts_a_local_file_where_open_clip_looks(tmp_path: Path, hub_cache) -> None:
+    content = safetensors_bytes(tmp_path, 40_000)
+    source = tmp_path / "copied-from-a-usb-stick.safetensors"
+    source.write_bytes(content)
+    with pytest.raises(WeightsUnavailable, match="not the expected"):
+        d.import_file(source, MODEL, sha256="0" * 64)
+    assert d.cached_file(MODEL) is None
+    path = d.import_file(source, MODEL, sha256=hashlib.sha256(content).hexdigest())
+    assert path.name == "open_clip_model.safetensors" and path.read_bytes() == content
+    assert d.cached_file(MODEL) == path
+    assert source.read_bytes() == content  # the original is left alone
+    junk = tmp_path / "notes.bin"
+    junk.write_text("not weights at all")
+    with pytest.raises(WeightsUnavailable, match="not a weights file"):
+        d.import_file(junk, MODEL)
+
+
+def test_cli_download_available_and_import(fake_hub, hub_cache: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    from engine.cli import main
+    from engine.models.weights import cached_weights
+
+    monkeypatch.setenv("HF_ENDPOINT", fake_hub.endpoint)
+    assert main(["models", "download", "ViT-B-32"]) == 0
+    out = capsys.readouterr().out
+    path = out.strip().split(": ", 1)[1]
+    assert Path(path).read_bytes() == fake_hub.content
+    assert cached_weights("ViT-B-32", "datacomp_xl_s13b_b90k") == path  # what `index` will load
+    assert main(["models", "available", "--json"]) == 0
+    import json
+
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["ViT-B-32/datacomp_xl_s13b_b90k"]["cached"] == path and rows["ViT-B-32/datacomp_xl_s13b_b90k"]["recommended"]
+    assert rows["ViT-B-32/openai"]["cached"] is None
+    source = tmp_path / "b16.safetensors"
+    source.write_bytes(safetensors_bytes(tmp_path, 8_000))
+    assert main(["models", "import", str(source), "--as", "ViT-B-16/datacomp_xl_s13b_b90k"]) == 0
+    capsys.readouterr()
+    assert cached_weights("ViT-B-16", "datacomp_xl_s13b_b90k") is not None
+    assert main(["models", "download", "no-such-model"]) == 1
+    assert "unknown model" in capsys.readouterr().err
+
+
+def test_the_recommended_model_needs_no_torch_and_matches_open_clip(hub_cache, monkeypatch) -> None:
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    assert d.resolve_model("ViT-B-32") == d._hub_model(*d.RECOMMENDED)  # the shortcut says what open_clip says
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code = "import sys\nfrom engine.cli import main\ncode = main(['models', 'download'])\nprint(code, 'torch' in sys.modules)"
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["1", "False"] and "offline" in done.stderr
+    assert time.monotonic() - started < 5.0  # an answer at once, not a network timeout
