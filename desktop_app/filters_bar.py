@@ -38,6 +38,7 @@ class FiltersBar(QWidget):
         self.type = QComboBox(self)
         for label, values in TYPES:
             self.type.addItem(label, values)
+        self.type.setToolTip("Only photos of this file type")
         self.cutoff = QCheckBox("Close matches only", self)
         self.cutoff.setToolTip("Hide photos whose code is farther from the query than the slider says, so “no good match” can be the answer")
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
@@ -45,10 +46,12 @@ class FiltersBar(QWidget):
         self.slider.setValue(default_radius(self.bits))
         self.slider.setEnabled(False)
         self.slider.setMaximumWidth(140)
+        self.slider.setToolTip("How close a photo's code must be to the query: left is stricter (fewer bits may differ)")
         self.radius_label = QLabel(self)
         self.sort = QComboBox(self)
         for label, value in SORTS:
             self.sort.addItem(label, value)
+        self.sort.setToolTip("Order of the results: best match first, or by date taken")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 2, 0, 2)
         layout.setSpacing(6)
