@@ -14,7 +14,8 @@ from ..library.indexing import EMBED_DTYPE
 from ..library.scanner import content_hash
 from ..library.schema import Folder
 from .codecache import load_codes
-from .hamming import HammingIndex, pack_bits, unpack_bits
+from .hamming import pack_bits, unpack_bits
+from .mih import build_index
 from .pathcolumn import PathColumn
 
 # CLIP was trained on captions; a short prompt around a bare query word helps it.
@@ -59,7 +60,7 @@ class Searcher:
         finally:
             db.close()
         self.codes_from_cache = loaded.from_cache
-        self.index = HammingIndex(loaded.ids, loaded.codes, self.bits)
+        self.index = build_index(loaded.ids, loaded.codes, self.bits)  # + MIH tables past 2M photos
         self.ids, self.folder_ids = self.index.ids, loaded.folder_ids  # the index's own copy: no second one
         del loaded
         # Paths are read when a result needs one (a million strings cost seconds to load).
