@@ -64,7 +64,7 @@ def build(root: Path, n: int, bits: int) -> dict:
         [(f + 1, f"/home/user/Pictures/{2005 + f % 20}/{2005 + f % 20}-{1 + f % 12:02d} album {f}", now) for f in range(folders)],
     )
     db.executemany("INSERT INTO tags (id, name) VALUES (?, ?)", [(i + 1, w) for i, w in enumerate(TAG_WORDS)])
-    hashes = rng.integers(0, 2**63, size=(n, 4), dtype=np.int64)
+    hashes = rng.integers(0, 2**63, size=(n, 2), dtype=np.int64)  # BLAKE2b-128: 32 hex digits
     codes = rng.integers(0, 256, size=(n, bits // 8), dtype=np.uint8)
     step = 100_000
     for start in range(0, n, step):
@@ -75,7 +75,7 @@ def build(root: Path, n: int, bits: int) -> dict:
             make, model_name = CAMERAS[i % len(CAMERAS)]
             image_rows.append((
                 i + 1, f + 1, f"/home/user/Pictures/{2005 + f % 20}/{2005 + f % 20}-{1 + f % 12:02d} album {f}/IMG_{i:07d}.jpg",
-                2_000_000 + i % 5_000_000, 1_600_000_000_000_000_000 + i * 1_000_000, "%016x%016x%016x%016x" % tuple(int(h) for h in hashes[i]),
+                2_000_000 + i % 5_000_000, 1_600_000_000_000_000_000 + i * 1_000_000, "%016x%016x" % tuple(int(h) for h in hashes[i]),
                 4032, 3024, "JPEG", f"{2005 + f % 20}:07:14 12:{i % 60:02d}:00", make, model_name, now, now,
             ))
         db.executemany(
@@ -113,6 +113,18 @@ def reference_load(database: Path, model_id: int, bits: int) -> int:
     return len(ids) + len(folder_ids) + len(paths) + codes.shape[0]
 
 
+def sqlite_parts(database: Path, n: int) -> dict:
+    """Bytes per photo of each table and index (SQLite's dbstat), where it is compiled in."""
+    db = sqlite3.connect(database)
+    try:
+        rows = db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
+    except sqlite3.Error:
+        return {}
+    finally:
+        db.close()
+    return {name: round(size / n, 1) for name, size in rows if size / n >= 0.5}
+
+
 def index_bytes(searcher) -> dict:
     """Bytes the searcher keeps per photo for ranking and filtering, by part."""
     index = searcher.index
@@ -140,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.search.searcher import Searcher
 
     root = Path(args.dir) / f"n{args.n}-b{args.bits}"
-    marker = root / "built.json"
+    marker = root / "built-v2.json"
     if args.rebuild or not marker.is_file():
         import shutil
 
@@ -193,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'searcher, first open (decode, write copy)':<44}{first_s:>10.3f}")
     print(f"{'searcher, warm open + first top-20 (copy)':<44}{warm_med:>10.3f}")
     print(f"  of which constructing the searcher: {construct_s:.3f} s; a top-20 ranking with paths: {np.median(rank_ms):.2f} ms")
-    print(f"SQLite: {sqlite_bytes / args.n:.0f} bytes/photo ({sqlite_bytes / 2**20:.0f} MiB, {embeddings} embeddings stored)")
+    parts = sqlite_parts(database, args.n)
+    print(f"SQLite: {sqlite_bytes / args.n:.0f} bytes/photo ({sqlite_bytes / 2**20:.0f} MiB, {embeddings} embeddings stored): {parts}")
     print(f"in-RAM index: {ram_total} bytes/photo {ram}")
     summary = {
         "benchmark": "library_open",
@@ -207,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         "rank_top20_median_ms": round(float(np.median(rank_ms)), 2),
         "speedup": round(ref_med / warm_med, 1),
         "sqlite_bytes_per_photo": round(sqlite_bytes / args.n, 1),
+        "sqlite_parts": parts,
         "ram_bytes_per_photo": ram_total,
         "ram_parts": ram,
         "build": built,

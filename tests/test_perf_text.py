@@ -68,3 +68,12 @@ def test_repeated_query_is_answered_from_the_cache(backbone):
     assert not np.array_equal(first, other)
     again[0, 0] = 99.0  # a caller scribbling on its result does not poison the cache
     assert backbone.encode_texts(["a photo of a lighthouse"])[0, 0] == first[0, 0]
+
+
+def test_a_query_leaves_the_callers_thread_count_alone(backbone):
+    import torch
+
+    before = torch.get_num_threads()
+    backbone.encode_texts(["a photo of a kite"], cache=False)
+    backbone.encode_texts(["a photo of a kite", "a photo of a tram"])
+    assert torch.get_num_threads() == before
