@@ -31,7 +31,7 @@ _KEYS = 1 << SUB_BITS
 # Probing stops (and a scan answers) once the rows in opened buckets pass N / this.
 _SCAN_FRACTION = 16
 # ... or past N / this when the row sample predicts a far k-th neighbour.
-_ATTEMPT_FRACTION = 1024
+_ATTEMPT_FRACTION = 256
 # Libraries below this many photos are scanned: the scan is ~1 ms per million rows.
 MIH_MIN_ROWS = 2_000_000
 
