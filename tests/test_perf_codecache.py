@@ -101,3 +101,18 @@ def test_corrupt_or_foreign_copies_are_ignored(indexed, tmp_path):
     finally:
         db.close()
     assert not other.from_cache and len(other.ids) == 0
+
+
+def test_a_read_only_database_is_decoded_without_a_copy(indexed, tmp_path):
+    first = indexed.searcher()
+    db = _db(indexed)
+    for name in [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'bitlens_cc_%'")]:
+        db.execute(f"DROP TRIGGER {name}")  # so opening would have to write them again
+    db.close()
+    readonly = sqlite3.connect(f"file:{indexed.paths.database}?mode=ro", uri=True, isolation_level=None)
+    try:
+        loaded = load_codes(readonly, tmp_path / "copies", first.model_id, 64)
+    finally:
+        readonly.close()
+    assert not loaded.from_cache and np.array_equal(loaded.codes, first.index.codes)
+    assert not (tmp_path / "copies").exists()  # no copy without a trustworthy counter

@@ -145,7 +145,11 @@ def _read_database(db: sqlite3.Connection, model_id: int, words: int) -> LoadedC
 def load_codes(db: sqlite3.Connection, cache_dir: Optional[Path], model_id: int, bits: int) -> LoadedCodes:
     """The model's codes: from a copy on disk when it matches the database, else decoded (and saved)."""
     words = (bits + 63) // 64
-    _ensure_state(db)
+    try:
+        _ensure_state(db)
+    except sqlite3.OperationalError:
+        # A read-only or busy database cannot get its triggers: decode, never trust a copy.
+        return _read_database(db, model_id, words)
     db.execute("BEGIN")  # one snapshot: the key and the rows agree
     try:
         key = _key(db, model_id, bits)
