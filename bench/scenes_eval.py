@@ -67,7 +67,7 @@ def main() -> None:
             wanted[[concept_index[c] for c in query["concepts"]]] = True
             text_rel.append((db_labels & wanted).any(axis=1))
             embedding = searcher.text_embedding(query["text"])
-            code = pack_bits(searcher.projection.encode(embedding[None]))[0]
+            code = pack_bits(searcher.code_model.encode_texts(embedding[None]))[0]
             text_ham.append(searcher.index.distances(code)[db_rows])
             text_cos.append(-(db_emb @ embedding))
         text_ms = (time.perf_counter() - started) / len(gt["text_queries"]) * 1000

@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     codes = random_codes(rng, args.n, args.bits)
     queries = random_codes(rng, args.queries, args.bits)
-    folder = rng.random(args.n) < 0.10  # a random 10% "folder" filter
+    folder = rng.random(args.n) < 0.10  # a scattered 10% filter (a tag, a camera)
+    runs = np.zeros(args.n, dtype=bool)  # a contiguous 10% filter (a folder, a date span)
+    runs[args.n // 3 : args.n // 3 + args.n // 10] = True
     ids = np.arange(args.n, dtype=np.int64)
 
     t0 = time.perf_counter()
@@ -106,11 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     ours: list[float] = []
     theirs: list[float] = []
     masked: list[float] = []
+    in_runs: list[float] = []
     identical: bool | None = True if fidx is not None else None  # None: no faiss to compare
     pc = time.perf_counter
     for i in range(args.queries):
         q = queries[i]
-        order = (0, 1, 2) if i % 2 == 0 else (2, 1, 0)
+        order = (0, 1, 2, 3) if i % 2 == 0 else (3, 2, 1, 0)
         for which in order:
             if which == 0:
                 t = pc()
@@ -120,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
                 t = pc()
                 index.search(q, args.k, folder)
                 masked.append(pc() - t)
+            elif which == 3:
+                t = pc()
+                index.search(q, args.k, runs)
+                in_runs.append(pc() - t)
             elif fidx is not None:
                 t = pc()
                 d_faiss, _ = fidx.search(fq[i : i + 1], args.k)
@@ -131,13 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     # Id-for-id check (ties included) against the reference ranking, with and without mask.
     exact = True
     for i in range(min(args.check, args.queries)):
-        for mask in (None, folder):
+        for mask in (None, folder, runs):
             got_ids, got_d = index.search(queries[i], args.k, mask)
             ref_pos, ref_d = reference_topk(codes, queries[i], args.k, mask)
             exact &= bool(np.array_equal(got_ids, ids[ref_pos]) and np.array_equal(got_d, ref_d))
 
     med, p95 = stats_ms(ours)
     mmed, mp95 = stats_ms(masked)
+    rmed, rp95 = stats_ms(in_runs)
     fmed, fp95 = stats_ms(theirs) if theirs else (float("nan"), float("nan"))
     ratio = med / fmed if theirs else float("nan")
 
@@ -146,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'engine':<28}{'median ms':>10}{'p95 ms':>10}")
     print(f"{'BitLens HammingIndex':<28}{med:>10.3f}{p95:>10.3f}")
     print(f"{'BitLens, 10% random mask':<28}{mmed:>10.3f}{mp95:>10.3f}")
+    print(f"{'BitLens, 10% contiguous':<28}{rmed:>10.3f}{rp95:>10.3f}")
     print(f"{'faiss IndexBinaryFlat':<28}{fmed:>10.3f}{fp95:>10.3f}")
     print(f"ratio BitLens/faiss (median): {ratio:.2f}   identical distances: {identical}   "
           f"exact ids on {min(args.check, args.queries)} queries (+mask): {exact}")
@@ -159,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         "p95_ms": round(p95, 4),
         "masked_median_ms": round(mmed, 4),
         "masked_p95_ms": round(mp95, 4),
+        "masked_ratio": round(mmed / med, 2),
+        "runs_masked_median_ms": round(rmed, 4),
+        "runs_masked_ratio": round(rmed / med, 2),
         "faiss_median_ms": round(fmed, 4) if theirs else None,
         "faiss_p95_ms": round(fp95, 4) if theirs else None,
         "ratio": round(ratio, 3) if theirs else None,

@@ -31,8 +31,10 @@ The scan is either numpy (XOR + ``np.bitwise_count`` over word-major columns in 
 ufuncs release the GIL, so chunks run in parallel threads) or, when faiss is installed
 and has a fast kernel for K (32/64/128/256/512 bits), ``IndexBinaryFlat.range_search``
 per chunk, which fuses XOR, popcount and the comparison into one pass (~1.3-1.5x faster
-than the numpy scan here).  Filtered searches and :meth:`HammingIndex.distances` always
-use numpy.
+than the numpy scan here).  Filters keeping at least 1/20 of the rows in scattered
+places (a tag, a year) use the faiss scan too, with the threshold estimated on eligible
+sampled rows, then drop ineligible candidates; a filter in runs (a folder) or a sparse
+one gathers just its rows for numpy.  :meth:`HammingIndex.distances` always uses numpy.
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ _CHUNKS_PER_THREAD = 1
 # Smaller chunks cost more in per-call overhead than a second core saves.
 _MIN_CHUNK_ROWS = 131072
 _MAX_THREADS = 8
+# A filter keeping at least 1/this of all rows is scanned by faiss (then masked); sparser
+# filters are scored by numpy, which can gather just the eligible rows.
+_FAISS_MASK_DIV = 20
 # A chunk whose mask keeps fewer than 1/this of its rows gathers them instead of scanning all.
 _SPARSE_MASK_DIV = 4
 # ...provided they lie in runs: words touched <= eligible/8 * this.
@@ -390,6 +395,10 @@ class HammingIndex:
             parts = self._numpy_scan(q, k, m, None)
         elif m is None and self._faiss is not None:
             parts = self._faiss_scan(_row_bytes(q.reshape(-1, 1), self._bits), k)
+        elif self._faiss is not None and np.count_nonzero(m) * _FAISS_MASK_DIV >= n and not _mask_is_sparse_runs(m):
+            # A filter keeping a fair share of rows (a tag, a year): faiss's fused scan
+            # with a threshold estimated on eligible sampled rows, then the mask.
+            parts = self._faiss_scan(_row_bytes(q.reshape(-1, 1), self._bits), k, m, self._estimate_threshold(q, k, m))
         else:
             parts = self._numpy_scan(q, k, m, _ESTIMATE)
         if sum(p.shape[0] for p, _, _ in parts) < k and min(t for _, _, t in parts) < self._bits:
@@ -483,8 +492,14 @@ class HammingIndex:
         self._drive(participant)
         return results
 
-    def _faiss_scan(self, q8: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray, int]]:
-        """Rows within the sample-estimated threshold, per chunk, via faiss range search."""
+    def _faiss_scan(
+        self, q8: np.ndarray, k: int, mask: np.ndarray | None = None, threshold: int | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray, int]]:
+        """Rows within the sample-estimated threshold, per chunk, via faiss range search.
+
+        With ``mask`` only eligible rows are kept, and ``threshold`` (estimated on the
+        eligible sampled rows) replaces the unfiltered estimate.
+        """
         faiss = self._faiss
         results: list = [None] * len(self._ranges)  # type: ignore[type-arg]
         c = self._sample_quota(k)
@@ -496,7 +511,7 @@ class HammingIndex:
             # the caller's own faiss settings are untouched.
             faiss.omp_set_num_threads(1)
             try:
-                t: int | None = None
+                t: int | None = threshold
                 for j in iter(next_chunk, None):
                     if t is None:  # once per participant, only if it got work
                         if c <= _SAMPLE_ROWS:
@@ -506,7 +521,11 @@ class HammingIndex:
                             t = self._bits
                     # faiss keeps distances strictly below the radius.
                     _, dist, labels = self._faiss_parts[j].range_search(q8, t + 1)
-                    results[j] = (labels + self._ranges[j][0], dist.astype(self._dtype), t)
+                    rows = labels + self._ranges[j][0]
+                    if mask is not None:
+                        eligible = mask[rows]
+                        rows, dist = rows[eligible], dist[eligible]
+                    results[j] = (rows, dist.astype(self._dtype), t)
             finally:
                 faiss.omp_set_num_threads(prev)
 
@@ -582,9 +601,14 @@ class HammingIndex:
         ds = np.bitwise_count(np.bitwise_xor(scols[0], q[0]))
         for j in range(1, self._words):
             np.add(ds, np.bitwise_count(np.bitwise_xor(scols[j], q[j])), out=ds)
+        c = self._sample_quota(k)
         if mask is not None:
             ds = ds[mask[self._sample]]
-        c = self._sample_quota(k)
+            # Aim at ~MARGIN*k eligible rows: the quota scales with the sampled share of
+            # the eligible rows, not of all rows (else a 10% filter admits 10x too many).
+            eligible = int(np.count_nonzero(mask))
+            if eligible:
+                c = int(np.ceil(_SAMPLE_MARGIN * k * ds.shape[0] / eligible)) + _SAMPLE_SLACK
         if ds.shape[0] < c:
             return self._bits  # too few eligible rows sampled: take every eligible row
         return int(np.partition(ds, c - 1)[c - 1])

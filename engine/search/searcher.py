@@ -13,8 +13,11 @@ from ..library.codemodels import active_model, backbone_of, load_code_model
 from ..library.indexing import EMBED_DTYPE
 from ..library.scanner import content_hash
 from ..library.schema import Folder
-from .hamming import HammingIndex, pack_bits, unpack_bits
+from .codecache import load_codes
 from .filters import FilterError, Filters, matching_ids, photo_dates
+from .hamming import pack_bits, unpack_bits
+from .mih import build_index
+from .pathcolumn import PathColumn
 from .query import ParsedQuery, QueryError, Term, parse_query
 
 # CLIP was trained on captions; a short prompt around a bare query word helps it.
@@ -62,20 +65,18 @@ class Searcher:
             self.spec = backbone_of(model)
             self.code_model = load_code_model(model)
             self.folder_paths = {f.id: f.path for f in session.query(Folder)}
-        with library.store.raw() as db:
+        db = library.store.raw()
+        try:
             # Codes of other models are never mixed in: one model, one ranking.
-            rows = db.execute(
-                "SELECT c.image_id, c.code, i.folder_id, i.path FROM codes c JOIN images i ON i.id = c.image_id "
-                "WHERE c.model_id = ? AND i.status = 'ok' ORDER BY c.image_id",
-                (self.model_id,),
-            ).fetchall()
-        words = (self.bits + 63) // 64
-        self.ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        self.folder_ids = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
-        self.paths = [r[3] for r in rows]
-        raw = b"".join(r[1].ljust(words * 8, b"\0") for r in rows)
-        codes = np.frombuffer(raw, dtype="<u8").reshape(len(rows), words) if rows else np.zeros((0, words), np.uint64)
-        self.index = HammingIndex(self.ids, np.ascontiguousarray(codes, dtype=np.uint64), self.bits)
+            loaded = load_codes(db, library.paths.cache, self.model_id, self.bits)
+        finally:
+            db.close()
+        self.codes_from_cache = loaded.from_cache
+        self.index = build_index(loaded.ids, loaded.codes, self.bits)  # + MIH tables past 2M photos
+        self.ids, self.folder_ids = self.index.ids, loaded.folder_ids  # the index's own copy: no second one
+        del loaded
+        # Paths are read when a result needs one (a million strings cost seconds to load).
+        self.paths = PathColumn(library.store, self.ids)
         self._backbone = None
 
     def __len__(self) -> int:
