@@ -54,8 +54,8 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def search_while(library, queries: list[str], process: Optional[subprocess.Popen], seconds: float, min_searches: int = 5) -> dict:
-    """Search repeatedly until `process` ends (or for `seconds` if there is none)."""
+def search_while(library, queries: list[str], process: Optional[subprocess.Popen], seconds: float, min_searches: int = 5, pause: float = 0.0) -> dict:
+    """Search repeatedly until `process` ends (or for `seconds` if there is none), `pause` s apart."""
     latencies: list[float] = []
     errors: list[str] = []
     end = time.monotonic() + seconds
@@ -73,6 +73,8 @@ def search_while(library, queries: list[str], process: Optional[subprocess.Popen
         except Exception as error:  # every failure a user would see counts
             errors.append(f"{type(error).__name__}: {error}")
         i += 1
+        if pause:
+            time.sleep(pause)
     return {
         "searches": len(latencies),
         "errors": len(errors),
@@ -100,28 +102,29 @@ def train_config(work: Path) -> Path:
     return path
 
 
-def run(work: Path, photos: int, new: int, idle_seconds: float = 3.0, train: bool = True, epochs: int = 3) -> dict:
+def run(work: Path, photos: int, new: int, idle_seconds: float = 3.0, train: bool = True, epochs: int = 3, pause: float = 0.0) -> dict:
+    """The three phases; `pause` s between searches (0: back to back, the worst case for the writer)."""
     from engine.library.library import Library
     from engine.models.backbones import BackboneSpec
 
     first = make_photos(work / "photos" / "first", 0, photos)
     second = make_photos(work / "photos" / "second", photos, new)
     lib_dir = work / "lib"
-    figures: dict = {"photos": photos, "added_during_index": new}
+    figures: dict = {"photos": photos, "added_during_index": new, "pause_s": pause}
     with Library(lib_dir) as library:
         library.index([first], backbone=BackboneSpec.from_args("tiny"), device="cpu")
         queries = sorted(str(p) for p in first.rglob("*.jpg"))[:: max(1, photos // 20)]
         one_search(library, queries[0])  # warm up: imports and first page reads
         figures["idle"] = search_while(library, queries, None, idle_seconds)
         indexer = cli(lib_dir, "index", str(second), "--backbone", "tiny", "--batch-size", "8", "--device", "cpu")
-        figures["during_index"] = search_while(library, queries, indexer, 0)
+        figures["during_index"] = search_while(library, queries, indexer, 0, pause=pause)
         stderr = indexer.stderr.read()
         indexer.wait()
         if indexer.returncode != 0:
             raise SystemExit(f"the indexing process failed: {stderr}")
         if train:
             trainer = cli(lib_dir, "train", "--bits", "32", "--epochs", str(epochs), "--config", str(train_config(work)), "--device", "cpu")
-            figures["during_train"] = search_while(library, queries, trainer, 0)
+            figures["during_train"] = search_while(library, queries, trainer, 0, pause=pause)
             stderr = trainer.stderr.read()
             trainer.wait()
             if trainer.returncode != 0:
@@ -135,12 +138,13 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=300)
     parser.add_argument("--new", type=int, default=300)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds between searches (0 = back to back)")
     parser.add_argument("--library", help="work folder (default: a temporary one)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temporary:
         work = Path(args.library or temporary)
         work.mkdir(parents=True, exist_ok=True)
-        figures = run(work, args.photos, args.new, epochs=args.epochs)
+        figures = run(work, args.photos, args.new, epochs=args.epochs, pause=args.pause)
     for phase in ("idle", "during_index", "during_train"):
         f = figures.get(phase)
         if f:

@@ -62,11 +62,11 @@ def save_itq(session: Session, models_dir: Path, spec: BackboneSpec, projection:
     return model
 
 
-def load_itq(model: Model) -> ItqProjection:
+def load_itq(model: Model, models_dir: Optional[Path] = None) -> ItqProjection:
     """Load a model's projection after checking its sha256 (safetensors: no code runs)."""
     from safetensors.numpy import load_file
 
-    return ItqProjection.from_state_dict(load_file(str(verified_checkpoint(model))))
+    return ItqProjection.from_state_dict(load_file(str(verified_checkpoint(model, models_dir))))
 
 
 def activate(session: Session, model_id: int) -> None:
@@ -120,9 +120,24 @@ class ItqCodes(CodeModel):
         return self.projection.project(embeddings)
 
 
-def verified_checkpoint(model: Model) -> Path:
+def checkpoint_path(model: Model, models_dir: Optional[Path] = None) -> Path:
+    """Where this library's copy of a model's checkpoint is.
+
+    Rows record absolute paths, which go stale when the library folder is moved, copied
+    or restored elsewhere: a file of that name in the library's own models folder comes
+    first (its sha256 is still checked before use), else the recorded path.
+    """
+    recorded = Path(model.checkpoint or "")
+    if models_dir is not None and model.checkpoint:
+        local = Path(models_dir) / recorded.name
+        if local.is_file():
+            return local
+    return recorded
+
+
+def verified_checkpoint(model: Model, models_dir: Optional[Path] = None) -> Path:
     """The model's checkpoint path, after checking that its sha256 is the recorded one."""
-    path = Path(model.checkpoint or "")
+    path = checkpoint_path(model, models_dir)
     if not path.is_file():
         raise ModelFileError(f"the checkpoint of model '{model.name}' is missing: {path}")
     if sha256_file(path) != model.checkpoint_sha256:
@@ -130,14 +145,14 @@ def verified_checkpoint(model: Model) -> Path:
     return path
 
 
-def load_code_model(model: Model, device: str = "cpu") -> CodeModel:
+def load_code_model(model: Model, device: str = "cpu", models_dir: Optional[Path] = None) -> CodeModel:
     """Load any kind of code model, verified, without executing code from the file."""
     if model.kind not in ("itq", "hashing"):
         raise ModelFileError(f"unknown model kind '{model.kind}'")
-    path = verified_checkpoint(model)
+    path = verified_checkpoint(model, models_dir)
     try:
         if model.kind == "itq":
-            return ItqCodes(load_itq(model))
+            return ItqCodes(load_itq(model, models_dir))
         from ..training.checkpoints import load_hashing_codes
 
         return load_hashing_codes(model, path, device=device)

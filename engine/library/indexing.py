@@ -14,7 +14,7 @@ from ..jobs import CancelToken, Reporter
 from ..models.backbones import Backbone, BackboneSpec
 from ..models.projection import fit_itq
 from ..search.hamming import codes_to_bytes, pack_bits
-from .codemodels import activate, active_model, backbone_of, load_code_model, save_itq
+from .codemodels import activate, active_model, backbone_of, checkpoint_path, load_code_model, save_itq
 from .report import ScanReport
 from .schema import Code, Embedding, Image, Model
 from .store import Store
@@ -150,7 +150,7 @@ def ensure_model(store: Store, models_dir: Path, spec: BackboneSpec, bits: Optio
         return model.id
 
 
-def adopt_model(store: Store, model_id: int) -> None:
+def adopt_model(store: Store, model_id: int, models_dir: Path) -> None:
     """Make a freshly fitted model active and drop the ITQ models it replaces.
 
     One transaction: a crash before it leaves the old model active and complete, a crash
@@ -163,10 +163,12 @@ def adopt_model(store: Store, model_id: int) -> None:
         # Replaced unsupervised models (and fits left over by an interrupted run) are cheap
         # to recompute: drop them and their codes.
         old = list(session.scalars(select(Model).where(Model.kind == "itq", Model.id != model_id)))
-        files = [m.checkpoint for m in old if m.checkpoint]
+        # Only files in this library's own models folder: a copied library's rows still
+        # name the original's files, which are not this library's to delete.
+        files = [path for m in old if m.checkpoint and (path := checkpoint_path(m, models_dir)).parent == Path(models_dir)]
         session.execute(delete(Model).where(Model.id.in_([m.id for m in old])))
     for file in files:
-        Path(file).unlink(missing_ok=True)
+        file.unlink(missing_ok=True)
 
 
 def tags_of(store: Store, image_ids: list[int]) -> list[list[str]]:
@@ -192,7 +194,8 @@ def write_codes(store: Store, cache_dir: Path, model_id: int, report: ScanReport
 
     with store.session() as session:
         model = session.get(Model, model_id)
-        code_model = load_code_model(model, device=device)
+        # The models folder beside the database (LibraryPaths.models), wherever the library now is.
+        code_model = load_code_model(model, device=device, models_dir=store.path.parent / "models")
         key = backbone_of(model).key
         todo = session.execute(
             select(Image.id, Image.content_hash, Embedding.vector)

@@ -156,7 +156,7 @@ class Library:
             encode_missing(self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device), report, reporter, cancel, batch_size=batch_size)
             model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
             write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
-            adopt_model(self.store, model_id)  # a new fit serves searches only once complete
+            adopt_model(self.store, model_id, self.paths.models)  # a new fit serves searches only once complete
         return report
 
     # -- looking things up ---------------------------------------------------------

@@ -99,7 +99,9 @@ def _add(library, folder, errors):
 
 def test_searches_keep_answering_while_another_process_indexes_and_trains(tmp_path, capsys):
     """Reduced form of bench/concurrency_bench.py: no search may fail, latency stays bounded."""
-    figures = _bench().run(tmp_path, photos=40, new=60, idle_seconds=0.5, epochs=1)
+    # A search every 50 ms (a user typing), not back to back: the test measures whether
+    # searches get through, not how hard one process can starve the other on 2 cores.
+    figures = _bench().run(tmp_path, photos=24, new=36, idle_seconds=0.5, epochs=1, pause=0.05)
     with capsys.disabled():
         print(f"\nconcurrency: {figures}")
     for phase in ("idle", "during_index", "during_train"):
@@ -109,4 +111,4 @@ def test_searches_keep_answering_while_another_process_indexes_and_trains(tmp_pa
         # Generous: a shared CI runner is slow, but a search stuck on the writer's lock
         # would wait out the 15 s busy timeout (or fail).
         assert f["p99_ms"] < 5000, f"{phase}: p99 {f['p99_ms']} ms"
-    assert figures["photos_after"] == 100
+    assert figures["photos_after"] == 60

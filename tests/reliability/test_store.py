@@ -172,3 +172,31 @@ def test_full_disk_gives_a_clear_error_and_loses_nothing(indexed, tmp_path):
     # With space again, the same command finishes the job.
     bitlens(lib_dir, "index", "--backbone", "tiny")
     assert bitlens(lib_dir, "status", "--json").stdout.count('"photos": 89') == 1
+
+
+def test_a_moved_or_copied_library_keeps_working_and_leaves_the_original_alone(indexed, tmp_path):
+    """Rows record absolute checkpoint paths; a library restored elsewhere must still find its
+    own files, and re-coding the copy must never delete the original's files."""
+    import shutil
+
+    from engine.library.library import Library
+
+    lib_dir, photos = indexed
+    original_models = sorted(p.name for p in (lib_dir / "models").iterdir())
+    copy = tmp_path / "restored" / "lib"
+    shutil.copytree(lib_dir, copy)
+    moved = tmp_path / "moved-away"
+    lib_dir.rename(moved)  # the original location is gone, as after a move
+    query = photos / "Camera Roll" / "IMG_0002.png"
+    with Library(copy) as library:
+        assert library.searcher().search(image=str(query), limit=1)[0].path == str(query)
+    moved.rename(lib_dir)  # both copies exist now; grow the copy so its codes are refitted
+    for i in range(20):
+        make_photo(tmp_path / "More" / f"IMG_{i:04d}.jpg", 300 + i)
+    with Library(copy) as library:
+        report = library.index([tmp_path / "More"], backbone=library.current_backbone())
+        assert any("refitting" in note for note in report.notes)
+        assert len(library.searcher().search(text="x", limit=0)) == 29
+    assert sorted(p.name for p in (lib_dir / "models").iterdir()) == original_models, "the copy deleted the original's model files"
+    with Library(lib_dir) as library:
+        assert library.searcher().search(image=str(query), limit=1)[0].path == str(query)
