@@ -213,3 +213,32 @@ def test_a_hand_added_tag_reaches_the_photos_fused_code(albums_library):
     albums_library.remove_user_tag([p for _, p, _ in photos], "beach")
     assert stored() == before
     activate_model(albums_library, old_id)
+
+
+def test_removing_a_model_in_a_copied_library_leaves_the_original_files(albums_library, tmp_path):
+    import shutil
+
+    from engine.library.library import Library
+    from engine.training.lifecycle import list_models, remove_model, train_model
+
+    model_id = train_model(albums_library, bits=16, epochs=1, overrides=FAST)
+    original = {p.name: p for p in albums_library.paths.models.glob("hashing-16bit-*.safetensors")}
+    shutil.copytree(albums_library.paths.root, tmp_path / "copy")
+    with Library(tmp_path / "copy") as copy:
+        assert next(m for m in list_models(copy) if m["id"] == model_id)["size_bytes"] > 0
+        remove_model(copy, model_id)
+        assert not any((copy.paths.models / name).exists() for name in original)
+    assert all(path.exists() for path in original.values()), "the original library's checkpoint was deleted"
+    remove_model(albums_library, model_id)
+
+
+def test_a_damaged_resume_checkpoint_is_a_clear_error(albums_library):
+    from engine.training.errors import ModelError
+    from engine.training.lifecycle import train_model
+
+    runs = albums_library.paths.models / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    (runs / "training-head-16bit.safetensors").write_bytes(b"\x00" * 100)
+    with pytest.raises(ModelError, match="cannot resume"):
+        train_model(albums_library, bits=16, epochs=1, overrides=FAST, resume=True)
+    (runs / "training-head-16bit.safetensors").unlink()

@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 from sqlalchemy import delete, select
 
 from ..jobs import CancelToken, ProgressCallback, Reporter
-from ..library.codemodels import activate, active_model, backbone_of
+from ..library.codemodels import activate, active_model, backbone_of, checkpoint_path
 from ..library.indexing import encode_missing, write_codes
 from ..library.report import ScanReport
 from ..library.schema import Code, Embedding, Model
@@ -46,8 +46,14 @@ def train_model(
     """Train a hashing model on the library's tags; register it (inactive); return its id.
 
     The active model is never touched here: a cancelled or failed run leaves the
-    library exactly as it was, apart from a resumable checkpoint.
+    library exactly as it was, apart from a resumable checkpoint. Holds the library's
+    writer lock (another process that writes gets a clear "in use" message).
     """
+    with library.writing("train"):
+        return _train_model(library, bits, epochs, effort, device, config_path, overrides, sources, folders, resume, name, progress, cancel)
+
+
+def _train_model(library, bits, epochs, effort, device, config_path, overrides, sources, folders, resume, name, progress, cancel) -> int:
     if effort not in EFFORTS:
         raise ModelError(f"effort '{effort}' is not available in this version (available: {', '.join(EFFORTS)})")
     if bits not in (16, 32, 64, 128):
@@ -85,7 +91,6 @@ def train_model(
         model_spec = save_tuned_backbone(backbone, tower, spec, library.paths.models / f"backbone-{effort}-{stamp}.safetensors")
         tuned = model_spec.weights
     export_for_inference(checkpoint, final)
-    checkpoint.unlink()
     with library.store.session() as session:
         model = Model(
             name=name or f"Trained {bits}-bit ({len(data.vocabulary)} tags, {len(data.hashes)} photos)",
@@ -104,7 +109,10 @@ def train_model(
         )
         session.add(model)
         session.flush()
-        return model.id
+        model_id = model.id
+    # only once the model is registered: a crash before this leaves the run resumable
+    checkpoint.unlink(missing_ok=True)
+    return model_id
 
 
 def _tower_inputs(library, backbone: Backbone, data, config: HashingConfig, effort: str, progress, cancel):
@@ -126,6 +134,11 @@ def activate_model(library, model_id: int, progress: Optional[ProgressCallback] 
     The new codes are written beside the old ones; searches keep using the active
     model's codes until every photo has a new code and the switch commits.
     """
+    with library.writing("activate a model"):
+        _activate_model(library, model_id, progress, cancel, device)
+
+
+def _activate_model(library, model_id: int, progress, cancel, device: str) -> None:
     with library.store.session() as session:
         model = session.get(Model, model_id)
         if model is None:
@@ -144,7 +157,7 @@ def list_models(library) -> list[dict]:
     with library.store.session() as session:
         rows = []
         for model in session.scalars(select(Model).order_by(Model.id)):
-            path = Path(model.checkpoint or "")
+            path = checkpoint_path(model, library.paths.models)
             metrics = json.loads(model.metrics) if model.metrics else {}
             metrics.pop("history", None)
             rows.append({
@@ -156,7 +169,24 @@ def list_models(library) -> list[dict]:
 
 
 def remove_model(library, model_id: int) -> None:
-    """Delete a model, its codes and its checkpoint; the active model cannot be removed."""
+    """Delete a model, its codes and its checkpoint; the active model cannot be removed.
+
+    Files are deleted only inside this library's own models folder: a copied or moved
+    library's rows may still name another library's files.
+    """
+    with library.writing("remove a model"):
+        _remove_model(library, model_id)
+
+
+def _own_file(library, recorded: Optional[str]) -> Optional[Path]:
+    """This library's file of a recorded model path (same name under its models folder)."""
+    if not recorded:
+        return None
+    local = library.paths.models / Path(recorded).name
+    return local if local.is_file() else None
+
+
+def _remove_model(library, model_id: int) -> None:
     with library.store.session() as session:
         model = session.get(Model, model_id)
         if model is None:
@@ -171,10 +201,10 @@ def remove_model(library, model_id: int) -> None:
         if tuned_key:
             # the tuned backbone belonged to this model alone: its embeddings go with it
             session.execute(delete(Embedding).where(Embedding.backbone_key == tuned_key))
-    if checkpoint:
-        Path(checkpoint).unlink(missing_ok=True)
+    for path in (_own_file(library, checkpoint), _own_file(library, tuned)):
+        if path is not None:
+            path.unlink(missing_ok=True)
     if tuned:
-        Path(tuned).unlink(missing_ok=True)
         from ..library.features import FeatureCache
 
         FeatureCache.remove(library.paths.cache, tuned_key)

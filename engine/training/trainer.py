@@ -253,10 +253,15 @@ class Trainer:
         history: list[dict] = []
         start_epoch = 0
         if resume and self.checkpoint.is_file():
-            loaded, metadata, optim_tensors = load_model(self.checkpoint, device=self.device)
-            model.load_state_dict(loaded.state_dict())
-            if self.tower is not None:
-                self.tower.visual.load_state_dict(tower_state(self.checkpoint), strict=False)
+            try:
+                loaded, metadata, optim_tensors = load_model(self.checkpoint, device=self.device)
+                model.load_state_dict(loaded.state_dict())
+                if self.tower is not None:
+                    self.tower.visual.load_state_dict(tower_state(self.checkpoint), strict=False)
+            except Exception as error:  # a damaged or foreign file: say so instead of a traceback
+                raise ModelError(
+                    f"cannot resume from {self.checkpoint} ({type(error).__name__}: {error}); start the training again without resume"
+                ) from error
             if optim_tensors:
                 restore_optimizer(optimizer, optim_tensors)
             history = metadata.get("history", [])
