@@ -39,6 +39,14 @@ def take_indexing(window, args, wait, grab, thumbnails_done) -> None:
     grab("indexing")
 
 
+def fresh_library(library: Path) -> None:
+    """Delete an earlier screenshot library: only that folder, and only if it is a BitLens library."""
+    if library.exists():
+        if not (library / "library.sqlite").is_file():
+            raise SystemExit(f"{library} exists and is not a BitLens library: choose another --library")
+        shutil.rmtree(library)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--library", default="/tmp/bitlens-screenshots/library")
@@ -59,7 +67,7 @@ def main() -> int:
 
     library = Path(args.library)
     if not args.reuse_library:
-        shutil.rmtree(library.parent, ignore_errors=True)
+        fresh_library(library)
     app = QApplication(["bitlens-gui"])
     from desktop_app.icon import app_icon
     from desktop_app.style import apply_style

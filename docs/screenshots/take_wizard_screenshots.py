@@ -23,6 +23,14 @@ SHARED = REPO.parent / "shared" / "benchmark"
 sys.path.insert(0, str(REPO))
 
 
+def fresh_library(library: Path) -> None:
+    """Delete an earlier screenshot library: only that folder, and only if it is a BitLens library."""
+    if library.exists():
+        if not (library / "library.sqlite").is_file():
+            raise SystemExit(f"{library} exists and is not a BitLens library: choose another --library")
+        shutil.rmtree(library)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--library", default="/tmp/bitlens-wizard-shots/library")
@@ -42,7 +50,7 @@ def main() -> int:
     from engine.models.backbones import BackboneSpec
 
     library = Path(args.library)
-    shutil.rmtree(library.parent, ignore_errors=True)
+    fresh_library(library)
     config, weights = SHARED / "backbone" / "scenes-clip-tiny.json", SHARED / "backbone" / "scenes-clip-tiny.safetensors"
     albums = sorted(p for p in Path(args.photos).iterdir() if p.is_dir() and p.name != "Camera Roll")[: args.albums]
     started = time.monotonic()
