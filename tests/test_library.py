@@ -234,3 +234,19 @@ def test_two_processes_opening_a_new_library_at_once(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "lib")], cwd=REPO, stderr=subprocess.PIPE, text=True) for _ in range(4)]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errors
+
+
+def test_indexing_a_folder_without_readable_photos_is_not_an_error(tmp_path, tiny_spec):
+    """An empty folder, or one holding only bad files, gives a note, not a failure; a later index works."""
+    from engine.library.library import Library
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "broken.jpg").write_bytes(b"not a photo")
+    with Library(tmp_path / "lib") as library:
+        report = library.index([tmp_path / "empty", tmp_path / "bad"], backbone=tiny_spec)
+        assert any("nothing to search" in note for note in report.notes)
+        assert library.current_backbone() is None
+        make_photo(tmp_path / "good" / "IMG_0001.jpg", 1)
+        library.index([tmp_path / "good"], backbone=tiny_spec)
+        assert len(library.searcher()) == 1

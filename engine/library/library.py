@@ -14,7 +14,7 @@ from ..jobs import CancelToken, ProgressCallback, Reporter
 from ..models.backbones import Backbone, BackboneSpec
 from ..paths import LibraryPaths, library_paths
 from .codemodels import active_model, backbone_of
-from .indexing import adopt_model, encode_missing, ensure_model, write_codes
+from .indexing import _embedded_count, adopt_model, encode_missing, ensure_model, write_codes
 from .lock import writer_lock
 from .report import ScanReport
 from .scanner import Scanner
@@ -154,6 +154,10 @@ class Library:
             spec = backbone or self.current_backbone() or BackboneSpec.from_args(None)
             reporter = Reporter(progress)
             encode_missing(self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device), report, reporter, cancel, batch_size=batch_size)
+            if self.current_backbone() is None and not _embedded_count(self.store, spec.key):
+                # nothing readable yet (an empty folder, or only bad files): not an error, just nothing to search
+                report.notes.append("no photo could be encoded yet, so there is nothing to search")
+                return report
             model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
             write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
             adopt_model(self.store, model_id, self.paths.models)  # a new fit serves searches only once complete
