@@ -242,3 +242,28 @@ def test_a_damaged_resume_checkpoint_is_a_clear_error(albums_library):
     with pytest.raises(ModelError, match="cannot resume"):
         train_model(albums_library, bits=16, epochs=1, overrides=FAST, resume=True)
     (runs / "training-head-16bit.safetensors").unlink()
+
+
+def test_a_moved_library_still_uses_its_tuned_backbone(albums_library, tmp_path):
+    """The tuned tower's weights file travels with the library folder; its recorded absolute path need not."""
+    import shutil
+
+    from engine.library.library import Library
+    from engine.training.lifecycle import activate_model, list_models, remove_model, train_model
+
+    old_id = next(m["id"] for m in list_models(albums_library) if m["active"])
+    model_id = train_model(albums_library, bits=16, epochs=1, effort="finetune", overrides=FAST)
+    activate_model(albums_library, model_id)
+    shutil.copytree(albums_library.paths.root, tmp_path / "first")
+    activate_model(albums_library, old_id)
+    remove_model(albums_library, model_id)  # the original's tuned weights are gone now
+    shutil.move(str(tmp_path / "first"), str(tmp_path / "moved"))
+    with Library(tmp_path / "moved") as moved:
+        spec = moved.current_backbone()
+        assert Path(spec.weights).parent == moved.paths.models and Path(spec.weights).is_file()
+        searcher = moved.searcher()
+        photo = searcher.paths[0]
+        assert searcher.search(image=photo, limit=1)[0].distance == 0
+        outside = tmp_path / "query.jpg"
+        make_photo(outside, 11)
+        assert len(searcher.search(image=str(outside), limit=3)) == 3  # the tuned tower loads from the moved folder

@@ -32,8 +32,21 @@ def active_model(session: Session) -> Optional[Model]:
     return session.scalar(select(Model).where(Model.active.is_(True)))
 
 
-def backbone_of(model: Model) -> BackboneSpec:
-    return BackboneSpec.from_json(json.loads(model.config)["backbone"])
+def backbone_of(model: Model, models_dir: Optional[Path] = None) -> BackboneSpec:
+    """The backbone a model's codes come from.
+
+    A tuned backbone's weights live in the library's models folder, but the spec records
+    an absolute path: when the library was moved or copied, the file of that name in
+    `models_dir` is used instead (its sha256 is still checked when the backbone loads).
+    """
+    spec = BackboneSpec.from_json(json.loads(model.config)["backbone"])
+    if models_dir is not None and spec.weights and not Path(spec.weights).is_file():
+        local = Path(models_dir) / Path(spec.weights).name
+        if local.is_file():
+            from dataclasses import replace
+
+            spec = replace(spec, weights=str(local))
+    return spec
 
 
 def save_itq(session: Session, models_dir: Path, spec: BackboneSpec, projection: ItqProjection, fitted_on: int) -> Model:

@@ -134,7 +134,7 @@ class Library:
         """The backbone of the active model, if there is one."""
         with self.store.session() as session:
             model = active_model(session)
-            return backbone_of(model) if model else None
+            return backbone_of(model, self.paths.models) if model else None
 
     def index(
         self,

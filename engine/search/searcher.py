@@ -62,7 +62,7 @@ class Searcher:
             if model is None:
                 raise SearchError("the library has no codes yet: run `bitlens index FOLDER` first")
             self.model_id, self.bits = model.id, model.bits
-            self.spec = backbone_of(model)
+            self.spec = backbone_of(model, library.paths.models)
             self.code_model = load_code_model(model, models_dir=library.paths.models)
             self.folder_paths = {f.id: f.path for f in session.query(Folder)}
         db = library.store.raw()

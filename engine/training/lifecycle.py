@@ -143,7 +143,7 @@ def _activate_model(library, model_id: int, progress, cancel, device: str) -> No
         model = session.get(Model, model_id)
         if model is None:
             raise ModelError(f"no model with id {model_id}")
-        spec = backbone_of(model)
+        spec = backbone_of(model, library.paths.models)
     current = library.current_backbone()
     if current is None or current.key != spec.key:
         encode_missing(library.store, library.paths.cache, spec, lambda: Backbone(spec, device="auto"), ScanReport(), Reporter(progress), cancel)
