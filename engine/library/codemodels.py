@@ -32,17 +32,28 @@ def active_model(session: Session) -> Optional[Model]:
     return session.scalar(select(Model).where(Model.active.is_(True)))
 
 
+def own_copy(recorded: Optional[str], models_dir: Optional[Path]) -> Optional[Path]:
+    """The file of a recorded model path's name in this library's models folder, if it is there.
+
+    Rows record absolute paths, which go stale when the library folder is moved, copied
+    or restored elsewhere; the library's own copy is the one to use (or to delete).
+    """
+    if not recorded or models_dir is None:
+        return None
+    local = Path(models_dir) / Path(recorded).name
+    return local if local.is_file() else None
+
+
 def backbone_of(model: Model, models_dir: Optional[Path] = None) -> BackboneSpec:
     """The backbone a model's codes come from.
 
-    A tuned backbone's weights live in the library's models folder, but the spec records
-    an absolute path: when the library was moved or copied, the file of that name in
-    `models_dir` is used instead (its sha256 is still checked when the backbone loads).
+    A tuned backbone's weights live in the library's models folder: its own copy is used
+    when the recorded path is gone (the sha256 is still checked when the backbone loads).
     """
     spec = BackboneSpec.from_json(json.loads(model.config)["backbone"])
-    if models_dir is not None and spec.weights and not Path(spec.weights).is_file():
-        local = Path(models_dir) / Path(spec.weights).name
-        if local.is_file():
+    if spec.weights and not Path(spec.weights).is_file():
+        local = own_copy(spec.weights, models_dir)
+        if local is not None:
             from dataclasses import replace
 
             spec = replace(spec, weights=str(local))
@@ -136,16 +147,10 @@ class ItqCodes(CodeModel):
 def checkpoint_path(model: Model, models_dir: Optional[Path] = None) -> Path:
     """Where this library's copy of a model's checkpoint is.
 
-    Rows record absolute paths, which go stale when the library folder is moved, copied
-    or restored elsewhere: a file of that name in the library's own models folder comes
-    first (its sha256 is still checked before use), else the recorded path.
+    The file of that name in the library's own models folder comes first (its sha256 is
+    still checked before use), else the recorded path.
     """
-    recorded = Path(model.checkpoint or "")
-    if models_dir is not None and model.checkpoint:
-        local = Path(models_dir) / recorded.name
-        if local.is_file():
-            return local
-    return recorded
+    return own_copy(model.checkpoint, models_dir) or Path(model.checkpoint or "")
 
 
 def verified_checkpoint(model: Model, models_dir: Optional[Path] = None) -> Path:

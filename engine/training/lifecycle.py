@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 from sqlalchemy import delete, select
 
 from ..jobs import CancelToken, ProgressCallback, Reporter
-from ..library.codemodels import activate, active_model, backbone_of, checkpoint_path
+from ..library.codemodels import activate, active_model, backbone_of, checkpoint_path, own_copy
 from ..library.indexing import encode_missing, write_codes
 from ..library.report import ScanReport
 from ..library.schema import Code, Embedding, Model
@@ -178,14 +178,6 @@ def remove_model(library, model_id: int) -> None:
         _remove_model(library, model_id)
 
 
-def _own_file(library, recorded: Optional[str]) -> Optional[Path]:
-    """This library's file of a recorded model path (same name under its models folder)."""
-    if not recorded:
-        return None
-    local = library.paths.models / Path(recorded).name
-    return local if local.is_file() else None
-
-
 def _remove_model(library, model_id: int) -> None:
     with library.store.session() as session:
         model = session.get(Model, model_id)
@@ -201,7 +193,7 @@ def _remove_model(library, model_id: int) -> None:
         if tuned_key:
             # the tuned backbone belonged to this model alone: its embeddings go with it
             session.execute(delete(Embedding).where(Embedding.backbone_key == tuned_key))
-    for path in (_own_file(library, checkpoint), _own_file(library, tuned)):
+    for path in (own_copy(checkpoint, library.paths.models), own_copy(tuned, library.paths.models)):
         if path is not None:
             path.unlink(missing_ok=True)
     if tuned:
