@@ -245,6 +245,7 @@ class Library:
         import json
 
         from .schema import Code
+        from .usertags import _image_ids
 
         with self.store.session() as session:
             model = active_model(session)
@@ -254,7 +255,6 @@ class Library:
             if training.get("database_codes", "image") != "fused":
                 return
             model_id = model.id
-            wanted = {str(Path(p).expanduser().absolute()) for p in paths}
-            ids = list(session.scalars(select(Image.id).where(Image.path.in_(wanted))))
+            ids = _image_ids(session, paths)
             session.execute(delete(Code).where(Code.model_id == model_id, Code.image_id.in_(ids)))
         write_codes(self.store, self.paths.cache, model_id, ScanReport(), Reporter(None))
