@@ -21,7 +21,7 @@ from ..jobs import CancelToken, ProgressEvent
 from ..models.backbones import pick_device
 from ..models.hashing import GradientReversal, HashingConfig, HashingNet, tag_set_batch
 from . import losses as L
-from .checkpoints import load_model, read_checkpoint, restore_optimizer, save_checkpoint
+from .checkpoints import read_checkpoint, restore_optimizer, save_checkpoint
 from .data import TrainingData
 from .errors import ModelError
 from .metrics import mean_average_precision, relevance
@@ -43,10 +43,9 @@ class TrainingDiverged(ModelError):
     """The loss stopped being a number: the run is stopped rather than saving garbage."""
 
 
-def tower_state(checkpoint: Path) -> dict[str, torch.Tensor]:
-    """The image-tower tensors saved in a training checkpoint, keyed as in the tower's state dict."""
-    tensors, _ = read_checkpoint(checkpoint)
-    return {k[len("tower.visual."):]: v for k, v in tensors.items() if k.startswith("tower.visual.")}
+def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The checkpoint tensors under `prefix`, keyed without it (as the module's state dict has them)."""
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
 def _seed_everything(seed: int) -> None:
@@ -107,6 +106,12 @@ class Trainer:
             self.validation_index = np.asarray([i for i in data.validation if keep[i]], dtype=np.int64)
         else:
             self.train_index, self.validation_index = data.train, data.validation
+
+    def _set_mode(self, model: HashingNet, training: bool) -> None:
+        """Training or evaluation mode for the network and, when it trains too, the tower."""
+        model.train(training)
+        if self.tower is not None:
+            self.tower.train(training)
 
     def image_inputs(self, idx: torch.Tensor, training: bool) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         """The hashing network's image inputs: cached features, or the tower's output."""
@@ -198,9 +203,7 @@ class Trainer:
     @torch.no_grad()
     def validate(self, model: HashingNet) -> dict[str, float]:
         """Weak-label mAP on held-out tagged photos: image→image and tags→image."""
-        model.eval()
-        if self.tower is not None:
-            self.tower.eval()
+        self._set_mode(model, False)
         data = self.data
         rng = np.random.default_rng(self.seed + 7)
         database = [i for i in data.train if data.tag_lists[i]]
@@ -211,9 +214,7 @@ class Trainer:
         if self.pixels is not None:
             database = database[self.pixels.valid[database]] if len(database) else database
         if len(queries) == 0 or len(database) == 0:
-            model.train()
-            if self.tower is not None:
-                self.tower.train()
+            self._set_mode(model, True)
             return {}
 
         def image_codes(ix):
@@ -235,9 +236,7 @@ class Trainer:
             "val_image_map": mean_average_precision(hamming(q_codes, db_codes), rel),
             "val_text_map": mean_average_precision(hamming(t_codes, db_codes), rel),
         }
-        model.train()
-        if self.tower is not None:
-            self.tower.train()
+        self._set_mode(model, True)
         return metrics
 
     def train(self, epochs: int, resume: bool = False) -> TrainingState:
@@ -253,11 +252,12 @@ class Trainer:
         history: list[dict] = []
         start_epoch = 0
         if resume and self.checkpoint.is_file():
-            try:
-                loaded, metadata, optim_tensors = load_model(self.checkpoint, device=self.device)
-                model.load_state_dict(loaded.state_dict())
+            try:  # one read of the file: network, tower and optimizer tensors and the metadata
+                tensors, metadata = read_checkpoint(self.checkpoint)
+                model.load_state_dict(_prefixed(tensors, "model."))
                 if self.tower is not None:
-                    self.tower.visual.load_state_dict(tower_state(self.checkpoint), strict=False)
+                    self.tower.visual.load_state_dict(_prefixed(tensors, "tower.visual."), strict=False)
+                optim_tensors = {k: v for k, v in tensors.items() if k.startswith("optim.")}
             except Exception as error:  # a damaged or foreign file: say so instead of a traceback
                 raise ModelError(
                     f"cannot resume from {self.checkpoint} ({type(error).__name__}: {error}); start the training again without resume"
@@ -279,9 +279,7 @@ class Trainer:
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
-        model.train()
-        if self.tower is not None:
-            self.tower.train()
+        self._set_mode(model, True)
         started = time.monotonic()
         state = TrainingState(model, history, history[-1] if history else {}, start_epoch)
         for epoch in range(start_epoch, epochs):
@@ -326,9 +324,7 @@ class Trainer:
                 extra.update({f"tower.{k}": v for k, v in self.tower.trained_state().items()})
             save_checkpoint(self.checkpoint, model, self.metadata(epoch + 1, history, record), optimizer, extra=extra)
             self._report("epoch", epoch + 1, epochs, f"epoch {epoch + 1}: loss {record['loss']:.4f}", record)
-        model.eval()
-        if self.tower is not None:
-            self.tower.eval()
+        self._set_mode(model, False)
         return state
 
     def _report(self, stage: str, done: int, total: int, message: str, data: dict) -> None:
