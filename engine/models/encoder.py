@@ -48,6 +48,11 @@ def load_rgb(path: str, target: int) -> Image.Image:
         raise DecodeError(f"cannot decode image: {error}") from error
 
 
+def prepare_image(backbone: Backbone, path: str):
+    """A photo as the backbone's input tensor (upright, RGB, its preprocessing); DecodeError if unreadable."""
+    return backbone.preprocess(load_rgb(path, backbone.image_size))
+
+
 @dataclass
 class EncodedBatch:
     """One model batch: which inputs were encoded and which failed, and why."""
@@ -71,8 +76,7 @@ class ImageEncoder:
         self.workers = workers or default_workers()
 
     def _prepare(self, path: str):
-        image = load_rgb(path, self.backbone.image_size)
-        return self.backbone.preprocess(image)
+        return prepare_image(self.backbone, path)
 
     def encode(self, paths: Sequence[str], cancel: Optional[CancelToken] = None) -> Iterator[EncodedBatch]:
         """Yield embeddings for `paths` in order, batch by batch; bad files are reported, not raised."""

@@ -29,7 +29,7 @@ from torch import nn
 
 from ..jobs import CancelToken
 from ..models.backbones import Backbone, BackboneSpec, pool_token_grid
-from ..models.encoder import DecodeError, default_workers, load_rgb
+from ..models.encoder import DecodeError, default_workers, prepare_image
 from ..models.weights import sha256_file
 from .errors import ModelError
 
@@ -137,7 +137,7 @@ class PixelInputs:
 
         def prepare(path: str) -> Optional[torch.Tensor]:
             try:
-                return backbone.preprocess(load_rgb(path, size))
+                return prepare_image(backbone, path)
             except (DecodeError, OSError):
                 return None
 
