@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -22,13 +21,7 @@ REPO = HERE.parents[1]
 SHARED = REPO.parent / "shared" / "benchmark"
 sys.path.insert(0, str(REPO))
 
-
-def fresh_library(library: Path) -> None:
-    """Delete an earlier screenshot library: only that folder, and only if it is a BitLens library."""
-    if library.exists():
-        if not (library / "library.sqlite").is_file():
-            raise SystemExit(f"{library} exists and is not a BitLens library: choose another --library")
-        shutil.rmtree(library)
+from take_screenshots import fresh_library  # noqa: E402 - the same safe clean-up as the main screenshots
 
 
 def main() -> int:
