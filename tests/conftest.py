@@ -115,3 +115,16 @@ def scenes_albums(tmp_path: Path):
 def copy_tree(source: Path, target: Path) -> Path:
     shutil.copytree(source, target, symlinks=True)
     return target
+
+
+def index_albums(root: Path, home: Path, per_album: int, year: int):
+    """A library of generated photos in three tagged albums ("YEAR beach/forest/city"), indexed with the tiny backbone."""
+    from engine.library.library import Library
+    from engine.models.backbones import BackboneSpec
+
+    for album, seed in (("beach", 0), ("forest", 1000), ("city", 2000)):
+        for i in range(per_album):
+            make_photo(root / f"{year} {album}" / f"IMG_{i:04d}.jpg", seed + i)
+    library = Library(home)
+    library.index([root], backbone=BackboneSpec.from_args("tiny"))
+    return library

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import make_photo
+from conftest import index_albums, make_photo
 
 FAST = {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 32, "warmup_steps": 2, "finetune_blocks": 1},
         "data": {"validation_fraction": 0.2}}
@@ -17,17 +17,23 @@ FAST = {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 32, "warm
 @pytest.fixture(scope="module")
 def albums_library(tmp_path_factory):
     """48 generated photos in 3 tagged albums, indexed with the tiny backbone (ITQ active)."""
-    from engine.library.library import Library
-    from engine.models.backbones import BackboneSpec
-
-    root = tmp_path_factory.mktemp("photos") / "Pictures"
-    for album, seed in (("beach", 0), ("forest", 1000), ("city", 2000)):
-        for i in range(16):
-            make_photo(root / f"2021 {album}" / f"IMG_{i:04d}.jpg", seed + i)
-    library = Library(tmp_path_factory.mktemp("lib"))
-    library.index([root], backbone=BackboneSpec.from_args("tiny"))
+    library = index_albums(tmp_path_factory.mktemp("photos") / "Pictures", tmp_path_factory.mktemp("lib"), 16, 2021)
     yield library
     library.close()
+
+
+def _train_tuned(library, effort: str, bits: int):
+    """Train with an effort (3 epochs); the loss must fall. Returns the model id, its backbone spec and the events."""
+    from engine.library.codemodels import backbone_of
+    from engine.library.schema import Model
+    from engine.training.lifecycle import train_model
+
+    events = []
+    model_id = train_model(library, bits=bits, epochs=3, effort=effort, overrides=FAST, progress=events.append)
+    epochs = [e.data for e in events if e.stage == "epoch"]
+    assert epochs[-1]["loss"] < epochs[0]["loss"]
+    with library.store.session() as session:
+        return model_id, backbone_of(session.get(Model, model_id)), events
 
 
 def _state(path: str) -> dict[str, torch.Tensor]:
@@ -61,18 +67,11 @@ def test_tower_features_equal_what_indexing_stores(albums_library):
 
 
 def test_finetune_trains_the_last_blocks_and_activation_reencodes_with_them(albums_library):
-    from engine.library.codemodels import backbone_of
-    from engine.library.schema import Model
-    from engine.training.lifecycle import activate_model, list_models, remove_model, train_model
+    from engine.training.lifecycle import activate_model, list_models, remove_model
 
     base = albums_library.current_backbone()
-    events = []
-    model_id = train_model(albums_library, bits=32, epochs=3, effort="finetune", overrides=FAST, progress=events.append)
-    epochs = [e.data for e in events if e.stage == "epoch"]
-    assert epochs[-1]["loss"] < epochs[0]["loss"]
+    model_id, tuned, events = _train_tuned(albums_library, "finetune", 32)
     assert any(e.stage == "prepare" for e in events), "reading photos for the tower is reported"
-    with albums_library.store.session() as session:
-        tuned = backbone_of(session.get(Model, model_id))
     assert tuned.key != base.key and tuned.arch == base.arch and "tuned" not in base.label
     weights = _state(tuned.weights)
     from engine.models.backbones import Backbone
@@ -111,18 +110,11 @@ def test_finetune_trains_the_last_blocks_and_activation_reencodes_with_them(albu
 
 
 def test_scratch_reinitialises_and_trains_the_whole_tower(albums_library):
-    from engine.library.codemodels import backbone_of
-    from engine.library.schema import Model
     from engine.models.backbones import Backbone
-    from engine.training.lifecycle import remove_model, train_model
+    from engine.training.lifecycle import remove_model
 
     base = albums_library.current_backbone()
-    events = []
-    model_id = train_model(albums_library, bits=16, epochs=3, effort="scratch", overrides=FAST, progress=events.append)
-    epochs = [e.data for e in events if e.stage == "epoch"]
-    assert epochs[-1]["loss"] < epochs[0]["loss"]
-    with albums_library.store.session() as session:
-        tuned = backbone_of(session.get(Model, model_id))
+    model_id, tuned, _ = _train_tuned(albums_library, "scratch", 16)
     weights = _state(tuned.weights)
     original = Backbone(base, device="cpu").model.state_dict()
     visual = [k for k in weights if k.startswith("visual.") and weights[k].is_floating_point()]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SCENES, make_photo
+from conftest import SCENES, index_albums, make_photo
 
 
 # -- losses on hand-computed cases ---------------------------------------------------------
@@ -101,16 +101,7 @@ def test_architecture_comes_from_json(tmp_path):
 @pytest.fixture(scope="module")
 def tagged_library(tmp_path_factory):
     """60 generated photos in 3 tagged albums, indexed with the tiny backbone (ITQ active)."""
-    from engine.library.library import Library
-    from engine.models.backbones import BackboneSpec
-
-    root = tmp_path_factory.mktemp("photos") / "Pictures"
-    for album, seed in (("beach", 0), ("forest", 1000), ("city", 2000)):
-        for i in range(20):
-            make_photo(root / f"2020 {album}" / f"IMG_{i:04d}.jpg", seed + i)
-    home = tmp_path_factory.mktemp("lib")
-    library = Library(home)
-    library.index([root], backbone=BackboneSpec.from_args("tiny"))
+    library = index_albums(tmp_path_factory.mktemp("photos") / "Pictures", tmp_path_factory.mktemp("lib"), 20, 2020)
     yield library
     library.close()
 
