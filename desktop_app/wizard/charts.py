@@ -54,6 +54,15 @@ def _label(value: float) -> str:
     return f"{value:.3g}"
 
 
+def _draw_title(painter: QPainter, widget: QWidget, title: str, line: int) -> None:
+    """A chart's title in bold, centred along its top edge."""
+    bold = painter.font()
+    bold.setBold(True)
+    painter.setFont(bold)
+    painter.drawText(QRectF(0, 2, widget.width(), line + 4), Qt.AlignmentFlag.AlignHCenter, title)
+    painter.setFont(widget.font())
+
+
 class LineChart(QWidget):
     """Series of points on linear axes; the axes grow to fit the data as it arrives."""
 
@@ -129,11 +138,7 @@ class LineChart(QWidget):
         plot.setBottom(self.height() - (2 * line + 8) - legend_height)
         painter.setPen(text_color)
         if self.title:
-            bold = painter.font()
-            bold.setBold(True)
-            painter.setFont(bold)
-            painter.drawText(QRectF(0, 2, self.width(), line + 4), Qt.AlignmentFlag.AlignHCenter, self.title)
-            painter.setFont(self.font())
+            _draw_title(painter, self, self.title, line)
         ranges = self._ranges()
         painter.setPen(QPen(text_color, 1))
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())
@@ -230,11 +235,7 @@ class BarChart(QWidget):
         top = 6
         painter.setPen(text_color)
         if self.title:
-            bold = painter.font()
-            bold.setBold(True)
-            painter.setFont(bold)
-            painter.drawText(QRectF(0, 2, self.width(), line + 4), Qt.AlignmentFlag.AlignHCenter, self.title)
-            painter.setFont(self.font())
+            _draw_title(painter, self, self.title, line)
             top = line + 10
         if not self.bars:
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
