@@ -85,6 +85,22 @@ def test_network_shapes_tanh_in_training_sign_when_deployed(bits):
     assert query.shape == (1, bits)
 
 
+def test_training_shortcut_for_vocabulary_tags_gives_the_same_text_features():
+    from engine.models.hashing import HashingConfig, HashingNet, tag_set_batch_with_index
+
+    torch.manual_seed(0)
+    vocabulary = torch.nn.functional.normalize(torch.randn(50, 16), dim=-1)
+    net = HashingNet(HashingConfig.load(), in_dim=16, bits=32, vocabulary=50).eval()
+    torch.nn.init.normal_(net.tag_identity.weight, std=1.0)  # identities that matter
+    net.set_vocabulary(vocabulary)
+    tags, mask, index = tag_set_batch_with_index([[3, 7, 9], [12], [], [0, 49]], vocabulary)
+    with torch.no_grad():
+        general, general_tokens = net.text_feature(tags, mask)
+        shortcut, shortcut_tokens = net.text_feature(tags, mask, index)
+    assert torch.allclose(general, shortcut, atol=1e-5)
+    assert torch.allclose(general_tokens[mask], shortcut_tokens[mask], atol=1e-5)
+
+
 def test_architecture_comes_from_json(tmp_path):
     from engine.models.hashing import DEFAULT_CONFIG, HashingConfig, HashingNet
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -63,15 +64,21 @@ class HashingConfig:
 
 def tag_set_batch(sets: list[list[int]], vocabulary_embeddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Padded (B, T, D) embeddings of tag-index sets and their (B, T) mask (True = a real tag)."""
+    tags, mask, _ = tag_set_batch_with_index(sets, vocabulary_embeddings)
+    return tags, mask
+
+
+def tag_set_batch_with_index(sets: list[list[int]], vocabulary_embeddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`tag_set_batch` plus the (B, T) vocabulary indices (0 under padding)."""
     width = max(1, max((len(s) for s in sets), default=1))
-    index = torch.zeros((len(sets), width), dtype=torch.long)
-    mask = torch.zeros((len(sets), width), dtype=torch.bool)
+    index = np.zeros((len(sets), width), dtype=np.int64)
+    mask = np.zeros((len(sets), width), dtype=bool)
     for row, chosen in enumerate(sets):
-        index[row, : len(chosen)] = torch.as_tensor(chosen, dtype=torch.long)
+        index[row, : len(chosen)] = chosen
         mask[row, : len(chosen)] = True
     device = vocabulary_embeddings.device
-    index, mask = index.to(device), mask.to(device)
-    return vocabulary_embeddings[index] * mask.unsqueeze(-1), mask
+    index_t, mask_t = torch.from_numpy(index).to(device), torch.from_numpy(mask).to(device)
+    return vocabulary_embeddings[index_t] * mask_t.unsqueeze(-1), mask_t, index_t
 
 
 class GradientReversal(torch.autograd.Function):
@@ -158,15 +165,34 @@ class HashingNet(nn.Module):
 
     def set_vocabulary(self, embeddings: torch.Tensor) -> None:
         """Give the network its vocabulary's CLIP text embeddings (V × D), the keys of the tag identities."""
+        self._vocabulary_mix = None
         if self.use_identity:
             self.vocabulary_keys.copy_(F.normalize(embeddings.to(self.vocabulary_keys), dim=-1))
 
-    def text_feature(self, tags: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Summary feature and per-tag tokens of tag sets (B, T, D) with `mask` True = real tag."""
+    def vocabulary_mix(self) -> torch.Tensor:
+        """V × V softmax weights that mix tag identities for each vocabulary tag (fixed once keys are set).
+
+        Training sees only vocabulary tags, so their mixing weights are computed once
+        instead of a (tags × V) softmax every step; a free-text query takes the general path.
+        """
+        if getattr(self, "_vocabulary_mix", None) is None or self._vocabulary_mix.device != self.vocabulary_keys.device:
+            with torch.no_grad():
+                keys = self.vocabulary_keys
+                self._vocabulary_mix = torch.softmax(keys @ keys.T / self.identity_temperature, dim=-1)
+        return self._vocabulary_mix
+
+    def text_feature(self, tags: torch.Tensor, mask: torch.Tensor, tag_index: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Summary feature and per-tag tokens of tag sets (B, T, D) with `mask` True = real tag.
+
+        `tag_index` (B, T), when every tag is a vocabulary tag, takes the precomputed identity mix.
+        """
         x = self.text_in(tags)
         if self.use_identity:
-            affinity = F.normalize(tags, dim=-1) @ self.vocabulary_keys.T / self.identity_temperature
-            x = x + torch.softmax(affinity, dim=-1) @ self.tag_identity.weight
+            if tag_index is not None:
+                x = x + (self.vocabulary_mix() @ self.tag_identity.weight)[tag_index] * mask.unsqueeze(-1)
+            else:
+                affinity = F.normalize(tags, dim=-1) @ self.vocabulary_keys.T / self.identity_temperature
+                x = x + torch.softmax(affinity, dim=-1) @ self.tag_identity.weight
         summary = self.text_summary.expand(len(x), 1, -1)
         x = torch.cat([summary, x], dim=1)
         padding = torch.cat([torch.zeros(len(x), 1, dtype=torch.bool, device=x.device), ~mask], dim=1)
@@ -186,10 +212,11 @@ class HashingNet(nn.Module):
 
     # -- training and deployment -----------------------------------------------------------
 
-    def forward(self, embedding, tokens, tags, mask, vocabulary_embeddings: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
+    def forward(self, embedding, tokens, tags, mask, vocabulary_embeddings: Optional[torch.Tensor] = None,
+                tag_index: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
         """Everything the losses need, with tanh codes."""
         image_feat, image_tok = self.image_feature(embedding, tokens)
-        text_feat, text_tok = self.text_feature(tags, mask)
+        text_feat, text_tok = self.text_feature(tags, mask, tag_index)
         out = {
             "image_code": torch.tanh(self.image_hash(image_feat)),
             "text_code": torch.tanh(self.text_hash(text_feat)),

@@ -62,10 +62,16 @@ def fit_itq(embeddings: np.ndarray, bits: int = DEFAULT_BITS, iterations: int = 
         # Fewer embedding dimensions than bits: fill up with random directions.
         extra = rng.standard_normal((dim, bits - dim))
         basis = np.concatenate([basis, extra / np.linalg.norm(extra, axis=0)], axis=1)
-    v = centred @ basis
+    rotation = itq_rotation(centred @ basis, iterations, rng)
+    return ItqProjection(mean=mean.astype(np.float32), matrix=(basis @ rotation).astype(np.float32))
+
+
+def itq_rotation(v: np.ndarray, iterations: int, rng: np.random.Generator) -> np.ndarray:
+    """ITQ's K × K rotation of centred, projected data `v` (N × K) that least changes it by sign()."""
+    bits = v.shape[1]
     rotation, _ = np.linalg.qr(rng.standard_normal((bits, bits)))
     for _ in range(iterations):
         b = np.where(v @ rotation >= 0, 1.0, -1.0)
         u, _, wt = np.linalg.svd(v.T @ b)
         rotation = u @ wt
-    return ItqProjection(mean=mean.astype(np.float32), matrix=(basis @ rotation).astype(np.float32))
+    return rotation

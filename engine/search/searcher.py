@@ -14,6 +14,7 @@ from ..library.indexing import EMBED_DTYPE
 from ..library.scanner import content_hash
 from ..library.schema import Folder
 from .codecache import load_codes
+from .expansion import DEFAULT_EXPANSION, expand_packed
 from .filters import FilterError, Filters, matching_ids, photo_dates
 from .hamming import pack_bits, unpack_bits
 from .mih import build_index
@@ -57,6 +58,8 @@ class Searcher:
     def __init__(self, library, device: str = "auto") -> None:
         self.library = library
         self.device = device
+        # neighbours voted into a photo query from outside the library (0: off); see expansion.py
+        self.image_query_expansion = DEFAULT_EXPANSION
         with library.store.session() as session:
             model = active_model(session)
             if model is None:
@@ -195,10 +198,14 @@ class Searcher:
                 return pack_bits(self.code_model.encode_texts(self.text_embedding(term.value)[None, :])[0][None, :])[0]
             file, digest = self._image_term_file(term)
             stored = self.stored_code(digest)
-            if stored is None:
-                embedding, tokens = self.image_features(file, digest)
-                stored = self.code_model.encode_images(embedding[None, :], None if tokens is None else tokens[None])[0]
-            return pack_bits(stored[None, :])[0]
+            if stored is not None:
+                return pack_bits(stored[None, :])[0]
+            embedding, tokens = self.image_features(file, digest)
+            code = pack_bits(self.code_model.encode_images(embedding[None, :], None if tokens is None else tokens[None])[0][None, :])[0]
+            if getattr(self.code_model, "needs_tags", False):
+                # pixels alone, against library codes that also hold their tags: expand the query
+                code = expand_packed(self.index, code, self.image_query_expansion)
+            return code
         return pack_bits((self.combined_values(parsed) > 0).astype(np.uint8)[None, :])[0]
 
     def folder_mask(self, folder: str | os.PathLike[str]) -> np.ndarray:

@@ -20,6 +20,34 @@ def tag_similarity(labels: torch.Tensor, idf: Optional[torch.Tensor] = None) -> 
     return (normed @ normed.T).clamp(0, 1)
 
 
+def tag_cooccurrence(labels: torch.Tensor) -> torch.Tensor:
+    """How alike two tags are by the photos they share: cosine of the tag columns, V × V in [0, 1].
+
+    An album name ("birds") and the keywords of what is in its photos ("owl", "wing")
+    co-occur; two keywords of the same kind of subject rarely do, but both co-occur with
+    the album name. One step of this matrix links them, which is how weak tags of
+    different photos of one subject come to look alike.
+    """
+    columns = F.normalize(labels.T, dim=1)
+    return (columns @ columns.T).clamp(0, 1)
+
+
+def expand_tags(labels: torch.Tensor, cooccurrence: Optional[torch.Tensor], strength: float) -> torch.Tensor:
+    """Multi-hot tags plus `strength` × the mean co-occurrence row of a photo's tags.
+
+    Photos that share no tag but whose tags keep the same company become similar; a
+    wrong tag, which keeps no company with the others, is diluted. With strength 0 (or
+    no matrix) the labels come back unchanged.
+    """
+    if cooccurrence is None or strength <= 0:
+        return labels
+    count = labels.sum(dim=1, keepdim=True).clamp(min=1)
+    # labels @ cooccurrence, over the few tags each photo has (a dense product is B·V² work)
+    rows, cols = labels.nonzero(as_tuple=True)
+    company = torch.zeros_like(labels).index_add_(0, rows, cooccurrence[cols] * labels[rows, cols, None])
+    return labels + strength * company / count
+
+
 def feature_similarity(features: torch.Tensor) -> torch.Tensor:
     """Backbone-feature similarity mapped to [0, 1] relative to the batch.
 

@@ -19,12 +19,14 @@ import torch
 
 from ..jobs import CancelToken, ProgressEvent
 from ..models.backbones import pick_device
-from ..models.hashing import GradientReversal, HashingConfig, HashingNet, tag_set_batch
+from ..models.hashing import GradientReversal, HashingConfig, HashingNet, tag_set_batch_with_index
 from . import losses as L
+from . import targets as T
 from .checkpoints import read_checkpoint, restore_optimizer, save_checkpoint
 from .data import TrainingData
 from .errors import ModelError
 from .metrics import mean_average_precision, relevance
+from .targets import semantic_target_codes
 
 VALIDATION_DATABASE = 3000  # training photos used as the database when validating
 
@@ -85,9 +87,24 @@ class Trainer:
         self.scale = float(config.targets.get("similarity_scale", 10.0))
         self.sharpness = float(config.targets.get("target_sharpness", 10.0))
         self.pos_weight = float(config.targets.get("tag_pos_weight", 1.0))
+        self.use_idf = bool(config.targets.get("idf", True))
         # IDF weights: rare tags say more about two photos being alike than common ones
         df = np.bincount(np.concatenate([np.asarray(t, dtype=np.int64) for t in data.tag_lists if t] or [np.zeros(0, np.int64)]), minlength=len(data.vocabulary))
         self.idf = torch.tensor(np.log((1 + len(data.hashes)) / (1 + df)) + 1, dtype=torch.float32, device=self.device)
+        # Tag co-occurrence over the training photos (held-out photos' tags stay unseen)
+        self.expansion = float(config.targets.get("tag_expansion", 0.0))
+        self.cooccurrence = None
+        if self.expansion > 0 and len(data.vocabulary):
+            train_labels = torch.from_numpy(data.labels(data.train)).to(self.device)
+            self.cooccurrence = L.tag_cooccurrence(train_labels)
+            del train_labels
+        self.target_codes = None
+        if config.components.get("target_codes") and len(data.vocabulary):
+            cooccurrence = self.cooccurrence
+            if cooccurrence is None:  # targets without expansion: the plain tags
+                cooccurrence = torch.zeros(len(data.vocabulary), len(data.vocabulary), device=self.device)
+            codes = semantic_target_codes(data.labels, data.train, len(data.hashes), cooccurrence, self.expansion, bits, self.seed)
+            self.target_codes = torch.from_numpy(codes).to(self.device)
         self.embeddings = torch.from_numpy(data.embeddings).to(self.device)
         self.tokens = None if data.tokens is None else torch.from_numpy(data.tokens).to(self.device)
         self.vocab_embeddings = torch.from_numpy(data.vocabulary_embeddings).to(self.device)
@@ -139,6 +156,10 @@ class Trainer:
         return model
 
     def _tag_sets(self, indices: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        tags, mask, _ = self._indexed_tag_sets(indices, rng)
+        return tags, mask
+
+    def _indexed_tag_sets(self, indices: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Padded tag-embedding sets; half the time a random subset, so one-word queries are in-distribution."""
         sets = []
         for i in indices:
@@ -146,19 +167,20 @@ class Trainer:
             if len(tags) > 1 and rng.random() < 0.5:
                 tags = list(rng.choice(tags, size=int(rng.integers(1, len(tags) + 1)), replace=False))
             sets.append(tags[: self.max_tags])
-        return tag_set_batch(sets, self.vocab_embeddings)
+        return tag_set_batch_with_index(sets, self.vocab_embeddings)
 
     def _loss(self, model: HashingNet, indices: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         w = self.weights
         idx = torch.from_numpy(indices).to(self.device)
         embedding = self.embeddings[idx]  # the original backbone's: the similarity targets' reference
         features, tokens = self.image_inputs(idx, training=True)
-        tags, mask = self._tag_sets(indices, rng)
+        tags, mask, tag_index = self._indexed_tag_sets(indices, rng)
         labels = torch.from_numpy(self.data.labels(indices)).to(self.device)
         has_tags = torch.from_numpy(self.data.has_tags(indices)).to(self.device)
         parts = self.config.components
-        out = model(features, tokens, tags, mask, self.vocab_embeddings if parts.get("pixel_text_matching") else None)
-        targets = L.similarity_targets(labels, has_tags, embedding, self.tag_weight, self.idf)
+        out = model(features, tokens, tags, mask, self.vocab_embeddings if parts.get("pixel_text_matching") else None, tag_index)
+        expanded = L.expand_tags(labels, self.cooccurrence, self.expansion)
+        targets = L.similarity_targets(expanded, has_tags, embedding, self.tag_weight, self.idf if self.use_idf else None)
         tagged_cols = has_tags[None, :].float().expand(len(indices), -1)
         # same-modality pairs leave out the trivial pair of a photo with itself
         not_self = 1.0 - torch.eye(len(indices), device=self.device)
@@ -178,6 +200,11 @@ class Trainer:
                 + L.pairwise_similarity_loss(text, fused, targets, self.scale, weight=tagged_pairs + torch.diag(has_tags.float()), sharpness=self.sharpness)
                 + L.pairwise_similarity_loss(fused, fused, targets, self.scale, weight=tagged_pairs, sharpness=self.sharpness)
             )
+        if self.target_codes is not None:
+            wanted = self.target_codes[idx].float()
+            terms["code_target"] = T.code_target_loss(image, wanted) + T.code_target_loss(text, wanted * has_tags[:, None])
+            if "fused_code" in out:
+                terms["code_target"] = terms["code_target"] + T.code_target_loss(out["fused_code"], wanted)
         if parts.get("tag_bce"):
             tag_terms = L.tag_bce_loss(out["image_tag_logits"], labels, has_tags, self.pos_weight)
             if "fused_tag_logits" in out:
@@ -189,7 +216,7 @@ class Trainer:
             terms["prototype"] = L.prototype_loss(image, out["prototypes"], labels, has_tags, self.scale) + L.prototype_loss(text, out["prototypes"], labels, has_tags, self.scale)
         if model.label_net is not None and has_tags.any():
             label_codes = torch.tanh(model.label_net(labels[has_tags]))
-            label_targets = L.tag_similarity(labels[has_tags], self.idf)
+            label_targets = L.tag_similarity(expanded[has_tags], self.idf if self.use_idf else None)
             terms["label_network"] = (
                 L.pairwise_similarity_loss(label_codes, label_codes, label_targets, self.scale, sharpness=self.sharpness)
                 + L.pairwise_similarity_loss(label_codes, image[has_tags], label_targets, self.scale, sharpness=self.sharpness)

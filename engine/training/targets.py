@@ -1,0 +1,91 @@
+"""Target codes from the tags alone: what each tagged photo's code should be.
+
+Two photos of one kind of subject often share no tag ("owl" and "penguin"), but their
+tags keep the same company (both co-occur with "birds", the album they were filed in).
+Each photo's tag vector is expanded by the co-occurrence of its tags
+(`losses.expand_tags`), and ITQ (PCA plus a rotation) turns the expanded vectors into
+K-bit codes. The branches of the hashing network are then taught to reproduce these
+codes from pixels, from tags and from both, as SSAH's label network supervises its image
+and text networks, with the expansion in place of its clean labels.
+
+The work is done in chunks of photos, so a 100,000-photo library never holds a dense
+photos × vocabulary matrix, only V × V sums.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..models.projection import itq_rotation
+from .losses import expand_tags
+
+CHUNK = 4096
+
+
+def semantic_target_codes(
+    labels_of,
+    indices: Sequence[int],
+    count: int,
+    cooccurrence: torch.Tensor,
+    strength: float,
+    bits: int,
+    seed: int = 0,
+    iterations: int = 50,
+) -> np.ndarray:
+    """±1 codes (count × bits, int8) for the photos in `indices`; 0 rows for all others.
+
+    `labels_of(chunk)` gives the multi-hot tag rows of those photo indices; photos in
+    `indices` without tags get no target.
+    """
+    out = np.zeros((count, bits), np.int8)
+    chosen = [int(i) for i in indices]
+    device = cooccurrence.device
+    vocabulary = cooccurrence.shape[0]
+    if not chosen or vocabulary == 0:
+        return out
+
+    def expanded_chunks():
+        for start in range(0, len(chosen), CHUNK):
+            rows = chosen[start : start + CHUNK]
+            labels = torch.from_numpy(labels_of(rows)).to(device)
+            keep = labels.sum(dim=1) > 0
+            if keep.any():
+                yield [r for r, k in zip(rows, keep.tolist()) if k], F.normalize(expand_tags(labels[keep], cooccurrence, strength), dim=1).double()
+
+    total = torch.zeros(vocabulary, dtype=torch.float64, device=device)
+    gram = torch.zeros(vocabulary, vocabulary, dtype=torch.float64, device=device)
+    n = 0
+    for _, vectors in expanded_chunks():
+        total += vectors.sum(dim=0)
+        gram += vectors.T @ vectors
+        n += len(vectors)
+    if n == 0:
+        return out
+    mean = total / n
+    covariance = gram / n - torch.outer(mean, mean)
+    _, eigenvectors = torch.linalg.eigh(covariance)
+    basis = eigenvectors.flip(1)[:, : min(bits, vocabulary)]
+    rng = np.random.default_rng(seed)
+    if bits > vocabulary:  # a tiny vocabulary: fill up with random directions
+        extra = torch.from_numpy(rng.standard_normal((vocabulary, bits - vocabulary))).to(device)
+        basis = torch.cat([basis, extra / extra.norm(dim=0)], dim=1)
+    rows, projected = [], []
+    for chunk_rows, vectors in expanded_chunks():
+        rows.extend(chunk_rows)
+        projected.append(((vectors - mean) @ basis).cpu().numpy())
+    v = np.concatenate(projected)
+    rotation = itq_rotation(v, iterations, rng)
+    out[rows] = np.where(v @ rotation >= 0, 1, -1).astype(np.int8)
+    return out
+
+
+def code_target_loss(codes: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean squared distance of tanh codes from their ±1 targets, over rows that have one."""
+    has = targets.abs().sum(dim=1) > 0
+    if not has.any():
+        return codes.sum() * 0
+    return (codes[has] - targets[has].to(codes.dtype)).pow(2).mean()

@@ -1,0 +1,152 @@
+"""Tag co-occurrence expansion, target codes from tags, and query expansion for outside photos."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import index_albums, make_photo
+
+
+# -- co-occurrence expansion, on a hand-computed case ------------------------------------------
+
+def test_tags_that_keep_the_same_company_become_similar():
+    from engine.training import losses as L
+
+    # vocabulary: birds, owl, penguin, car
+    labels = torch.tensor([
+        [1.0, 1, 0, 0],  # "2019 birds" album: an owl
+        [1.0, 0, 1, 0],  # "2019 birds" album: a penguin
+        [0.0, 1, 0, 0],  # Camera Roll: an owl
+        [0.0, 0, 1, 0],  # Camera Roll: a penguin
+        [0.0, 0, 0, 1],  # Camera Roll: a car
+    ])
+    co = L.tag_cooccurrence(labels)
+    assert float(co[0, 1]) == pytest.approx(0.5)  # birds and owl share 1 of 2 photos each
+    assert float(co[1, 2]) == 0.0 and float(co[3, 3]) == pytest.approx(1.0)
+    assert float(L.tag_similarity(labels)[2, 3]) == 0.0  # "owl" and "penguin" share no tag
+    expanded = L.expand_tags(labels, co, strength=1.0)
+    sim = L.tag_similarity(expanded)
+    # owl → [0.5, 2, 0, 0], penguin → [0.5, 0, 2, 0]: cosine 0.25 / 4.25
+    assert float(sim[2, 3]) == pytest.approx(0.25 / 4.25, rel=1e-5)
+    assert float(sim[2, 4]) == 0.0  # the car keeps no company with birds
+    assert torch.equal(L.expand_tags(labels, co, 0.0), labels)
+
+
+def _two_subjects(n: int = 240, seed: int = 0):
+    """Photos of two subjects: two keywords from the subject's ten, the subject's album tag 65% of the time."""
+    rng = np.random.default_rng(seed)
+    vocabulary = 22  # 0: album A, 1: album B, 2-11: A's keywords, 12-21: B's keywords
+    labels = np.zeros((n, vocabulary), np.float32)
+    subject = np.arange(n) % 2
+    for i in range(n):
+        labels[i, 2 + 10 * subject[i] + rng.choice(10, 2, replace=False)] = 1
+        if rng.random() < 0.65:
+            labels[i, subject[i]] = 1
+    labels[-4:] = 0  # a few photos without tags
+    return labels, subject
+
+
+def _target_codes(labels: np.ndarray, bits: int, strength: float = 3.0) -> np.ndarray:
+    from engine.training import losses as L
+    from engine.training.targets import semantic_target_codes
+
+    co = L.tag_cooccurrence(torch.from_numpy(labels))
+    return semantic_target_codes(lambda rows: labels[rows], range(len(labels)), len(labels), co, strength, bits)
+
+
+def test_target_codes_bring_photos_of_one_subject_together_even_without_a_shared_tag():
+    labels, subject = _two_subjects()
+    codes = _target_codes(labels, bits=16)
+    tagged = labels.sum(1) > 0
+    assert not codes[~tagged].any(), "photos without tags get no target"
+    assert set(np.unique(codes[tagged])) == {-1, 1}
+    distance = (codes[:, None, :] != codes[None, :, :]).sum(-1)
+    no_shared_tag = (labels @ labels.T) == 0
+    pairs = no_shared_tag & tagged[:, None] & tagged[None, :]
+    same = pairs & (subject[:, None] == subject[None, :])
+    other = pairs & (subject[:, None] != subject[None, :])
+    assert same.sum() > 100 and other.sum() > 100
+    # without expansion these pairs look equally unrelated; with it, one subject is near
+    assert distance[same].mean() + 4 < distance[other].mean()
+    plain = _target_codes(labels, bits=16, strength=0.0)
+    plain_distance = (plain[:, None, :] != plain[None, :, :]).sum(-1)
+    assert distance[other].mean() - distance[same].mean() > plain_distance[other].mean() - plain_distance[same].mean()
+
+
+def test_target_codes_do_not_depend_on_the_chunk_size(monkeypatch):
+    from engine.training import targets
+
+    labels, _ = _two_subjects(n=50)
+    whole = _target_codes(labels, bits=32)
+    monkeypatch.setattr(targets, "CHUNK", 7)
+    assert np.array_equal(_target_codes(labels, bits=32), whole)
+
+
+def test_code_target_loss_counts_only_photos_with_a_target():
+    from engine.training.targets import code_target_loss
+
+    targets = torch.tensor([[1.0, -1.0], [0.0, 0.0]])
+    assert float(code_target_loss(torch.tensor([[1.0, -1.0], [0.3, 0.3]]), targets)) == 0.0
+    assert float(code_target_loss(torch.tensor([[0.0, -1.0], [5.0, 5.0]]), targets)) == pytest.approx(0.5)
+    assert float(code_target_loss(torch.zeros(2, 2), torch.zeros(2, 2))) == 0.0
+
+
+# -- query expansion ---------------------------------------------------------------------------
+
+def test_majority_code_votes_each_bit_and_the_query_breaks_ties():
+    from engine.search.expansion import majority_code
+
+    neighbours = np.array([[1, 1, 0, 0], [1, 0, 1, 0], [1, 1, 0, 1], [0, 0, 1, 1]])
+    assert majority_code(np.array([0, 0, 0, 0]), neighbours).tolist() == [1, 0, 0, 0]
+    assert majority_code(np.array([1, 1, 1, 1]), neighbours).tolist() == [1, 1, 1, 1]
+    assert majority_code(np.array([0, 1, 0, 1]), neighbours[:1]).tolist() == [1, 1, 0, 0]
+
+
+def test_search_and_benchmark_expand_a_query_the_same_way():
+    from engine.search.expansion import expand_bits, expand_packed
+    from engine.search.hamming import HammingIndex, pack_bits, unpack_bits
+
+    rng = np.random.default_rng(3)
+    bits = rng.integers(0, 2, (500, 64)).astype(np.uint8)
+    bits[100:140] = bits[100] ^ (rng.random((40, 64)) < 0.05)  # a cluster, with ties at the cut
+    index = HammingIndex(np.arange(500, dtype=np.int64) * 3, pack_bits(bits), 64)
+    for row in (100, 7):
+        query = bits[row] ^ (rng.random(64) < 0.2).astype(np.uint8)
+        via_index = unpack_bits(expand_packed(index, pack_bits(query), 20), 64)
+        assert np.array_equal(via_index, expand_bits(query, bits, 20)[0])
+    assert np.array_equal(expand_packed(index, pack_bits(bits[5]), 0), pack_bits(bits[5]))
+
+
+@pytest.fixture(scope="module")
+def fused_library(tmp_path_factory):
+    """Three tagged albums with a trained, active model that codes library photos from pixels and tags."""
+    from engine.training.lifecycle import activate_model, train_model
+
+    library = index_albums(tmp_path_factory.mktemp("photos") / "Pictures", tmp_path_factory.mktemp("lib"), 16, 2021)
+    fast = {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 32, "warmup_steps": 2, "database_codes": "fused"}}
+    activate_model(library, train_model(library, bits=32, epochs=4, overrides=fast))
+    yield library
+    library.close()
+
+
+def test_outside_photo_queries_are_expanded_and_library_photos_still_find_themselves(fused_library, tmp_path):
+    from engine.search.expansion import expand_packed
+    from engine.search.hamming import pack_bits
+    from engine.search.searcher import Searcher
+
+    searcher = Searcher(fused_library)
+    assert searcher.code_model.needs_tags
+    inside = next(iter(searcher.paths[i] for i in range(len(searcher))))
+    hit = searcher.search(image=inside, limit=1)[0]
+    assert hit.path == inside and hit.distance == 0  # a library photo keeps its own stored code
+
+    outside = make_photo(tmp_path / "from a friend.jpg", 1003)  # a forest-like scene, not in the library
+    searcher.image_query_expansion = 0
+    raw = searcher.query_code(image=str(outside))
+    searcher.image_query_expansion = 20
+    expanded = searcher.query_code(image=str(outside))
+    assert np.array_equal(expanded, expand_packed(searcher.index, raw, 20))
+    results = searcher.search(image=str(outside), limit=10)
+    assert len(results) == 10 and results[0].distance <= searcher.bits // 4
