@@ -125,6 +125,7 @@ class HashingNet(nn.Module):
             nn.init.normal_(self.tag_identity.weight, std=0.02)
             self.register_buffer("vocabulary_keys", torch.zeros(vocabulary, in_dim))
             self.identity_temperature = float(net.get("identity_temperature", 0.02))
+        self._vocabulary_mix: Optional[torch.Tensor] = None  # computed on first use in training
         self.text_summary = nn.Parameter(torch.zeros(1, 1, dim))
         self.text_encoder = _encoder(dim, heads, int(net["text_layers"]), dropout)
         self.text_norm = nn.LayerNorm(dim)
@@ -175,7 +176,7 @@ class HashingNet(nn.Module):
         Training sees only vocabulary tags, so their mixing weights are computed once
         instead of a (tags × V) softmax every step; a free-text query takes the general path.
         """
-        if getattr(self, "_vocabulary_mix", None) is None or self._vocabulary_mix.device != self.vocabulary_keys.device:
+        if self._vocabulary_mix is None or self._vocabulary_mix.device != self.vocabulary_keys.device:
             with torch.no_grad():
                 keys = self.vocabulary_keys
                 self._vocabulary_mix = torch.softmax(keys @ keys.T / self.identity_temperature, dim=-1)

@@ -53,17 +53,24 @@ def fit_itq(embeddings: np.ndarray, bits: int = DEFAULT_BITS, iterations: int = 
     rng = np.random.default_rng(seed)
     mean = x.mean(axis=0)
     centred = x - mean
-    dim = x.shape[1]
     # Eigen-decomposition of the D × D covariance works for any N, even N < K.
-    covariance = centred.T @ centred / max(len(x) - 1, 1)
+    basis = pca_basis(centred.T @ centred / max(len(x) - 1, 1), bits, rng)
+    rotation = itq_rotation(centred @ basis, iterations, rng)
+    return ItqProjection(mean=mean.astype(np.float32), matrix=(basis @ rotation).astype(np.float32))
+
+
+def pca_basis(covariance: np.ndarray, bits: int, rng: np.random.Generator) -> np.ndarray:
+    """The D × bits basis of a covariance's leading eigenvectors (ITQ's first step).
+
+    With fewer dimensions than bits, random unit directions fill up the rest.
+    """
+    dim = covariance.shape[0]
     _, vectors = np.linalg.eigh(covariance)
     basis = vectors[:, ::-1][:, : min(bits, dim)]
     if bits > dim:
-        # Fewer embedding dimensions than bits: fill up with random directions.
         extra = rng.standard_normal((dim, bits - dim))
         basis = np.concatenate([basis, extra / np.linalg.norm(extra, axis=0)], axis=1)
-    rotation = itq_rotation(centred @ basis, iterations, rng)
-    return ItqProjection(mean=mean.astype(np.float32), matrix=(basis @ rotation).astype(np.float32))
+    return basis
 
 
 def itq_rotation(v: np.ndarray, iterations: int, rng: np.random.Generator) -> np.ndarray:

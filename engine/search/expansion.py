@@ -43,11 +43,11 @@ def expand_bits(query_bits: np.ndarray, database_bits: np.ndarray, k: int = DEFA
     return out
 
 
-def expand_packed(index, query: np.ndarray, k: int = DEFAULT_EXPANSION, mask=None) -> np.ndarray:
-    """The expanded packed code of one packed query against a `HammingIndex`."""
+def expand_packed(index, query: np.ndarray, k: int = DEFAULT_EXPANSION) -> np.ndarray:
+    """The expanded packed code of one packed query against a `HammingIndex` (the whole library)."""
     if k <= 0 or len(index) == 0:
         return query
-    ids, _ = index.search(query, k, mask=mask)
+    ids, _ = index.search(query, k)
     if len(ids) == 0:
         return query
     rows = np.searchsorted(index.ids, ids)

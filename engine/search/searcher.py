@@ -202,7 +202,7 @@ class Searcher:
                 return pack_bits(stored[None, :])[0]
             embedding, tokens = self.image_features(file, digest)
             code = pack_bits(self.code_model.encode_images(embedding[None, :], None if tokens is None else tokens[None])[0][None, :])[0]
-            if getattr(self.code_model, "needs_tags", False):
+            if self.code_model.needs_tags:
                 # pixels alone, against library codes that also hold their tags: expand the query
                 code = expand_packed(self.index, code, self.image_query_expansion)
             return code

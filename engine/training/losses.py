@@ -28,8 +28,13 @@ def tag_cooccurrence(labels: torch.Tensor) -> torch.Tensor:
     the album name. One step of this matrix links them, which is how weak tags of
     different photos of one subject come to look alike.
     """
-    columns = F.normalize(labels.T, dim=1)
-    return (columns @ columns.T).clamp(0, 1)
+    return cooccurrence_from_gram(labels.T @ labels)
+
+
+def cooccurrence_from_gram(gram: torch.Tensor) -> torch.Tensor:
+    """`tag_cooccurrence` from the V × V sums labelsᵀ·labels, which can be added up in chunks of photos."""
+    norms = gram.diagonal().sqrt().clamp(min=1e-12)
+    return (gram / norms[:, None] / norms[None, :]).clamp(0, 1)
 
 
 def expand_tags(labels: torch.Tensor, cooccurrence: Optional[torch.Tensor], strength: float) -> torch.Tensor:

@@ -14,47 +14,63 @@ photos × vocabulary matrix, only V × V sums.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.projection import itq_rotation
-from .losses import expand_tags
+from ..models.projection import itq_rotation, pca_basis
+from .losses import cooccurrence_from_gram, expand_tags
 
 CHUNK = 4096
+LabelsOf = Callable[[list[int]], np.ndarray]  # photo indices -> their multi-hot tag rows
+
+
+def _label_chunks(labels_of: LabelsOf, indices: Sequence[int], device) -> Iterator[tuple[list[int], torch.Tensor]]:
+    """(photo indices, multi-hot rows) of the photos in `indices` that have tags, CHUNK photos at a time."""
+    chosen = [int(i) for i in indices]
+    for start in range(0, len(chosen), CHUNK):
+        rows = chosen[start : start + CHUNK]
+        labels = torch.from_numpy(labels_of(rows)).to(device)
+        keep = labels.sum(dim=1) > 0
+        if keep.any():
+            yield [r for r, k in zip(rows, keep.tolist()) if k], labels[keep]
+
+
+def training_cooccurrence(labels_of: LabelsOf, indices: Sequence[int], vocabulary: int, device) -> torch.Tensor:
+    """`losses.tag_cooccurrence` of the photos in `indices`, summed in chunks (V × V, never photos × V)."""
+    gram = torch.zeros(vocabulary, vocabulary, device=device)
+    for _, labels in _label_chunks(labels_of, indices, device):
+        gram += labels.T @ labels
+    return cooccurrence_from_gram(gram)
 
 
 def semantic_target_codes(
-    labels_of,
+    labels_of: LabelsOf,
     indices: Sequence[int],
     count: int,
-    cooccurrence: torch.Tensor,
+    vocabulary: int,
+    cooccurrence: Optional[torch.Tensor],
     strength: float,
     bits: int,
     seed: int = 0,
     iterations: int = 50,
+    device="cpu",
 ) -> np.ndarray:
     """±1 codes (count × bits, int8) for the photos in `indices`; 0 rows for all others.
 
     `labels_of(chunk)` gives the multi-hot tag rows of those photo indices; photos in
-    `indices` without tags get no target.
+    `indices` without tags get no target. Without a co-occurrence matrix (or with
+    strength 0) the codes come from the plain tags.
     """
     out = np.zeros((count, bits), np.int8)
-    chosen = [int(i) for i in indices]
-    device = cooccurrence.device
-    vocabulary = cooccurrence.shape[0]
-    if not chosen or vocabulary == 0:
+    if vocabulary == 0:
         return out
 
     def expanded_chunks():
-        for start in range(0, len(chosen), CHUNK):
-            rows = chosen[start : start + CHUNK]
-            labels = torch.from_numpy(labels_of(rows)).to(device)
-            keep = labels.sum(dim=1) > 0
-            if keep.any():
-                yield [r for r, k in zip(rows, keep.tolist()) if k], F.normalize(expand_tags(labels[keep], cooccurrence, strength), dim=1).double()
+        for rows, labels in _label_chunks(labels_of, indices, device):
+            yield rows, F.normalize(expand_tags(labels, cooccurrence, strength), dim=1).double()
 
     total = torch.zeros(vocabulary, dtype=torch.float64, device=device)
     gram = torch.zeros(vocabulary, vocabulary, dtype=torch.float64, device=device)
@@ -66,17 +82,13 @@ def semantic_target_codes(
     if n == 0:
         return out
     mean = total / n
-    covariance = gram / n - torch.outer(mean, mean)
-    _, eigenvectors = torch.linalg.eigh(covariance)
-    basis = eigenvectors.flip(1)[:, : min(bits, vocabulary)]
     rng = np.random.default_rng(seed)
-    if bits > vocabulary:  # a tiny vocabulary: fill up with random directions
-        extra = torch.from_numpy(rng.standard_normal((vocabulary, bits - vocabulary))).to(device)
-        basis = torch.cat([basis, extra / extra.norm(dim=0)], dim=1)
+    basis = pca_basis((gram / n - torch.outer(mean, mean)).cpu().numpy(), bits, rng)
+    mean = mean.cpu().numpy()
     rows, projected = [], []
     for chunk_rows, vectors in expanded_chunks():
         rows.extend(chunk_rows)
-        projected.append(((vectors - mean) @ basis).cpu().numpy())
+        projected.append((vectors.cpu().numpy() - mean) @ basis)
     v = np.concatenate(projected)
     rotation = itq_rotation(v, iterations, rng)
     out[rows] = np.where(v @ rotation >= 0, 1, -1).astype(np.int8)

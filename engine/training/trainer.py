@@ -26,7 +26,6 @@ from .checkpoints import read_checkpoint, restore_optimizer, save_checkpoint
 from .data import TrainingData
 from .errors import ModelError
 from .metrics import mean_average_precision, relevance
-from .targets import semantic_target_codes
 
 VALIDATION_DATABASE = 3000  # training photos used as the database when validating
 
@@ -93,17 +92,14 @@ class Trainer:
         self.idf = torch.tensor(np.log((1 + len(data.hashes)) / (1 + df)) + 1, dtype=torch.float32, device=self.device)
         # Tag co-occurrence over the training photos (held-out photos' tags stay unseen)
         self.expansion = float(config.targets.get("tag_expansion", 0.0))
+        vocabulary = len(data.vocabulary)
         self.cooccurrence = None
-        if self.expansion > 0 and len(data.vocabulary):
-            train_labels = torch.from_numpy(data.labels(data.train)).to(self.device)
-            self.cooccurrence = L.tag_cooccurrence(train_labels)
-            del train_labels
+        if self.expansion > 0 and vocabulary:
+            self.cooccurrence = T.training_cooccurrence(data.labels, data.train, vocabulary, self.device)
         self.target_codes = None
-        if config.components.get("target_codes") and len(data.vocabulary):
-            cooccurrence = self.cooccurrence
-            if cooccurrence is None:  # targets without expansion: the plain tags
-                cooccurrence = torch.zeros(len(data.vocabulary), len(data.vocabulary), device=self.device)
-            codes = semantic_target_codes(data.labels, data.train, len(data.hashes), cooccurrence, self.expansion, bits, self.seed)
+        if config.components.get("target_codes") and vocabulary:
+            codes = T.semantic_target_codes(data.labels, data.train, len(data.hashes), vocabulary, self.cooccurrence,
+                                            self.expansion, bits, self.seed, device=self.device)
             self.target_codes = torch.from_numpy(codes).to(self.device)
         self.embeddings = torch.from_numpy(data.embeddings).to(self.device)
         self.tokens = None if data.tokens is None else torch.from_numpy(data.tokens).to(self.device)
