@@ -53,7 +53,7 @@ def _target_codes(labels: np.ndarray, bits: int, strength: float = 3.0) -> np.nd
     from engine.training.targets import semantic_target_codes
 
     co = L.tag_cooccurrence(torch.from_numpy(labels))
-    return semantic_target_codes(lambda rows: labels[rows], range(len(labels)), len(labels), co, strength, bits)
+    return semantic_target_codes(lambda rows: labels[rows], range(len(labels)), len(labels), labels.shape[1], co, strength, bits)
 
 
 def test_target_codes_bring_photos_of_one_subject_together_even_without_a_shared_tag():
@@ -132,8 +132,8 @@ def fused_library(tmp_path_factory):
 
 
 def test_outside_photo_queries_are_expanded_and_library_photos_still_find_themselves(fused_library, tmp_path):
+    from engine.library.scanner import content_hash
     from engine.search.expansion import expand_packed
-    from engine.search.hamming import pack_bits
     from engine.search.searcher import Searcher
 
     searcher = Searcher(fused_library)
@@ -142,11 +142,13 @@ def test_outside_photo_queries_are_expanded_and_library_photos_still_find_themse
     hit = searcher.search(image=inside, limit=1)[0]
     assert hit.path == inside and hit.distance == 0  # a library photo keeps its own stored code
 
-    outside = make_photo(tmp_path / "from a friend.jpg", 1003)  # a forest-like scene, not in the library
+    outside = make_photo(tmp_path / "from a friend.jpg", 5003)  # a seed no album uses: not in the library
+    assert searcher.stored_code(content_hash(outside)) is None
     searcher.image_query_expansion = 0
     raw = searcher.query_code(image=str(outside))
     searcher.image_query_expansion = 20
     expanded = searcher.query_code(image=str(outside))
     assert np.array_equal(expanded, expand_packed(searcher.index, raw, 20))
+    assert not np.array_equal(expanded, raw)  # the vote changed the query
     results = searcher.search(image=str(outside), limit=10)
     assert len(results) == 10 and results[0].distance <= searcher.bits // 4
