@@ -23,10 +23,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SHARED = REPO.parent / "shared" / "benchmark"
-SCENES = SHARED / "scenes-s0"
-STANDIN_CONFIG = SHARED / "backbone" / "scenes-clip-tiny.json"
-STANDIN_WEIGHTS = SHARED / "backbone" / "scenes-clip-tiny.safetensors"
+SCENES = REPO.parent / "shared" / "benchmark" / "scenes-s0"
 
 
 def main() -> int:
@@ -36,13 +33,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     from engine.library.library import Library
-    from engine.models.backbones import BackboneSpec
     from engine.search.cutoff import default_radius
+    from engine.training.benchmark import standin_backbone
 
     truth = json.loads((SCENES / "ground_truth.json").read_text(encoding="utf-8"))
     database = [im for im in truth["images"] if im["split"] == "database"]
     sample = random.Random(args.seed).sample(database, args.photos)
-    spec = BackboneSpec.from_args(str(STANDIN_CONFIG), weights=str(STANDIN_WEIGHTS))
+    spec = standin_backbone(SCENES)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "Photos"
         labels: dict[str, set[str]] = {}

@@ -23,10 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SHARED = REPO.parent / "shared" / "benchmark"
-SCENES = SHARED / "scenes-s0"
-STANDIN_CONFIG = SHARED / "backbone" / "scenes-clip-tiny.json"
-STANDIN_WEIGHTS = SHARED / "backbone" / "scenes-clip-tiny.safetensors"
+SCENES = REPO.parent / "shared" / "benchmark" / "scenes-s0"
 KINDS = ("copy", "resized", "recompressed", "cropped")
 
 
@@ -114,14 +111,16 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-similarity", type=float, nargs="+", default=[0.0, 0.9], help="embedding cosine thresholds to score (0 = codes only)")
     args = parser.parse_args()
-    if not STANDIN_WEIGHTS.is_file():
-        print(json.dumps({"error": f"stand-in backbone not found at {STANDIN_WEIGHTS}"}))
+    from engine.training.benchmark import standin_backbone, standin_files
+
+    weights = standin_files(SCENES)[1]
+    if not weights.is_file():
+        print(json.dumps({"error": f"stand-in backbone not found at {weights}"}))
         return 1
     from engine.library.library import Library
-    from engine.models.backbones import BackboneSpec
     from engine.search.duplicates import DEFAULT_MIN_SIMILARITY, default_duplicate_radius, find_duplicates
 
-    spec = BackboneSpec.from_args(str(STANDIN_CONFIG), weights=str(STANDIN_WEIGHTS))
+    spec = standin_backbone(SCENES)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         truth = build(work, args.originals, args.planted, args.seed)

@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "benchmark" / "backbone"
+SCENES = Path(__file__).resolve().parents[2] / "shared" / "benchmark" / "scenes-s0"
 TARGET_RATIO = 0.90
 
 
@@ -34,7 +34,9 @@ def spec_for(name: str):
     from engine.models.backbones import BackboneSpec
 
     if name == "standin":
-        return BackboneSpec.from_args(str(BENCH / "scenes-clip-tiny.json"), weights=str(BENCH / "scenes-clip-tiny.safetensors"))
+        from engine.training.benchmark import standin_backbone
+
+        return standin_backbone(SCENES)
     if name == "tiny":
         return BackboneSpec.from_args("tiny")
     return BackboneSpec(arch=name)  # random weights: the cost does not depend on them

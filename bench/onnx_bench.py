@@ -59,16 +59,17 @@ def speed(arch: str, batch: int, repeats: int, folder: Path) -> dict:
 def scenes_map(folder: Path) -> dict:
     import torch
 
-    from engine.models.backbones import Backbone, BackboneSpec
+    from engine.models.backbones import Backbone
     from engine.models.encoder import load_rgb
     from engine.models.onnx_tower import OnnxImageTower
     from engine.models.projection import fit_itq
     from engine.search.hamming import pack_bits
+    from engine.training.benchmark import standin_backbone
     from engine.training.metrics import mean_average_precision
 
     scenes = BENCH / "scenes-s0"
     gt = json.loads((scenes / "ground_truth.json").read_text(encoding="utf-8"))
-    spec = BackboneSpec.from_args(str(BENCH / "backbone" / "scenes-clip-tiny.json"), weights=str(BENCH / "backbone" / "scenes-clip-tiny.safetensors"))
+    spec = standin_backbone(scenes)
     backbone = Backbone(spec, device="cpu")
     int8 = OnnxImageTower(backbone, folder, int8=True)
     images = gt["images"]

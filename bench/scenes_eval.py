@@ -33,13 +33,13 @@ def main() -> None:
 
     from engine.library.indexing import EMBED_DTYPE
     from engine.library.library import Library
-    from engine.models.backbones import BackboneSpec
     from engine.search.hamming import pack_bits
+    from engine.training.benchmark import standin_backbone
     from engine.training.metrics import mean_average_precision
 
     scenes = BENCH / "scenes-s0"
     gt = json.loads((scenes / "ground_truth.json").read_text(encoding="utf-8"))
-    spec = BackboneSpec.from_args(str(BENCH / "backbone" / "scenes-clip-tiny.json"), weights=str(BENCH / "backbone" / "scenes-clip-tiny.safetensors"))
+    spec = standin_backbone(scenes)
     home = args.library or tempfile.mkdtemp(prefix="bitlens-eval-")
     with Library(home) as library:
         started = time.perf_counter()

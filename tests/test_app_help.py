@@ -16,6 +16,7 @@ pytest.register_assert_rewrite("gui_fixtures")
 
 from conftest import REPO  # noqa: E402
 from gui_fixtures import WAIT_MS  # noqa: E402
+from test_weights_manager import MODEL, fake_hub, hub_cache  # noqa: E402,F401 - the fake hub's fixtures
 
 pytest_plugins = ["gui_fixtures"]
 
@@ -109,53 +110,42 @@ def test_report_a_problem_keeps_paths_out_unless_allowed(qtbot, make_window, ind
     assert str(broken) in with_paths["recent_errors"][0]
 
 
-def test_model_files_dialog_in_the_settings_downloads_into_the_shared_cache(qtbot, make_window, tmp_path: Path, monkeypatch) -> None:
-    from test_weights_manager import MODEL, FakeHub, safetensors_bytes
+@pytest.fixture
+def hub(fake_hub, monkeypatch):
+    """test_weights_manager's local fake hub, as the endpoint the app downloads from."""
+    monkeypatch.setenv("HF_ENDPOINT", fake_hub.endpoint)
+    return fake_hub
 
+
+def test_model_files_dialog_in_the_settings_downloads_into_the_shared_cache(qtbot, make_window, hub) -> None:
     from desktop_app.settings_dialog import SettingsDialog
     from engine.models.download import cached_file
 
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    hub = FakeHub(MODEL.repo_id, "open_clip_model.safetensors", safetensors_bytes(tmp_path))
-    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
-    try:
-        window = make_window()
-        window.open_settings()
-        settings_dialog = window.findChildren(SettingsDialog)[-1]
-        assert settings_dialog.models_button is not None and settings_dialog.models_button.toolTip()
-        models = settings_dialog.open_models(window.runner)
-        qtbot.waitUntil(lambda: models.models.count() > 0, timeout=WAIT_MS)
-        assert models.selected_name() == MODEL.name  # the recommended one is preselected
-        assert not models.models.currentItem().text().startswith("✓")
-        models.download_button.click()
-        qtbot.waitUntil(lambda: models._job is None and models.models.count() > 0 and models.models.currentItem().text().startswith("✓"), timeout=WAIT_MS)
-        assert "is ready" in models.state.text() or "on this computer" in models.state.text()
-        assert cached_file(MODEL).read_bytes() == hub.content
-        settings_dialog.reject()
-    finally:
-        hub.close()
+    window = make_window()
+    window.open_settings()
+    settings_dialog = window.findChildren(SettingsDialog)[-1]
+    assert settings_dialog.models_button is not None and settings_dialog.models_button.toolTip()
+    models = settings_dialog.open_models(window.runner)
+    qtbot.waitUntil(lambda: models.models.count() > 0, timeout=WAIT_MS)
+    assert models.selected_name() == MODEL.name  # the recommended one is preselected
+    assert not models.models.currentItem().text().startswith("✓")
+    models.download_button.click()
+    qtbot.waitUntil(lambda: models._job is None and models.models.count() > 0 and models.models.currentItem().text().startswith("✓"), timeout=WAIT_MS)
+    assert "is ready" in models.state.text() or "on this computer" in models.state.text()
+    assert cached_file(MODEL).read_bytes() == hub.content
+    settings_dialog.reject()
 
 
-def test_first_run_download_goes_through_the_weights_manager(qtbot, make_window, tmp_path: Path, monkeypatch) -> None:
-    from test_weights_manager import MODEL, FakeHub, safetensors_bytes
-
+def test_first_run_download_goes_through_the_weights_manager(qtbot, make_window, hub) -> None:
     from desktop_app.first_run import FirstRunDialog
     from engine.models.download import cached_file
 
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    hub = FakeHub(MODEL.repo_id, "open_clip_model.safetensors", safetensors_bytes(tmp_path))
-    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
-    try:
-        window = make_window()
-        dialog = FirstRunDialog(window.runner, hub_reachable=True, parent=window)
-        with qtbot.waitSignal(dialog.chosen, timeout=WAIT_MS) as chosen:
-            dialog.download_button.click()
-        assert chosen.args[0].backbone == ""  # the recommended model
-        assert cached_file(MODEL).read_bytes() == hub.content
-    finally:
-        hub.close()
+    window = make_window()
+    dialog = FirstRunDialog(window.runner, hub_reachable=True, parent=window)
+    with qtbot.waitSignal(dialog.chosen, timeout=WAIT_MS) as chosen:
+        dialog.download_button.click()
+    assert chosen.args[0].backbone == ""  # the recommended model
+    assert cached_file(MODEL).read_bytes() == hub.content
 
 
 def test_icon_renders_at_every_size_and_is_the_window_icon(qtbot) -> None:

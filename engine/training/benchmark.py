@@ -43,6 +43,18 @@ ABLATIONS = {
 }
 
 
+def standin_files(benchmark: str | Path) -> tuple[Path, Path]:
+    """Config and weights of the offline stand-in CLIP that sits beside a scenes benchmark (`../backbone/`)."""
+    folder = Path(benchmark).resolve().parent / "backbone"
+    return folder / "scenes-clip-tiny.json", folder / "scenes-clip-tiny.safetensors"
+
+
+def standin_backbone(benchmark: str | Path) -> BackboneSpec:
+    """The stand-in CLIP beside a scenes benchmark, as a backbone spec."""
+    config, weights = standin_files(benchmark)
+    return BackboneSpec.from_args(str(config), weights=str(weights))
+
+
 def _mirror(benchmark: Path, images: list[dict], target: Path) -> None:
     """Symbolic links to the chosen photos and their sidecars, in their album folders."""
     if target.exists():
@@ -120,10 +132,7 @@ def run_benchmark(
 
     benchmark = Path(benchmark).resolve()
     gt = json.loads((benchmark / "ground_truth.json").read_text(encoding="utf-8"))
-    if backbone is None:
-        stand_in = benchmark.parent / "backbone"
-        backbone, weights = str(stand_in / "scenes-clip-tiny.json"), str(stand_in / "scenes-clip-tiny.safetensors")
-    spec = BackboneSpec.from_args(backbone, weights=weights)
+    spec = standin_backbone(benchmark) if backbone is None else BackboneSpec.from_args(backbone, weights=weights)
     work = Path(work or tempfile.mkdtemp(prefix="bitlens-bench-"))
     database = [im for im in gt["images"] if im["split"] == "database"]
     queries = [im for im in gt["images"] if im["split"] == "query"]
