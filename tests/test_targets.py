@@ -34,6 +34,27 @@ def test_tags_that_keep_the_same_company_become_similar():
     assert torch.equal(L.expand_tags(labels, co, 0.0), labels)
 
 
+def test_a_second_co_occurrence_step_links_tags_two_albums_apart():
+    from engine.training import losses as L
+
+    # vocabulary: kestrel, "birds", "wildlife", puffin. The kestrel was filed under "birds",
+    # the puffin under "wildlife", and one other photo carries both album words.
+    labels = torch.tensor([
+        [1.0, 1, 0, 0],  # a kestrel in "birds"
+        [0.0, 1, 1, 0],  # a photo tagged with both album words
+        [0.0, 0, 1, 1],  # a puffin in "wildlife"
+        [1.0, 0, 0, 0],  # a kestrel, no album
+        [0.0, 0, 0, 1],  # a puffin, no album
+    ])
+    co = L.tag_cooccurrence(labels)
+    one_step = L.tag_similarity(L.expand_tags(labels, L.expansion_matrix(co, 3.0), 1.0))
+    two_steps = L.tag_similarity(L.expand_tags(labels, L.expansion_matrix(co, 3.0, 10.0), 1.0))
+    # kestrel → birds, puffin → wildlife: one step leaves the lone kestrel and puffin apart
+    assert float(one_step[3, 4]) == 0.0
+    assert float(two_steps[3, 4]) > 0.1
+    assert torch.allclose(L.expansion_matrix(co, 3.0), 3.0 * co)
+
+
 def _two_subjects(n: int = 240, seed: int = 0):
     """Photos of two subjects: two keywords from the subject's ten, the subject's album tag 65% of the time."""
     rng = np.random.default_rng(seed)

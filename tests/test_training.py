@@ -101,6 +101,61 @@ def test_training_shortcut_for_vocabulary_tags_gives_the_same_text_features():
     assert torch.allclose(general_tokens[mask], shortcut_tokens[mask], atol=1e-5)
 
 
+def test_grouping_photos_by_tag_count_changes_no_output(monkeypatch):
+    import engine.models.hashing as hashing
+    from engine.models.hashing import HashingConfig, HashingNet, tag_set_batch_with_index
+
+    torch.manual_seed(0)
+    vocabulary = torch.nn.functional.normalize(torch.randn(60, 16), dim=-1)
+    net = HashingNet(HashingConfig.load(overrides={"network": {"dim": 32, "heads": 2}}), in_dim=16, bits=32, vocabulary=60)
+    net.set_vocabulary(vocabulary)
+    rng = np.random.default_rng(0)
+    sets = [sorted(set(rng.integers(0, 60, k).tolist())) for k in (1, 2, 2, 3, 1, 0, 2, 12, 11, 2, 1, 2)]
+    tags, mask, index = tag_set_batch_with_index(sets, vocabulary)
+    assert hashing._length_groups(mask.sum(dim=1)) is not None  # this batch is split in two
+    embedding = torch.randn(len(sets), 16)
+    grouped = net(embedding, None, tags, mask, vocabulary, index)
+    monkeypatch.setattr(hashing, "_length_groups", lambda lengths: None)
+    single = net(embedding, None, tags, mask, vocabulary, index)
+    for name, value in single.items():
+        assert torch.allclose(grouped[name], value, atol=1e-5), name
+
+
+def test_default_epochs_keep_the_step_count_near_the_budget_for_large_libraries():
+    from engine.training.budget import default_epochs
+
+    training = {"epochs": 30, "batch_size": 128, "max_steps": 1100, "min_epochs": 3}
+    assert default_epochs(300, training) == 30  # a small library gets every pass
+    assert default_epochs(4500, training) == 30  # 36 steps a pass: 1,080 steps, under the budget
+    assert default_epochs(10000, training) == 14  # 79 steps a pass: 14 passes, 1,106 steps
+    assert default_epochs(200000, training) == 3  # never fewer than min_epochs
+    assert default_epochs(10000, {**training, "max_steps": 0}) == 30  # no budget
+
+
+def test_a_large_vocabulary_is_sampled_with_every_tag_of_the_batch(tmp_path):
+    from engine.models.hashing import HashingConfig
+    from engine.training.data import TrainingData
+    from engine.training.trainer import Trainer
+
+    rng = np.random.default_rng(0)
+    n, vocabulary = 40, 300
+    tag_lists = [sorted(set(rng.integers(0, vocabulary, 4).tolist())) for _ in range(n)]
+    data = TrainingData([str(i) for i in range(n)], rng.standard_normal((n, 16)).astype(np.float32), None,
+                        [f"t{i}" for i in range(vocabulary)], tag_lists, rng.standard_normal((vocabulary, 16)).astype(np.float32),
+                        np.arange(36), np.arange(36, 40))
+    config = HashingConfig.load(overrides={"network": {"dim": 16, "heads": 2}, "training": {"tag_sample": 64}})
+    trainer = Trainer(data, config, 16, tmp_path / "run.safetensors", device="cpu")
+    batch = np.arange(8)
+    labels = torch.from_numpy(data.labels(batch))
+    columns = trainer._vocabulary_columns(labels, np.random.default_rng(1))
+    present = set(np.flatnonzero(labels.sum(0).numpy()).tolist())
+    assert present <= set(columns.tolist()) and len(columns) == 64 and len(set(columns.tolist())) == 64
+    loss, terms = trainer._loss(trainer._new_model(), batch, np.random.default_rng(2))
+    assert torch.isfinite(loss) and terms["tag_bce"] > 0 and terms["pixel_text"] > 0
+    trainer.tag_sample = 1000  # more than the vocabulary: every tag is scored
+    assert trainer._vocabulary_columns(labels, np.random.default_rng(1)) is None
+
+
 def test_architecture_comes_from_json(tmp_path):
     from engine.models.hashing import DEFAULT_CONFIG, HashingConfig, HashingNet
 

@@ -19,48 +19,14 @@ the fused codes only teach them during training.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-DEFAULT_CONFIG = Path(__file__).with_name("configs") / "hashing-default.json"
-
-
-@dataclass
-class HashingConfig:
-    """Architecture, components, loss weights and training settings, from JSON."""
-
-    network: dict[str, Any]
-    components: dict[str, bool]
-    loss_weights: dict[str, float]
-    targets: dict[str, float]
-    data: dict[str, Any]
-    training: dict[str, Any]
-    name: str = "hashing"
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: str | Path = DEFAULT_CONFIG, overrides: Optional[dict] = None) -> "HashingConfig":
-        """Read a config JSON; `overrides` is merged section by section (for ablations, CLI flags)."""
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        for section, values in (overrides or {}).items():
-            if isinstance(values, dict):
-                raw.setdefault(section, {}).update(values)
-            else:
-                raw[section] = values
-        known = {k: raw.pop(k) for k in ("network", "components", "loss_weights", "targets", "data", "training", "name") if k in raw}
-        return cls(**known, extra=raw)
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "network": self.network, "components": self.components, "loss_weights": self.loss_weights,
-                "targets": self.targets, "data": self.data, "training": self.training, **self.extra}
-
+from .config import DEFAULT_CONFIG, HashingConfig, parse_overrides  # noqa: F401 - re-exported: the network's settings
 
 def tag_set_batch(sets: list[list[int]], vocabulary_embeddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Padded (B, T, D) embeddings of tag-index sets and their (B, T) mask (True = a real tag)."""
@@ -81,6 +47,26 @@ def tag_set_batch_with_index(sets: list[list[int]], vocabulary_embeddings: torch
     return vocabulary_embeddings[index_t] * mask_t.unsqueeze(-1), mask_t, index_t
 
 
+def _length_groups(lengths: torch.Tensor) -> Optional[list[tuple[torch.Tensor, int]]]:
+    """Two groups of rows (indices, padded width) that pad least, or None when one pass is as good.
+
+    Rows are split at the length that minimises the padded positions of the two passes;
+    a split that saves less than a quarter of them is not worth a second pass.
+    """
+    counts = lengths.clamp(min=1).cpu().numpy()
+    order = np.argsort(counts, kind="stable")
+    ordered = counts[order]
+    total, longest = len(counts), int(ordered[-1])
+    cost = np.arange(1, total + 1) * ordered + (total - np.arange(1, total + 1)) * longest  # split after position i
+    best = int(np.argmin(cost[:-1])) if total > 1 else 0
+    if total < 2 or cost[best] > 0.75 * total * longest:
+        return None
+    device = lengths.device
+    short = torch.from_numpy(np.sort(order[: best + 1])).to(device)
+    long = torch.from_numpy(np.sort(order[best + 1 :])).to(device)
+    return [(short, int(ordered[best])), (long, longest)]
+
+
 class GradientReversal(torch.autograd.Function):
     """Identity forward, negated gradient backward: the codes learn to fool the discriminator."""
 
@@ -96,6 +82,34 @@ class GradientReversal(torch.autograd.Function):
 def _encoder(dim: int, heads: int, layers: int, dropout: float) -> nn.TransformerEncoder:
     layer = nn.TransformerEncoderLayer(dim, heads, dim * 2, dropout, batch_first=True, norm_first=True)
     return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+
+class CrossAttentionLayer(nn.Module):
+    """A transformer decoder layer without self-attention: each text token queries the image tokens, then a feed-forward."""
+
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.norm_query, self.norm_out = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.cross = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.feed_forward = nn.Sequential(nn.Linear(dim, dim * 2), nn.GELU(), nn.Dropout(dropout), nn.Linear(dim * 2, dim))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, tokens: torch.Tensor, image_tokens: torch.Tensor) -> torch.Tensor:
+        tokens = tokens + self.dropout(self.cross(self.norm_query(tokens), image_tokens, image_tokens, need_weights=False)[0])
+        return tokens + self.dropout(self.feed_forward(self.norm_out(tokens)))
+
+
+class CrossAttentionStack(nn.Module):
+    """`layers` CrossAttentionLayers, called like nn.TransformerDecoder (padding needs no mask: tokens do not mix)."""
+
+    def __init__(self, dim: int, heads: int, layers: int, dropout: float) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(CrossAttentionLayer(dim, heads, dropout) for _ in range(layers))
+
+    def forward(self, tokens: torch.Tensor, image_tokens: torch.Tensor, tgt_key_padding_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        for layer in self.layers:
+            tokens = layer(tokens, image_tokens)
+        return tokens
 
 
 class HashingNet(nn.Module):
@@ -125,13 +139,19 @@ class HashingNet(nn.Module):
             nn.init.normal_(self.tag_identity.weight, std=0.02)
             self.register_buffer("vocabulary_keys", torch.zeros(vocabulary, in_dim))
             self.identity_temperature = float(net.get("identity_temperature", 0.02))
-        self._vocabulary_mix: Optional[torch.Tensor] = None  # computed on first use in training
+            # Only the k most similar vocabulary tags are mixed (0 = all): the softmax is so
+            # sharp that 32 of them hold 99% of its weight, and k rows are cheap where V are not.
+            self.identity_top_k = int(net.get("identity_top_k", 0))
+        self._vocabulary_mix: Optional[tuple[torch.Tensor, torch.Tensor]] = None  # computed on first use in training
         self.text_summary = nn.Parameter(torch.zeros(1, 1, dim))
         self.text_encoder = _encoder(dim, heads, int(net["text_layers"]), dropout)
         self.text_norm = nn.LayerNorm(dim)
         # fusion: text tokens query image tokens
-        layer = nn.TransformerDecoderLayer(dim, heads, dim * 2, dropout, batch_first=True, norm_first=True)
-        self.fusion = nn.TransformerDecoder(layer, int(net["fusion_layers"]))
+        if bool(net.get("fusion_self_attention", True)):
+            layer = nn.TransformerDecoderLayer(dim, heads, dim * 2, dropout, batch_first=True, norm_first=True)
+            self.fusion = nn.TransformerDecoder(layer, int(net["fusion_layers"]))
+        else:  # the text branch's encoder already let the tags attend to each other
+            self.fusion = CrossAttentionStack(dim, heads, int(net["fusion_layers"]), dropout)
         self.fused_norm = nn.LayerNorm(dim)
         self.match_scale = nn.Parameter(torch.tensor(10.0))
         self.match_bias = nn.Parameter(torch.tensor(-5.0))
@@ -170,16 +190,28 @@ class HashingNet(nn.Module):
         if self.use_identity:
             self.vocabulary_keys.copy_(F.normalize(embeddings.to(self.vocabulary_keys), dim=-1))
 
-    def vocabulary_mix(self) -> torch.Tensor:
-        """V × V softmax weights that mix tag identities for each vocabulary tag (fixed once keys are set).
+    def _top_mix(self, affinity: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Indices and softmax weights (..., k) of the k largest affinities (all V when k is 0)."""
+        k = affinity.shape[-1] if self.identity_top_k <= 0 else min(self.identity_top_k, affinity.shape[-1])
+        values, index = affinity.topk(k, dim=-1)
+        return index, torch.softmax(values.float(), dim=-1)
+
+    def _identities(self, index: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Weighted sums of tag identities: (..., k) indices and weights give (..., dim)."""
+        k = index.shape[-1]
+        mixed = F.embedding_bag(index.reshape(-1, k), self.tag_identity.weight, per_sample_weights=weights.reshape(-1, k).to(self.tag_identity.weight.dtype), mode="sum")
+        return mixed.reshape(*index.shape[:-1], -1)
+
+    def vocabulary_mix(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each vocabulary tag's identity mix, (V, k) indices and weights (fixed once keys are set).
 
         Training sees only vocabulary tags, so their mixing weights are computed once
         instead of a (tags × V) softmax every step; a free-text query takes the general path.
         """
-        if self._vocabulary_mix is None or self._vocabulary_mix.device != self.vocabulary_keys.device:
+        if self._vocabulary_mix is None or self._vocabulary_mix[0].device != self.vocabulary_keys.device:
             with torch.no_grad():
                 keys = self.vocabulary_keys
-                self._vocabulary_mix = torch.softmax(keys @ keys.T / self.identity_temperature, dim=-1)
+                self._vocabulary_mix = self._top_mix(keys @ keys.T / self.identity_temperature)
         return self._vocabulary_mix
 
     def text_feature(self, tags: torch.Tensor, mask: torch.Tensor, tag_index: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -190,10 +222,11 @@ class HashingNet(nn.Module):
         x = self.text_in(tags)
         if self.use_identity:
             if tag_index is not None:
-                x = x + (self.vocabulary_mix() @ self.tag_identity.weight)[tag_index] * mask.unsqueeze(-1)
+                mix_index, mix_weights = self.vocabulary_mix()
+                x = x + self._identities(mix_index[tag_index], mix_weights[tag_index]) * mask.unsqueeze(-1)
             else:
                 affinity = F.normalize(tags, dim=-1) @ self.vocabulary_keys.T / self.identity_temperature
-                x = x + torch.softmax(affinity, dim=-1) @ self.tag_identity.weight
+                x = x + self._identities(*self._top_mix(affinity))
         summary = self.text_summary.expand(len(x), 1, -1)
         x = torch.cat([summary, x], dim=1)
         padding = torch.cat([torch.zeros(len(x), 1, dtype=torch.bool, device=x.device), ~mask], dim=1)
@@ -213,22 +246,52 @@ class HashingNet(nn.Module):
 
     # -- training and deployment -----------------------------------------------------------
 
+    def _text_and_fused(self, image_tok, tags, mask, tag_index) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Text and fused features of a batch, its photos grouped by how many tags they have.
+
+        Tag sets are padded to the batch's longest, and most photos have a few tags where
+        some have a dozen: one pass over the short sets and one over the long ones do the
+        same sums as a single padded pass (padding is masked out) with about half the work.
+        """
+        groups = _length_groups(mask.sum(dim=1))
+        if groups is None:
+            text_feat, text_tok = self.text_feature(tags, mask, tag_index)
+            fused = self.fused_feature(image_tok, text_tok, mask)[0] if self.use_fusion else None
+            return text_feat, fused
+        text_feat = fused_feat = None
+        for rows, width in groups:
+            sub_mask = mask[rows, :width]
+            feat, tok = self.text_feature(tags[rows, :width], sub_mask, None if tag_index is None else tag_index[rows, :width])
+            text_feat = feat.new_zeros(len(mask), feat.shape[1]) if text_feat is None else text_feat
+            text_feat = text_feat.index_copy(0, rows, feat)
+            if self.use_fusion:
+                fused = self.fused_feature(image_tok[rows], tok, sub_mask)[0]
+                fused_feat = fused.new_zeros(len(mask), fused.shape[1]) if fused_feat is None else fused_feat
+                fused_feat = fused_feat.index_copy(0, rows, fused)
+        return text_feat, fused_feat
+
     def forward(self, embedding, tokens, tags, mask, vocabulary_embeddings: Optional[torch.Tensor] = None,
-                tag_index: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
-        """Everything the losses need, with tanh codes."""
+                tag_index: Optional[torch.Tensor] = None, columns: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
+        """Everything the losses need, with tanh codes.
+
+        `columns`, when given, are the vocabulary tags the tag logits are computed for (a
+        sample of a large vocabulary); `vocabulary_embeddings` are then those tags' embeddings.
+        """
         image_feat, image_tok = self.image_feature(embedding, tokens)
-        text_feat, text_tok = self.text_feature(tags, mask, tag_index)
+        text_feat, fused_feat = self._text_and_fused(image_tok, tags, mask, tag_index)
+        classifier_weight, classifier_bias = self.tag_classifier.weight, self.tag_classifier.bias
+        if columns is not None:
+            classifier_weight, classifier_bias = classifier_weight[columns], classifier_bias[columns]
         out = {
             "image_code": torch.tanh(self.image_hash(image_feat)),
             "text_code": torch.tanh(self.text_hash(text_feat)),
-            "image_tag_logits": self.tag_classifier(image_feat),
+            "image_tag_logits": F.linear(image_feat, classifier_weight, classifier_bias),
         }
-        if self.use_fusion:
-            fused_feat, _ = self.fused_feature(image_tok, text_tok, mask)
+        if fused_feat is not None:
             out["fused_code"] = torch.tanh(self.fused_hash(fused_feat))
-            out["fused_tag_logits"] = self.tag_classifier(fused_feat)
+            out["fused_tag_logits"] = F.linear(fused_feat, classifier_weight, classifier_bias)
         if vocabulary_embeddings is not None:
-            # pixel–text matching against the whole tag vocabulary: does any image token match tag v?
+            # pixel–text matching against the scored vocabulary tags: does any image token match tag v?
             vocab = F.normalize(self.text_in(vocabulary_embeddings), dim=-1)
             sims = torch.einsum("vd,bpd->bvp", vocab, F.normalize(image_tok, dim=-1)).amax(dim=-1)
             out["pixel_text_logits"] = sims * self.match_scale + self.match_bias
@@ -243,9 +306,9 @@ class HashingNet(nn.Module):
         return (self.image_hash(feature) > 0).to(torch.uint8)
 
     @torch.no_grad()
-    def text_codes(self, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Deployed text codes in {0,1}: a query is a set of one text embedding."""
-        feature, _ = self.text_feature(tags, mask)
+    def text_codes(self, tags: torch.Tensor, mask: torch.Tensor, tag_index: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Deployed text codes in {0,1}: a query is a set of one text embedding (`tag_index`: see text_feature)."""
+        feature, _ = self.text_feature(tags, mask, tag_index)
         return (self.text_hash(feature) > 0).to(torch.uint8)
 
     @torch.no_grad()

@@ -30,13 +30,14 @@ TEXT_PROMPT = "a photo of {}"
 TASKS = ("image_to_text", "text_to_image", "image_to_image", "query_to_image")
 # Each seed's component switched against the default config (on ones off, optional ones on).
 ABLATIONS = {
-    "no cross-scale attention (WHCMT)": {"components": {"cross_scale_attention": False}},
+    "+ cross-scale attention (WHCMT)": {"components": {"cross_scale_attention": True}},
     "no fusion branch (text-guided fusion)": {"components": {"fusion": False}},
     "no pixel-text matching": {"components": {"pixel_text_matching": False}},
     "no tag BCE": {"components": {"tag_bce": False}},
     "no tag identities": {"components": {"tag_identity": False}},
     "no target codes from tags (SSAH-style)": {"components": {"target_codes": False}},
-    "no tag co-occurrence expansion": {"targets": {"tag_expansion": 0.0}},
+    "no second co-occurrence step": {"targets": {"tag_expansion_second": 0.0}},
+    "no tag co-occurrence expansion": {"targets": {"tag_expansion": 0.0, "tag_expansion_second": 0.0}},
     "+ tag prototypes (WSIH)": {"components": {"prototypes": True}},
     "+ label network (SSAH)": {"components": {"label_network": True}},
     "+ modality discriminator (SSAH)": {"components": {"discriminator": True}},

@@ -37,6 +37,18 @@ def cooccurrence_from_gram(gram: torch.Tensor) -> torch.Tensor:
     return (gram / norms[:, None] / norms[None, :]).clamp(0, 1)
 
 
+def expansion_matrix(cooccurrence: torch.Tensor, first: float, second: float = 0.0) -> torch.Tensor:
+    """What each tag adds to a photo's expanded tags: `first` × co-occurrence plus `second` × its square.
+
+    The square links tags two steps apart: keywords of one subject that share no album
+    but whose albums share other keywords.
+    """
+    matrix = first * cooccurrence
+    if second > 0:
+        matrix = matrix + second * (cooccurrence @ cooccurrence)
+    return matrix
+
+
 def expand_tags(labels: torch.Tensor, cooccurrence: Optional[torch.Tensor], strength: float) -> torch.Tensor:
     """Multi-hot tags plus `strength` × the mean co-occurrence row of a photo's tags.
 

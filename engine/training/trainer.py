@@ -87,22 +87,29 @@ class Trainer:
         self.sharpness = float(config.targets.get("target_sharpness", 10.0))
         self.pos_weight = float(config.targets.get("tag_pos_weight", 1.0))
         self.use_idf = bool(config.targets.get("idf", True))
+        self.tag_sample = int(train.get("tag_sample", 0))
+        self._validation: Optional[tuple] = None  # the held-out comparison, built on the first validation
         # IDF weights: rare tags say more about two photos being alike than common ones
         df = np.bincount(np.concatenate([np.asarray(t, dtype=np.int64) for t in data.tag_lists if t] or [np.zeros(0, np.int64)]), minlength=len(data.vocabulary))
         self.idf = torch.tensor(np.log((1 + len(data.hashes)) / (1 + df)) + 1, dtype=torch.float32, device=self.device)
         # Tag co-occurrence over the training photos (held-out photos' tags stay unseen)
-        self.expansion = float(config.targets.get("tag_expansion", 0.0))
+        first, second = float(config.targets.get("tag_expansion", 0.0)), float(config.targets.get("tag_expansion_second", 0.0))
+        if bits < int(config.targets.get("tag_expansion_second_min_bits", 0)):
+            second = 0.0  # short codes keep the finer structure of one step (docs/hashing.md)
         vocabulary = len(data.vocabulary)
-        self.cooccurrence = None
-        if self.expansion > 0 and vocabulary:
-            self.cooccurrence = T.training_cooccurrence(data.labels, data.train, vocabulary, self.device)
+        self.expansion = None  # V × V: what each tag adds to a photo's expanded tags
+        if (first > 0 or second > 0) and vocabulary:
+            cooccurrence = T.training_cooccurrence(data.labels, data.train, vocabulary, self.device)
+            self.expansion = L.expansion_matrix(cooccurrence, first, second)
         self.target_codes = None
         if config.components.get("target_codes") and vocabulary:
-            codes = T.semantic_target_codes(data.labels, data.train, len(data.hashes), vocabulary, self.cooccurrence,
-                                            self.expansion, bits, self.seed, device=self.device)
+            codes = T.semantic_target_codes(data.labels, data.train, len(data.hashes), vocabulary, self.expansion,
+                                            1.0, bits, self.seed, device=self.device)
             self.target_codes = torch.from_numpy(codes).to(self.device)
         self.embeddings = torch.from_numpy(data.embeddings).to(self.device)
-        self.tokens = None if data.tokens is None else torch.from_numpy(data.tokens).to(self.device)
+        # Patch tokens only feed cross-scale attention; without it they are not even copied to the device.
+        uses_tokens = bool(config.components.get("cross_scale_attention", True))
+        self.tokens = None if data.tokens is None or not uses_tokens else torch.from_numpy(data.tokens).to(self.device)
         self.vocab_embeddings = torch.from_numpy(data.vocabulary_embeddings).to(self.device)
         # Mixed precision on CUDA: bfloat16 where the GPU has it (float32's range, so no loss
         # scaling), else float16 with a gradient scaler; "off" trains in float32.
@@ -151,10 +158,6 @@ class Trainer:
         model.set_vocabulary(self.vocab_embeddings)
         return model
 
-    def _tag_sets(self, indices: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        tags, mask, _ = self._indexed_tag_sets(indices, rng)
-        return tags, mask
-
     def _indexed_tag_sets(self, indices: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Padded tag-embedding sets; half the time a random subset, so one-word queries are in-distribution."""
         sets = []
@@ -165,6 +168,23 @@ class Trainer:
             sets.append(tags[: self.max_tags])
         return tag_set_batch_with_index(sets, self.vocab_embeddings)
 
+    def _vocabulary_columns(self, labels: torch.Tensor, rng: np.random.Generator) -> Optional[torch.Tensor]:
+        """The vocabulary tags the tag losses score this step, or None for all of them.
+
+        A large vocabulary is sampled: every tag of the batch's photos plus random others up
+        to `training.tag_sample` (negative sampling). Scoring every tag against every photo
+        and image token (tag BCE, pixel–text matching) is the step's largest cost once the
+        vocabulary reaches the thousands.
+        """
+        vocabulary, sample = labels.shape[1], self.tag_sample
+        if sample <= 0 or vocabulary <= sample:
+            return None
+        present = (labels > 0).any(dim=0).cpu().numpy()
+        positives = np.flatnonzero(present)
+        others = np.flatnonzero(~present)
+        extra = rng.choice(others, size=min(len(others), max(0, sample - len(positives))), replace=False)
+        return torch.from_numpy(np.sort(np.concatenate([positives, extra]))).to(self.device)
+
     def _loss(self, model: HashingNet, indices: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         w = self.weights
         idx = torch.from_numpy(indices).to(self.device)
@@ -174,8 +194,13 @@ class Trainer:
         labels = torch.from_numpy(self.data.labels(indices)).to(self.device)
         has_tags = torch.from_numpy(self.data.has_tags(indices)).to(self.device)
         parts = self.config.components
-        out = model(features, tokens, tags, mask, self.vocab_embeddings if parts.get("pixel_text_matching") else None, tag_index)
-        expanded = L.expand_tags(labels, self.cooccurrence, self.expansion)
+        columns = self._vocabulary_columns(labels, rng)
+        vocabulary = None
+        if parts.get("pixel_text_matching"):
+            vocabulary = self.vocab_embeddings if columns is None else self.vocab_embeddings[columns]
+        out = model(features, tokens, tags, mask, vocabulary, tag_index, columns)
+        scored = labels if columns is None else labels[:, columns]  # the tag logits' columns
+        expanded = L.expand_tags(labels, self.expansion, 1.0)
         targets = L.similarity_targets(expanded, has_tags, embedding, self.tag_weight, self.idf if self.use_idf else None)
         tagged_cols = has_tags[None, :].float().expand(len(indices), -1)
         # same-modality pairs leave out the trivial pair of a photo with itself
@@ -202,12 +227,12 @@ class Trainer:
             if "fused_code" in out:
                 terms["code_target"] = terms["code_target"] + T.code_target_loss(out["fused_code"], wanted)
         if parts.get("tag_bce"):
-            tag_terms = L.tag_bce_loss(out["image_tag_logits"], labels, has_tags, self.pos_weight)
+            tag_terms = L.tag_bce_loss(out["image_tag_logits"], scored, has_tags, self.pos_weight)
             if "fused_tag_logits" in out:
-                tag_terms = tag_terms + L.tag_bce_loss(out["fused_tag_logits"], labels, has_tags, self.pos_weight)
+                tag_terms = tag_terms + L.tag_bce_loss(out["fused_tag_logits"], scored, has_tags, self.pos_weight)
             terms["tag_bce"] = tag_terms
         if "pixel_text_logits" in out:
-            terms["pixel_text"] = L.tag_bce_loss(out["pixel_text_logits"], labels, has_tags, self.pos_weight)
+            terms["pixel_text"] = L.tag_bce_loss(out["pixel_text_logits"], scored, has_tags, self.pos_weight)
         if "prototypes" in out:
             terms["prototype"] = L.prototype_loss(image, out["prototypes"], labels, has_tags, self.scale) + L.prototype_loss(text, out["prototypes"], labels, has_tags, self.scale)
         if model.label_net is not None and has_tags.any():
@@ -223,19 +248,30 @@ class Trainer:
         total = sum(float(w.get(name, 0.0)) * value for name, value in terms.items())
         return total, {name: float(value.detach()) if torch.is_tensor(value) else float(value) for name, value in terms.items()}
 
-    @torch.no_grad()
-    def validate(self, model: HashingNet) -> dict[str, float]:
-        """Weak-label mAP on held-out tagged photos: image→image and tags→image."""
-        self._set_mode(model, False)
+    def _validation_split(self) -> tuple:
+        """What every epoch's validation compares, computed once: database and query photos,
+        the queries' tag sets, and which pairs share a tag."""
         data = self.data
         rng = np.random.default_rng(self.seed + 7)
         database = [i for i in data.train if data.tag_lists[i]]
         if len(database) > VALIDATION_DATABASE:
             database = sorted(rng.choice(database, VALIDATION_DATABASE, replace=False))
-        database = np.asarray(database)
-        queries = self.validation_index
+        database = np.asarray(database, dtype=np.int64)
+        queries = np.asarray(self.validation_index, dtype=np.int64)
         if self.pixels is not None:
             database = database[self.pixels.valid[database]] if len(database) else database
+        if len(queries) == 0 or len(database) == 0:
+            return database, queries, None, None, None, None
+        sets, mask, tag_index = self._indexed_tag_sets(queries, np.random.default_rng(0))
+        return database, queries, sets, mask, tag_index, relevance(data.labels(queries), data.labels(database))
+
+    @torch.no_grad()
+    def validate(self, model: HashingNet) -> dict[str, float]:
+        """Weak-label mAP on held-out tagged photos: image→image and tags→image."""
+        self._set_mode(model, False)
+        if self._validation is None:
+            self._validation = self._validation_split()
+        database, queries, sets, mask, tag_index, rel = self._validation
         if len(queries) == 0 or len(database) == 0:
             self._set_mode(model, True)
             return {}
@@ -248,9 +284,7 @@ class Trainer:
             return torch.cat(out)
 
         db_codes, q_codes = image_codes(database), image_codes(queries)
-        sets, mask = self._tag_sets(queries, np.random.default_rng(0))
-        t_codes = model.text_codes(sets, mask).float()
-        rel = relevance(data.labels(queries), data.labels(database))
+        t_codes = model.text_codes(sets, mask, tag_index).float()
 
         def hamming(a, b):
             return (self.bits - (2 * a - 1) @ (2 * b - 1).T).div(2).round().cpu().numpy()
@@ -271,7 +305,10 @@ class Trainer:
             self.tower.to(self.device)
             key = "scratch_learning_rate" if self.tower.from_pixels else "finetune_learning_rate"
             groups.append({"params": self.tower.trained_parameters(), "lr": float(self.config.training.get(key, lr * 0.1))})
-        optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=float(self.config.training.get("weight_decay", 1e-4)))
+        # The fused kernel updates every parameter in one call instead of a dozen small ops
+        # per tensor: about a tenth of a CPU head step.
+        optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=float(self.config.training.get("weight_decay", 1e-4)),
+                                      fused=self.device in ("cpu", "cuda"))
         history: list[dict] = []
         start_epoch = 0
         if resume and self.checkpoint.is_file():
