@@ -224,6 +224,26 @@ def test_no_tagged_photos_gives_a_clear_message(qtbot, make_window, tmp_path):
     assert engine_models(tmp_path / "library") == old
 
 
+def test_default_epochs_shrink_for_a_large_library_but_a_chosen_number_stays(qtbot, make_window, tagged_library):
+    from desktop_app.wizard.hook import open_training_wizard
+
+    _, home = tagged_library
+    window = make_window(home)
+    # 36 photos in batches of 12 are 3 steps a pass; a budget of 12 steps allows 4 passes of the config's 30
+    budget = {**FAST, "training": {**FAST["training"], "max_steps": 12, "min_epochs": 2}}
+    wizard = open_training_wizard(window, overrides=budget)
+    qtbot.waitUntil(lambda: wizard.data_page.isComplete(), timeout=WAIT_MS)
+    wizard.next()
+    wait_page(qtbot, wizard, wizard.MODEL)
+    assert wizard.model_page.epochs.value() == 4
+    wizard.model_page.epochs.setValue(9)  # the user's number
+    wizard.back()
+    wizard.next()
+    wait_page(qtbot, wizard, wizard.MODEL)
+    assert wizard.model_page.epochs.value() == 9
+    wizard.close()
+
+
 def test_engine_refusing_an_effort_is_said_plainly(qtbot, make_window, tagged_library, monkeypatch):
     from desktop_app.wizard.hook import open_training_wizard
 

@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.jobs import ProgressEvent
+from engine.models.config import HashingConfig
+from engine.training.budget import default_epochs
 
 from .. import operations as ops
 from ..jobs import IO, READ, WRITE
@@ -180,6 +182,9 @@ class ModelPage(_Page):
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 500)
         self.epochs.setValue(DEFAULT_EPOCHS)
+        self.epochs.setToolTip("Passes over the photos. The default shrinks for a large library, so training takes about the same number of steps.")
+        self._epochs_chosen = False  # the user's own number is kept when the data choice changes
+        self.epochs.valueChanged.connect(self._epochs_edited)
         self.effort_group = QButtonGroup(self)
         effort_box = QGroupBox("Effort")
         effort_layout = QVBoxLayout(effort_box)
@@ -222,6 +227,8 @@ class ModelPage(_Page):
         wizard = self.wiz()
         if wizard.default_epochs:
             self.epochs.setValue(wizard.default_epochs)
+        elif not self._epochs_chosen and wizard.data_overview() is not None:
+            self._set_epochs(default_epochs(wizard.data_overview().photos, HashingConfig.load(overrides=wizard.overrides).training))
         if self.info is None:
             self.estimate_label.setText("Looking at this computer…")
             wizard.runner.run_in_background(wops.model_page_info, lane=IO, on_success=self._info_loaded,
@@ -254,6 +261,14 @@ class ModelPage(_Page):
                 button.setText(f"{wops.EFFORT_TEXT[effort][0]} (not available in this version)")
         self.completeChanged.emit()
         self._changed()
+
+    def _set_epochs(self, epochs: int) -> None:
+        self.epochs.blockSignals(True)
+        self.epochs.setValue(epochs)
+        self.epochs.blockSignals(False)
+
+    def _epochs_edited(self, _value: int) -> None:
+        self._epochs_chosen = True
 
     def effort(self) -> str:
         return next(e for e, b in self.effort_buttons.items() if b.isChecked())

@@ -17,6 +17,7 @@ from ..library.schema import Code, Embedding, Model
 from ..models.backbones import Backbone
 from ..models.hashing import DEFAULT_CONFIG, HashingConfig
 from ..models.weights import sha256_file
+from .budget import default_epochs
 from .checkpoints import export_for_inference
 from .data import build_training_data
 from .errors import ModelError
@@ -59,7 +60,6 @@ def _train_model(library, bits, epochs, effort, device, config_path, overrides, 
     if bits not in (16, 32, 64, 128):
         raise ModelError("code length must be 16, 32, 64 or 128 bits")
     config = HashingConfig.load(config_path, overrides)
-    epochs = int(epochs or config.training.get("epochs", 30))
     spec = library.current_backbone()
     if spec is None:
         raise ModelError("index some photos first: training starts from the library's backbone features")
@@ -79,7 +79,7 @@ def _train_model(library, bits, epochs, effort, device, config_path, overrides, 
     if effort != "head":
         tower, pixels = _tower_inputs(library, backbone, data, config, effort, progress, cancel)
     trainer = Trainer(data, config, bits, checkpoint, device=device, progress=progress, cancel=cancel, tower=tower, pixels=pixels)
-    state = trainer.train(epochs, resume=resume)
+    state = trainer.train(int(epochs or default_epochs(len(trainer.train_index), config.training)), resume=resume)
     stamp = int(time.time() * 1000)
     final = library.paths.models / f"hashing-{bits}bit-{stamp}.safetensors"
     model_spec, tuned = spec, None
