@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -26,12 +27,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def synthetic_data(n: int, dim: int, vocabulary: int = 200, seed: int = 0):
-    """Photos in `vocabulary // 4` visual clusters, each with 1–3 tags of its cluster; 30% untagged."""
+def synthetic_data(n: int, dim: int, vocabulary: int = 1500, seed: int = 0):
+    """Photos in `vocabulary // 8` visual clusters, tagged like scenes-s0's photos; 10% untagged.
+
+    A tagged photo has about 4 tags on average, one in ten 8 or more, up to about 16 (as
+    in scenes-s0), drawn from its cluster's 8 tags and, past those, from anywhere.
+    """
     from engine.training.data import TrainingData
 
     rng = np.random.default_rng(seed)
-    clusters = vocabulary // 4
+    per_cluster = 8
+    clusters = max(1, vocabulary // per_cluster)
     centres = rng.standard_normal((clusters, dim)).astype(np.float32)
     which = rng.integers(0, clusters, n)
     embeddings = centres[which] + 0.8 * rng.standard_normal((n, dim)).astype(np.float32)
@@ -39,10 +45,14 @@ def synthetic_data(n: int, dim: int, vocabulary: int = 200, seed: int = 0):
     tokens = (embeddings[:, None, :] + 0.3 * rng.standard_normal((n, 14, dim)).astype(np.float32)).astype(np.float32)
     tag_lists = []
     for c in which:
-        if rng.random() < 0.3:
+        if rng.random() < 0.1:
             tag_lists.append([])
-        else:
-            tag_lists.append(sorted(set(int(c) * 4 + int(t) for t in rng.integers(0, 4, rng.integers(1, 4)))))
+            continue
+        count = 1 + int(rng.poisson(2.5)) if rng.random() < 0.88 else 8 + int(rng.poisson(2))
+        own = rng.choice(per_cluster, size=min(count, per_cluster), replace=False) + int(c) * per_cluster
+        extra = rng.integers(0, clusters * per_cluster, max(0, count - per_cluster))
+        tag_lists.append(sorted(set(own.tolist()) | set(extra.tolist())))
+    vocabulary = clusters * per_cluster
     vocab_embeddings = rng.standard_normal((vocabulary, dim)).astype(np.float32)
     vocab_embeddings /= np.linalg.norm(vocab_embeddings, axis=1, keepdims=True)
     tagged = np.array([i for i, t in enumerate(tag_lists) if t])
@@ -52,18 +62,23 @@ def synthetic_data(n: int, dim: int, vocabulary: int = 200, seed: int = 0):
                         tag_lists, vocab_embeddings, train, np.sort(held))
 
 
-def time_head(n: int, dim: int, epochs: int, device: str, overrides: dict | None = None) -> dict:
+def time_head(n: int, dim: int, epochs: int | None, device: str, overrides: dict | None = None, vocabulary: int = 1500) -> dict:
+    """One head-effort run as the app starts it (set-up, training, validation, checkpoints), timed."""
     from engine.models.hashing import HashingConfig
+    from engine.training.budget import default_epochs
     from engine.training.trainer import Trainer
 
-    data = synthetic_data(n, dim)
+    data = synthetic_data(n, dim, vocabulary)
     config = HashingConfig.load(overrides=overrides)
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(data, config, 64, Path(tmp) / "run.safetensors", device=device)
         started = time.perf_counter()
-        state = trainer.train(epochs)
+        trainer = Trainer(data, config, 64, Path(tmp) / "run.safetensors", device=device)
+        setup = time.perf_counter() - started
+        state = trainer.train(epochs or default_epochs(len(trainer.train_index), config.training))
         seconds = time.perf_counter() - started
-    return {"photos": n, "epochs": epochs, "seconds": round(seconds, 1), "per_epoch_s": round(seconds / epochs, 2),
+    done = state.epochs_done
+    return {"photos": n, "vocabulary": vocabulary, "epochs": done, "steps": done * math.ceil(len(data.train) / trainer.batch_size), "seconds": round(seconds, 1),
+            "setup_s": round(setup, 1), "per_epoch_s": round((seconds - setup) / done, 2),
             "val_image_map": round(state.metrics.get("val_image_map", float("nan")), 3)}
 
 
@@ -146,7 +161,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--photos", type=int, default=10000)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, help="training epochs (default: as the app chooses them for this many photos)")
+    parser.add_argument("--vocabulary", type=int, default=1500, help="tags in the vocabulary (scenes-s0's 5,000 photos have 1,282)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="hashing config override")
     parser.add_argument("--dim", type=int, default=512, help="feature size (512 = ViT-B-32)")
     parser.add_argument("--encode", type=int, default=0, help="also time encoding this many generated photos")
     parser.add_argument("--arch", default="ViT-B-32")
@@ -159,15 +176,17 @@ def main() -> None:
     figures: dict = {"device": args.device, "torch": torch.__version__}
     if args.device == "cuda":
         figures["gpu"] = torch.cuda.get_device_name(0)
-    figures["head"] = time_head(args.photos, args.dim, args.epochs, args.device)
-    print(f"head training, {args.photos} photos × {args.epochs} epochs on {args.device}: {figures['head']['seconds']} s "
-          f"({figures['head']['per_epoch_s']} s/epoch)")
+    from engine.models.config import parse_overrides
+
+    figures["head"] = h = time_head(args.photos, args.dim, args.epochs, args.device, parse_overrides(args.set), args.vocabulary)
+    print(f"head training, {args.photos} photos, {args.vocabulary} tags, {h['epochs']} epochs ({h['steps']} steps) on {args.device}: "
+          f"{h['seconds']} s (set-up {h['setup_s']} s, {h['per_epoch_s']} s/epoch)")
     if args.encode:
         figures["encoding"] = time_encoding(args.device, args.encode, args.arch)
         e = figures["encoding"]
         print(f"encoding {args.arch}: forward only {e['forward_photos_s']} photos/s, end to end (decode 1600×1200 JPEGs) {e['end_to_end_photos_s']} photos/s")
     if args.finetune:
-        figures["finetune"] = time_finetune(args.device, args.photos, args.arch, args.blocks, max(1, args.epochs // 5))
+        figures["finetune"] = time_finetune(args.device, args.photos, args.arch, args.blocks, max(1, (args.epochs or 10) // 5))
         f = figures["finetune"]
         print(f"finetune {args.arch} last {f['blocks']} blocks, {f['photos']} photos: stems {f['stem_seconds']} s, "
               f"{f['per_epoch_s']} s/epoch")
