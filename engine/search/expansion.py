@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .hamming import pack_bits, unpack_bits
+from .hamming import HammingIndex, pack_bits, unpack_bits
 
 DEFAULT_EXPANSION = 20
 
@@ -28,19 +28,15 @@ def majority_code(query_bits: np.ndarray, neighbour_bits: np.ndarray) -> np.ndar
 def expand_bits(query_bits: np.ndarray, database_bits: np.ndarray, k: int = DEFAULT_EXPANSION) -> np.ndarray:
     """Expanded {0,1} codes for each query row against unpacked database codes (benchmark use).
 
-    Neighbours are ranked by (distance, position), as `HammingIndex.search` ranks them.
+    The database goes into a `HammingIndex`, so neighbours are found exactly as search finds them.
     """
-    query_bits = np.atleast_2d(query_bits).astype(np.int32)
-    database = np.asarray(database_bits, dtype=np.int32)
+    query_bits = np.atleast_2d(query_bits).astype(np.uint8)
+    database = np.asarray(database_bits, dtype=np.uint8)
     if k <= 0 or len(database) == 0:
-        return query_bits.astype(np.uint8)
-    k = min(k, len(database))
-    out = np.empty(query_bits.shape, np.uint8)
-    for row, query in enumerate(query_bits):
-        distances = np.count_nonzero(database != query, axis=1)
-        nearest = np.argsort(distances, kind="stable")[:k]
-        out[row] = majority_code(query, database[nearest])
-    return out
+        return query_bits
+    bits = database.shape[1]
+    index = HammingIndex(np.arange(len(database), dtype=np.int64), pack_bits(database), bits)
+    return unpack_bits(np.stack([expand_packed(index, query, k) for query in pack_bits(query_bits)]), bits)
 
 
 def expand_packed(index, query: np.ndarray, k: int = DEFAULT_EXPANSION) -> np.ndarray:
