@@ -49,19 +49,20 @@ def expansion_matrix(cooccurrence: torch.Tensor, first: float, second: float = 0
     return matrix
 
 
-def expand_tags(labels: torch.Tensor, cooccurrence: Optional[torch.Tensor], strength: float) -> torch.Tensor:
-    """Multi-hot tags plus `strength` × the mean co-occurrence row of a photo's tags.
+def expand_tags(labels: torch.Tensor, expansion: Optional[torch.Tensor], strength: float = 1.0) -> torch.Tensor:
+    """Multi-hot tags plus `strength` × the mean row of `expansion` over a photo's tags.
 
-    Photos that share no tag but whose tags keep the same company become similar; a
-    wrong tag, which keeps no company with the others, is diluted. With strength 0 (or
-    no matrix) the labels come back unchanged.
+    `expansion` is the co-occurrence matrix, or `expansion_matrix` of it (which already
+    holds the strengths of one and two steps). Photos that share no tag but whose tags
+    keep the same company become similar; a wrong tag, which keeps no company with the
+    others, is diluted. With strength 0 (or no matrix) the labels come back unchanged.
     """
-    if cooccurrence is None or strength <= 0:
+    if expansion is None or strength <= 0:
         return labels
     count = labels.sum(dim=1, keepdim=True).clamp(min=1)
-    # labels @ cooccurrence, over the few tags each photo has (a dense product is B·V² work)
+    # labels @ expansion, over the few tags each photo has (a dense product is B·V² work)
     rows, cols = labels.nonzero(as_tuple=True)
-    company = torch.zeros_like(labels).index_add_(0, rows, cooccurrence[cols] * labels[rows, cols, None])
+    company = torch.zeros_like(labels).index_add_(0, rows, expansion[cols] * labels[rows, cols, None])
     return labels + strength * company / count
 
 

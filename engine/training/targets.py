@@ -51,7 +51,7 @@ def semantic_target_codes(
     indices: Sequence[int],
     count: int,
     vocabulary: int,
-    cooccurrence: Optional[torch.Tensor],
+    expansion: Optional[torch.Tensor],
     strength: float,
     bits: int,
     seed: int = 0,
@@ -61,8 +61,9 @@ def semantic_target_codes(
     """±1 codes (count × bits, int8) for the photos in `indices`; 0 rows for all others.
 
     `labels_of(chunk)` gives the multi-hot tag rows of those photo indices; photos in
-    `indices` without tags get no target. Without a co-occurrence matrix (or with
-    strength 0) the codes come from the plain tags.
+    `indices` without tags get no target. `expansion` and `strength` are those of
+    `losses.expand_tags`; without a matrix (or with strength 0) the codes come from the
+    plain tags.
     """
     out = np.zeros((count, bits), np.int8)
     if vocabulary == 0:
@@ -70,7 +71,7 @@ def semantic_target_codes(
 
     def expanded_chunks():
         for rows, labels in _label_chunks(labels_of, indices, device):
-            yield rows, F.normalize(expand_tags(labels, cooccurrence, strength), dim=1).double()
+            yield rows, F.normalize(expand_tags(labels, expansion, strength), dim=1).double()
 
     total = torch.zeros(vocabulary, dtype=torch.float64, device=device)
     gram = torch.zeros(vocabulary, vocabulary, dtype=torch.float64, device=device)

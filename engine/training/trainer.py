@@ -168,7 +168,7 @@ class Trainer:
             sets.append(tags[: self.max_tags])
         return tag_set_batch_with_index(sets, self.vocab_embeddings)
 
-    def _vocabulary_columns(self, labels: torch.Tensor, rng: np.random.Generator) -> Optional[torch.Tensor]:
+    def _vocabulary_columns(self, labels: np.ndarray, rng: np.random.Generator) -> Optional[torch.Tensor]:
         """The vocabulary tags the tag losses score this step, or None for all of them.
 
         A large vocabulary is sampled: every tag of the batch's photos plus random others up
@@ -179,7 +179,7 @@ class Trainer:
         vocabulary, sample = labels.shape[1], self.tag_sample
         if sample <= 0 or vocabulary <= sample:
             return None
-        present = (labels > 0).any(dim=0).cpu().numpy()
+        present = (labels > 0).any(axis=0)
         positives = np.flatnonzero(present)
         others = np.flatnonzero(~present)
         extra = rng.choice(others, size=min(len(others), max(0, sample - len(positives))), replace=False)
@@ -191,16 +191,17 @@ class Trainer:
         embedding = self.embeddings[idx]  # the original backbone's: the similarity targets' reference
         features, tokens = self.image_inputs(idx, training=True)
         tags, mask, tag_index = self._indexed_tag_sets(indices, rng)
-        labels = torch.from_numpy(self.data.labels(indices)).to(self.device)
+        label_rows = self.data.labels(indices)
+        labels = torch.from_numpy(label_rows).to(self.device)
         has_tags = torch.from_numpy(self.data.has_tags(indices)).to(self.device)
         parts = self.config.components
-        columns = self._vocabulary_columns(labels, rng)
+        columns = self._vocabulary_columns(label_rows, rng)
         vocabulary = None
         if parts.get("pixel_text_matching"):
             vocabulary = self.vocab_embeddings if columns is None else self.vocab_embeddings[columns]
         out = model(features, tokens, tags, mask, vocabulary, tag_index, columns)
         scored = labels if columns is None else labels[:, columns]  # the tag logits' columns
-        expanded = L.expand_tags(labels, self.expansion, 1.0)
+        expanded = L.expand_tags(labels, self.expansion)
         targets = L.similarity_targets(expanded, has_tags, embedding, self.tag_weight, self.idf if self.use_idf else None)
         tagged_cols = has_tags[None, :].float().expand(len(indices), -1)
         # same-modality pairs leave out the trivial pair of a photo with itself
