@@ -29,7 +29,7 @@ def main() -> int:
     parser.add_argument("--library", default="/tmp/bitlens-wizard-shots/library")
     parser.add_argument("--photos", default=str(SHARED / "scenes-s0"))
     parser.add_argument("--albums", type=int, default=8, help="how many albums of the scenes set to index")
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=12, help="epochs to train (0: what the wizard proposes for this library)")
     args = parser.parse_args()
 
     from PIL import ImageGrab
@@ -80,7 +80,7 @@ def main() -> int:
 
     window.start()
     wait(lambda: window.overview is not None, settle=0.5)
-    wizard = open_training_wizard(window, default_epochs=args.epochs)
+    wizard = open_training_wizard(window, default_epochs=args.epochs or None)
     wizard.move(60, 40)
     wizard.resize(1100, 700)
     wait(lambda: wizard.data_page.isComplete(), settle=0.5)
