@@ -51,6 +51,28 @@ def test_similarity_loss_prefers_codes_that_keep_the_target_order():
     weight = torch.tensor([[1.0, 1, 0], [1, 1, 0], [0, 0, 0]])
     assert L.pairwise_similarity_loss(good, bad, targets, weight=weight) == pytest.approx(
         float(L.pairwise_similarity_loss(good[:2], bad[:2], targets[:2, :2])))
+    # several pairs in one pass give each pair's own loss
+    together = L.similarity_losses([(good, good, None), (good, bad, weight), (bad, bad, None)], targets)
+    alone = [L.pairwise_similarity_loss(good, good, targets), L.pairwise_similarity_loss(good, bad, targets, weight=weight),
+             L.pairwise_similarity_loss(bad, bad, targets)]
+    assert together.tolist() == pytest.approx([float(x) for x in alone])
+    assert len(set(together.tolist())) == 3
+
+
+def test_map_on_a_hand_computed_ranking_keeps_ties_in_database_order():
+    from engine.training.metrics import mean_average_precision, precision_at_k
+
+    # query 0: items 1 and 2 tie at distance 1; database order puts item 1 (irrelevant) first.
+    # Ranking 0, 1, 2, 3 with relevant 0 and 2: AP = (1/1 + 2/3) / 2.
+    # query 1: ranking 3, 2, 1, 0 with relevant 3 only: AP = 1.
+    distances = np.array([[0, 1, 1, 5], [9, 4, 2, 0]])
+    relevant = np.array([[True, False, True, False], [False, False, False, True]])
+    expected = ((1 + 2 / 3) / 2 + 1) / 2
+    for as_type in (np.int32, np.float32, np.float64):
+        assert mean_average_precision(distances.astype(as_type), relevant) == pytest.approx(expected)
+    # distances that are not integers keep their exact order
+    assert mean_average_precision(distances + np.array([[0, 0.5, 0.25, 0], [0] * 4]), relevant) == pytest.approx(((1 + 1) / 2 + 1) / 2)
+    assert precision_at_k(distances, relevant, 2) == pytest.approx((1 / 2 + 1 / 2) / 2)
 
 
 def test_tag_bce_only_counts_tagged_photos():
@@ -99,6 +121,47 @@ def test_training_shortcut_for_vocabulary_tags_gives_the_same_text_features():
         shortcut, shortcut_tokens = net.text_feature(tags, mask, index)
     assert torch.allclose(general, shortcut, atol=1e-5)
     assert torch.allclose(general_tokens[mask], shortcut_tokens[mask], atol=1e-5)
+
+
+def test_training_takes_tag_tokens_from_the_scored_vocabulary_without_changing_codes():
+    from engine.models.hashing import HashingConfig, HashingNet, tag_set_batch_with_index
+
+    torch.manual_seed(0)
+    vocabulary = torch.nn.functional.normalize(torch.randn(40, 16), dim=-1)
+    net = HashingNet(HashingConfig.load(overrides={"network": {"dim": 32, "heads": 2}}), in_dim=16, bits=32, vocabulary=40).eval()
+    torch.nn.init.normal_(net.tag_identity.weight, std=1.0)
+    net.set_vocabulary(vocabulary)
+    sets = [[3, 7, 9], [12], [], [0, 39], [7]]
+    tags, mask, index = tag_set_batch_with_index(sets, vocabulary)
+    columns = torch.tensor([0, 2, 3, 7, 9, 12, 20, 39])  # every tag of the batch plus sampled others
+    embedding = torch.randn(len(sets), 16)
+    with torch.no_grad():
+        sampled = net(embedding, None, tags, mask, vocabulary[columns], index, columns)
+        general = net(embedding, None, tags, mask)  # no vocabulary: each tag projected on its own
+        deployed_text = net.text_codes(tags, mask)
+        deployed_fused = net.fused_codes(embedding, None, tags, mask)
+    for name in ("image_code", "text_code", "fused_code"):
+        assert torch.allclose(sampled[name], general[name], atol=1e-5), name
+    tagged = mask.any(dim=1)
+    assert torch.equal((sampled["text_code"][tagged] > 0).to(torch.uint8), deployed_text[tagged])
+    assert torch.equal((sampled["fused_code"][tagged] > 0).to(torch.uint8), deployed_fused[tagged])
+    # a tag missing from the scored columns falls back to projecting every tag
+    with torch.no_grad():
+        partial = net(embedding, None, tags, mask, vocabulary[columns[:-1]], index, columns[:-1])
+    assert torch.allclose(partial["text_code"], general["text_code"], atol=1e-5)
+
+
+def test_fusion_over_one_image_token_matches_full_cross_attention():
+    from engine.models.hashing import CrossAttentionLayer
+
+    torch.manual_seed(0)
+    layer = CrossAttentionLayer(32, 4, 0.0)
+    tokens, image = torch.randn(6, 5, 32), torch.randn(6, 1, 32)
+    shortcut = layer(tokens, image)
+    attended = tokens + layer.cross(layer.norm_query(tokens), image, image, need_weights=False)[0]
+    reference = attended + layer.feed_forward(layer.norm_out(attended))
+    assert torch.allclose(shortcut, reference, atol=1e-5)
+    assert not torch.allclose(shortcut, layer(tokens, torch.randn(6, 1, 32)), atol=1e-3)  # it does use the image
 
 
 def test_grouping_photos_by_tag_count_changes_no_output(monkeypatch):

@@ -95,7 +95,16 @@ class CrossAttentionLayer(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, tokens: torch.Tensor, image_tokens: torch.Tensor) -> torch.Tensor:
-        tokens = tokens + self.dropout(self.cross(self.norm_query(tokens), image_tokens, image_tokens, need_weights=False)[0])
+        if image_tokens.shape[1] == 1 and not (self.training and self.cross.dropout > 0):
+            # One image token (cross-scale attention off): every query's softmax over a single
+            # key is 1, so attention is that token's value projection, the same for every
+            # text token. The same result without the query and key projections.
+            dim = image_tokens.shape[-1]
+            value = F.linear(image_tokens, self.cross.in_proj_weight[2 * dim :], self.cross.in_proj_bias[2 * dim :])
+            attended = self.cross.out_proj(value)
+        else:
+            attended = self.cross(self.norm_query(tokens), image_tokens, image_tokens, need_weights=False)[0]
+        tokens = tokens + self.dropout(attended)
         return tokens + self.dropout(self.feed_forward(self.norm_out(tokens)))
 
 
@@ -214,13 +223,16 @@ class HashingNet(nn.Module):
                 self._vocabulary_mix = self._top_mix(keys @ keys.T / self.identity_temperature)
         return self._vocabulary_mix
 
-    def text_feature(self, tags: torch.Tensor, mask: torch.Tensor, tag_index: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def text_feature(self, tags: torch.Tensor, mask: torch.Tensor, tag_index: Optional[torch.Tensor] = None,
+                     projected: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Summary feature and per-tag tokens of tag sets (B, T, D) with `mask` True = real tag.
 
         `tag_index` (B, T), when every tag is a vocabulary tag, takes the precomputed identity mix.
+        `projected` (B, T, dim), when given, are the input tokens already computed
+        (`text_in` of the tags plus their identities; see `_projected_tags`).
         """
-        x = self.text_in(tags)
-        if self.use_identity:
+        x = self.text_in(tags) if projected is None else projected
+        if self.use_identity and projected is None:
             if tag_index is not None:
                 mix_index, mix_weights = self.vocabulary_mix()
                 x = x + self._identities(mix_index[tag_index], mix_weights[tag_index]) * mask.unsqueeze(-1)
@@ -233,20 +245,23 @@ class HashingNet(nn.Module):
         encoded = self.text_encoder(x, src_key_padding_mask=padding)
         return self.text_norm(encoded[:, 0]), encoded[:, 1:]
 
-    def fused_feature(self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def fused_feature(self, image_tokens: torch.Tensor, text_tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Text tokens attend to image tokens; the pixel–text score picks the image tokens that guide."""
         queried = self.fusion(text_tokens, image_tokens, tgt_key_padding_mask=~mask)
-        # pixel–text matching: cosine of every text token with every image token
-        score = torch.einsum("btd,bpd->btp", F.normalize(text_tokens, dim=-1), F.normalize(image_tokens, dim=-1))
-        weights = torch.softmax(score.masked_fill(~mask.unsqueeze(-1), -1e4).amax(dim=1) * self.match_scale.abs(), dim=-1)
-        guided = torch.einsum("bp,bpd->bd", weights, image_tokens)
+        if image_tokens.shape[1] == 1:  # the softmax over one image token is 1: it guides alone
+            guided = image_tokens[:, 0]
+        else:
+            # pixel–text matching: cosine of every text token with every image token
+            score = torch.einsum("btd,bpd->btp", F.normalize(text_tokens, dim=-1), F.normalize(image_tokens, dim=-1))
+            weights = torch.softmax(score.masked_fill(~mask.unsqueeze(-1), -1e4).amax(dim=1) * self.match_scale.abs(), dim=-1)
+            guided = torch.einsum("bp,bpd->bd", weights, image_tokens)
         m = mask.unsqueeze(-1).float()
         pooled = (queried * m).sum(1) / m.sum(1).clamp(min=1)
-        return self.fused_norm(pooled + guided), score
+        return self.fused_norm(pooled + guided)
 
     # -- training and deployment -----------------------------------------------------------
 
-    def _text_and_fused(self, image_tok, tags, mask, tag_index) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    def _text_and_fused(self, image_tok, tags, mask, tag_index, projected=None) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Text and fused features of a batch, its photos grouped by how many tags they have.
 
         Tag sets are padded to the batch's longest, and most photos have a few tags where
@@ -255,20 +270,44 @@ class HashingNet(nn.Module):
         """
         groups = _length_groups(mask.sum(dim=1))
         if groups is None:
-            text_feat, text_tok = self.text_feature(tags, mask, tag_index)
-            fused = self.fused_feature(image_tok, text_tok, mask)[0] if self.use_fusion else None
+            text_feat, text_tok = self.text_feature(tags, mask, tag_index, projected)
+            fused = self.fused_feature(image_tok, text_tok, mask) if self.use_fusion else None
             return text_feat, fused
         text_feat = fused_feat = None
         for rows, width in groups:
             sub_mask = mask[rows, :width]
-            feat, tok = self.text_feature(tags[rows, :width], sub_mask, None if tag_index is None else tag_index[rows, :width])
+            feat, tok = self.text_feature(tags[rows, :width], sub_mask, None if tag_index is None else tag_index[rows, :width],
+                                          None if projected is None else projected[rows, :width])
             text_feat = feat.new_zeros(len(mask), feat.shape[1]) if text_feat is None else text_feat
             text_feat = text_feat.index_copy(0, rows, feat)
             if self.use_fusion:
-                fused = self.fused_feature(image_tok[rows], tok, sub_mask)[0]
+                fused = self.fused_feature(image_tok.index_select(0, rows), tok, sub_mask)
                 fused_feat = fused.new_zeros(len(mask), fused.shape[1]) if fused_feat is None else fused_feat
                 fused_feat = fused_feat.index_copy(0, rows, fused)
         return text_feat, fused_feat
+
+    def _projected_tags(self, vocab_in: Optional[torch.Tensor], tag_index: Optional[torch.Tensor], mask: torch.Tensor,
+                        columns: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+        """The text branch's input tokens taken from the scored vocabulary's, or None.
+
+        In training every tag of the batch is among the scored vocabulary tags, whose
+        `text_in` the pixel–text matching computes anyway: a gather replaces projecting
+        each photo's tags again (LayerNorm and a D × dim product per tag slot), and their
+        identities are mixed once per vocabulary tag instead of once per tag slot.
+        """
+        if vocab_in is None or tag_index is None or (columns is None and len(vocab_in) != self.vocabulary):
+            return None
+        rows = tag_index if columns is None else torch.searchsorted(columns, tag_index).clamp(max=len(columns) - 1)
+        found = tag_index if columns is None else columns[rows]
+        if not bool(((found == tag_index) | ~mask).all()):  # a tag outside the scored ones: project them all
+            return None
+        if self.use_identity:
+            mix_index, mix_weights = self.vocabulary_mix()
+            if columns is not None:
+                mix_index, mix_weights = mix_index[columns], mix_weights[columns]
+            vocab_in = vocab_in + self._identities(mix_index, mix_weights)
+        # index_select: its backward is an index_add, several times cheaper than advanced indexing's
+        return vocab_in.index_select(0, rows.reshape(-1)).view(*rows.shape, -1)
 
     def forward(self, embedding, tokens, tags, mask, vocabulary_embeddings: Optional[torch.Tensor] = None,
                 tag_index: Optional[torch.Tensor] = None, columns: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
@@ -278,10 +317,12 @@ class HashingNet(nn.Module):
         sample of a large vocabulary); `vocabulary_embeddings` are then those tags' embeddings.
         """
         image_feat, image_tok = self.image_feature(embedding, tokens)
-        text_feat, fused_feat = self._text_and_fused(image_tok, tags, mask, tag_index)
+        vocab_in = None if vocabulary_embeddings is None else self.text_in(vocabulary_embeddings)
+        projected = self._projected_tags(vocab_in, tag_index, mask, columns)
+        text_feat, fused_feat = self._text_and_fused(image_tok, tags, mask, tag_index, projected)
         classifier_weight, classifier_bias = self.tag_classifier.weight, self.tag_classifier.bias
         if columns is not None:
-            classifier_weight, classifier_bias = classifier_weight[columns], classifier_bias[columns]
+            classifier_weight, classifier_bias = classifier_weight.index_select(0, columns), classifier_bias.index_select(0, columns)
         out = {
             "image_code": torch.tanh(self.image_hash(image_feat)),
             "text_code": torch.tanh(self.text_hash(text_feat)),
@@ -292,7 +333,7 @@ class HashingNet(nn.Module):
             out["fused_tag_logits"] = F.linear(fused_feat, classifier_weight, classifier_bias)
         if vocabulary_embeddings is not None:
             # pixel–text matching against the scored vocabulary tags: does any image token match tag v?
-            vocab = F.normalize(self.text_in(vocabulary_embeddings), dim=-1)
+            vocab = F.normalize(vocab_in, dim=-1)
             sims = torch.einsum("vd,bpd->bvp", vocab, F.normalize(image_tok, dim=-1)).amax(dim=-1)
             out["pixel_text_logits"] = sims * self.match_scale + self.match_bias
         if self.prototypes is not None:
@@ -316,5 +357,5 @@ class HashingNet(nn.Module):
         """Codes from image plus tags (an option for database photos that have tags)."""
         _, image_tok = self.image_feature(embedding, tokens)
         _, text_tok = self.text_feature(tags, mask)
-        feature, _ = self.fused_feature(image_tok, text_tok, mask)
+        feature = self.fused_feature(image_tok, text_tok, mask)
         return (self.fused_hash(feature) > 0).to(torch.uint8)

@@ -71,14 +71,16 @@ def semantic_target_codes(
 
     def expanded_chunks():
         for rows, labels in _label_chunks(labels_of, indices, device):
-            yield rows, F.normalize(expand_tags(labels, expansion, strength), dim=1).double()
+            yield rows, F.normalize(expand_tags(labels, expansion, strength), dim=1)
 
+    # Sums over photos in float64; a chunk's own product in float32, three times faster
+    # and exact enough for its at most CHUNK unit vectors.
     total = torch.zeros(vocabulary, dtype=torch.float64, device=device)
     gram = torch.zeros(vocabulary, vocabulary, dtype=torch.float64, device=device)
     n = 0
     for _, vectors in expanded_chunks():
-        total += vectors.sum(dim=0)
-        gram += vectors.T @ vectors
+        total += vectors.sum(dim=0, dtype=torch.float64)
+        gram += (vectors.T @ vectors).double()
         n += len(vectors)
     if n == 0:
         return out
@@ -89,7 +91,7 @@ def semantic_target_codes(
     rows, projected = [], []
     for chunk_rows, vectors in expanded_chunks():
         rows.extend(chunk_rows)
-        projected.append((vectors.cpu().numpy() - mean) @ basis)
+        projected.append((vectors.cpu().numpy().astype(np.float64) - mean) @ basis)
     v = np.concatenate(projected)
     rotation = itq_rotation(v, iterations, rng)
     out[rows] = np.where(v @ rotation >= 0, 1, -1).astype(np.int8)

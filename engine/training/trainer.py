@@ -208,20 +208,20 @@ class Trainer:
         not_self = 1.0 - torch.eye(len(indices), device=self.device)
         tagged_pairs = (has_tags[:, None] & has_tags[None, :]).float() * not_self
         image, text = out["image_code"], out["text_code"]
+        pairs = [(image, image, not_self), (image, text, tagged_cols), (text, text, tagged_pairs)]
+        if "fused_code" in out:
+            fused = out["fused_code"]
+            pairs += [(image, fused, tagged_cols), (text, fused, tagged_pairs + torch.diag(has_tags.float())), (fused, fused, tagged_pairs)]
+        similarity = L.similarity_losses(pairs, targets, self.scale, self.sharpness)
         terms: dict[str, torch.Tensor] = {
-            "similarity_image_image": L.pairwise_similarity_loss(image, image, targets, self.scale, weight=not_self, sharpness=self.sharpness),
-            "similarity_image_text": L.pairwise_similarity_loss(image, text, targets, self.scale, weight=tagged_cols, sharpness=self.sharpness),
-            "similarity_text_text": L.pairwise_similarity_loss(text, text, targets, self.scale, weight=tagged_pairs, sharpness=self.sharpness),
+            "similarity_image_image": similarity[0],
+            "similarity_image_text": similarity[1],
+            "similarity_text_text": similarity[2],
             "quantisation": L.quantisation_loss(torch.cat([image, text[has_tags]])),
             "bit_balance": L.bit_balance_loss(image) + (L.bit_balance_loss(text[has_tags]) if has_tags.any() else 0),
         }
         if "fused_code" in out:
-            fused = out["fused_code"]
-            terms["similarity_fused"] = (
-                L.pairwise_similarity_loss(image, fused, targets, self.scale, weight=tagged_cols, sharpness=self.sharpness)
-                + L.pairwise_similarity_loss(text, fused, targets, self.scale, weight=tagged_pairs + torch.diag(has_tags.float()), sharpness=self.sharpness)
-                + L.pairwise_similarity_loss(fused, fused, targets, self.scale, weight=tagged_pairs, sharpness=self.sharpness)
-            )
+            terms["similarity_fused"] = similarity[3:].sum()
         if self.target_codes is not None:
             wanted = self.target_codes[idx].float()
             terms["code_target"] = T.code_target_loss(image, wanted) + T.code_target_loss(text, wanted * has_tags[:, None])
