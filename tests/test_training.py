@@ -164,6 +164,49 @@ def test_fusion_over_one_image_token_matches_full_cross_attention():
     assert not torch.allclose(shortcut, layer(tokens, torch.randn(6, 1, 32)), atol=1e-3)  # it does use the image
 
 
+def test_image_branch_over_one_token_matches_the_transformer_encoder():
+    from engine.models.hashing import HashingConfig, HashingNet
+
+    torch.manual_seed(0)
+    config = HashingConfig.load(overrides={"network": {"dim": 32, "heads": 2, "image_layers": 2}})
+    net = HashingNet(config, in_dim=24, bits=16, vocabulary=5)
+    embedding = torch.randn(7, 24)
+    x = net.image_in(embedding.unsqueeze(1)) + net.scale_embedding[:1]
+    for training in (True, False):
+        net.train(training)
+        assert torch.allclose(net.image_tokens(embedding, None), net.image_encoder(x), atol=1e-5)
+
+
+def test_training_tag_sets_are_the_photos_own_tags_and_half_are_random_subsets():
+    from engine.training.data import TrainingData
+
+    rng = np.random.default_rng(0)
+    tag_lists = [sorted(set(rng.integers(0, 40, int(k)).tolist())) for k in rng.integers(0, 20, 400)]
+    tag_lists[0], tag_lists[1] = [], [5]
+    n = len(tag_lists)
+    data = TrainingData([str(i) for i in range(n)], np.zeros((n, 4), np.float32), None, [f"t{j}" for j in range(40)],
+                        tag_lists, np.zeros((40, 4), np.float32), np.arange(n), np.zeros(0, np.int64))
+    indices = np.arange(n)[::-1]
+    labels = data.labels(indices)
+    for row, i in enumerate(indices):
+        assert np.flatnonzero(labels[row]).tolist() == tag_lists[i]
+    assert data.has_tags(indices).tolist() == [bool(tag_lists[i]) for i in indices]
+    index, mask = data.sample_tag_sets(indices, np.random.default_rng(1), max_tags=12)
+    assert mask.shape[1] <= 12 and index.shape == mask.shape
+    whole = subsets = 0
+    for row, i in enumerate(indices):
+        chosen = index[row][mask[row]].tolist()
+        assert len(set(chosen)) == len(chosen) and set(chosen) <= set(tag_lists[i])
+        assert len(chosen) == min(len(tag_lists[i]), 12) or len(tag_lists[i]) > 1  # only multi-tag photos are cut
+        if len(tag_lists[i]) > 1:
+            full = chosen == tag_lists[i][:12]
+            whole += full
+            subsets += not full
+    assert not mask[list(indices).index(0)].any()  # an untagged photo has an empty set
+    assert index[list(indices).index(1)][mask[list(indices).index(1)]].tolist() == [5]
+    assert 0.3 < subsets / (whole + subsets) < 0.6  # about half get a random subset (some draw all their tags)
+
+
 def test_grouping_photos_by_tag_count_changes_no_output(monkeypatch):
     import engine.models.hashing as hashing
     from engine.models.hashing import HashingConfig, HashingNet, tag_set_batch_with_index

@@ -84,6 +84,21 @@ def _encoder(dim: int, heads: int, layers: int, dropout: float) -> nn.Transforme
     return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
 
 
+def _single_token_encoder(encoder: nn.TransformerEncoder, x: torch.Tensor) -> torch.Tensor:
+    """`encoder(x)` for a sequence of one token (B, 1, dim), without attention arithmetic.
+
+    Self-attention over one token is that token's value projection (its softmax weight
+    is 1), so each pre-norm layer is x + out(v(norm1(x))) then its feed-forward.
+    """
+    for layer in encoder.layers:
+        dim = x.shape[-1]
+        attention = layer.self_attn
+        value = F.linear(layer.norm1(x), attention.in_proj_weight[2 * dim :], attention.in_proj_bias[2 * dim :])
+        x = x + layer.dropout1(attention.out_proj(value))
+        x = x + layer.dropout2(layer.linear2(layer.dropout(layer.activation(layer.linear1(layer.norm2(x))))))
+    return x if encoder.norm is None else encoder.norm(x)
+
+
 class CrossAttentionLayer(nn.Module):
     """A transformer decoder layer without self-attention: each text token queries the image tokens, then a feed-forward."""
 
@@ -128,6 +143,7 @@ class HashingNet(nn.Module):
         super().__init__()
         net, parts = config.network, config.components
         dim, heads, dropout = int(net["dim"]), int(net["heads"]), float(net["dropout"])
+        self.dropout = dropout
         self.bits, self.in_dim, self.vocabulary = bits, in_dim, vocabulary
         self.use_tokens = bool(parts.get("cross_scale_attention", True))
         self.use_fusion = bool(parts.get("fusion", True))
@@ -187,6 +203,8 @@ class HashingNet(nn.Module):
         if self.use_tokens and tokens is not None:
             x = torch.cat([x, tokens], dim=1)
         x = self.image_in(x) + self.scale_embedding[: x.shape[1]]
+        if x.shape[1] == 1 and not (self.training and self.dropout > 0):  # cross-scale attention off: one token
+            return _single_token_encoder(self.image_encoder, x)
         return self.image_encoder(x)
 
     def image_feature(self, embedding: torch.Tensor, tokens: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -276,7 +294,7 @@ class HashingNet(nn.Module):
         text_feat = fused_feat = None
         for rows, width in groups:
             sub_mask = mask[rows, :width]
-            feat, tok = self.text_feature(tags[rows, :width], sub_mask, None if tag_index is None else tag_index[rows, :width],
+            feat, tok = self.text_feature(None if tags is None else tags[rows, :width], sub_mask, None if tag_index is None else tag_index[rows, :width],
                                           None if projected is None else projected[rows, :width])
             text_feat = feat.new_zeros(len(mask), feat.shape[1]) if text_feat is None else text_feat
             text_feat = text_feat.index_copy(0, rows, feat)
@@ -315,10 +333,13 @@ class HashingNet(nn.Module):
 
         `columns`, when given, are the vocabulary tags the tag logits are computed for (a
         sample of a large vocabulary); `vocabulary_embeddings` are then those tags' embeddings.
+        `tags` may be None when `tag_index` and those embeddings cover every tag.
         """
         image_feat, image_tok = self.image_feature(embedding, tokens)
         vocab_in = None if vocabulary_embeddings is None else self.text_in(vocabulary_embeddings)
         projected = self._projected_tags(vocab_in, tag_index, mask, columns)
+        if projected is None and tags is None:
+            raise ValueError("tag embeddings are needed unless every tag is among the scored vocabulary tags")
         text_feat, fused_feat = self._text_and_fused(image_tok, tags, mask, tag_index, projected)
         classifier_weight, classifier_bias = self.tag_classifier.weight, self.tag_classifier.bias
         if columns is not None:

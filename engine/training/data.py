@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -38,15 +39,57 @@ class TrainingData:
     def dim(self) -> int:
         return int(self.embeddings.shape[1])
 
+    @cached_property
+    def _flat_tags(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The tag lists as one flat array with each photo's start and count (built once)."""
+        counts = np.fromiter((len(t) for t in self.tag_lists), np.int64, len(self.tag_lists))
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        flat = np.fromiter((j for t in self.tag_lists for j in t), np.int64, int(counts.sum()))
+        return flat, starts, counts
+
+    def tag_rows(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The photos' tags padded to the longest (len(indices) × W, 0 under padding) and their counts."""
+        flat, starts, counts = self._flat_tags
+        indices = np.asarray(indices, dtype=np.int64)
+        n = counts[indices]
+        width = max(1, int(n.max())) if len(n) else 1
+        columns = np.arange(width)
+        valid = columns < n[:, None]
+        if len(flat) == 0:
+            return np.zeros((len(indices), width), np.int64), n
+        position = np.minimum(starts[indices][:, None] + columns, len(flat) - 1)
+        return np.where(valid, flat[position], 0), n
+
     def labels(self, indices: Sequence[int]) -> np.ndarray:
         """Multi-hot tag matrix (len(indices) × V) as float32."""
-        out = np.zeros((len(indices), len(self.vocabulary)), np.float32)
-        for row, i in enumerate(indices):
-            out[row, self.tag_lists[i]] = 1.0
+        rows, n = self.tag_rows(indices)
+        out = np.zeros((len(rows), len(self.vocabulary)), np.float32)
+        valid = np.arange(rows.shape[1]) < n[:, None]
+        out[np.nonzero(valid)[0], rows[valid]] = 1.0
         return out
 
     def has_tags(self, indices: Sequence[int]) -> np.ndarray:
-        return np.array([bool(self.tag_lists[i]) for i in indices])
+        return self._flat_tags[2][np.asarray(indices, dtype=np.int64)] > 0
+
+    def sample_tag_sets(self, indices: Sequence[int], rng: np.random.Generator, max_tags: int) -> tuple[np.ndarray, np.ndarray]:
+        """Training tag sets: (B × T) vocabulary indices and mask (True = a tag), T ≤ max_tags.
+
+        Half of the photos with two or more tags get a random subset of random size (so
+        one-word queries are in-distribution during training); the others keep their
+        first `max_tags` tags. Drawn for the whole batch at once, without a Python loop.
+        """
+        rows, n = self.tag_rows(indices)
+        batch, width = rows.shape
+        subset = (n > 1) & (rng.random(batch) < 0.5)
+        keys = rng.random((batch, width))
+        keys[np.arange(width) >= n[:, None]] = 2.0  # padding sorts last
+        order = np.where(subset[:, None], np.argsort(keys, axis=1), np.arange(width))
+        shuffled = np.take_along_axis(rows, order, axis=1)
+        size = np.where(subset, rng.integers(1, np.maximum(n, 1) + 1), n)
+        size = np.minimum(size, max_tags)
+        width = max(1, int(size.max())) if batch else 1
+        mask = np.arange(width) < size[:, None]
+        return np.where(mask, shuffled[:, :width], 0), mask
 
 
 def build_training_data(

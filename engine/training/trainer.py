@@ -19,7 +19,7 @@ import torch
 
 from ..jobs import CancelToken, ProgressEvent
 from ..models.backbones import pick_device
-from ..models.hashing import GradientReversal, HashingConfig, HashingNet, tag_set_batch_with_index
+from ..models.hashing import GradientReversal, HashingConfig, HashingNet
 from . import losses as L
 from . import targets as T
 from .checkpoints import read_checkpoint, restore_optimizer, save_checkpoint
@@ -158,15 +158,12 @@ class Trainer:
         model.set_vocabulary(self.vocab_embeddings)
         return model
 
-    def _indexed_tag_sets(self, indices: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Padded tag-embedding sets; half the time a random subset, so one-word queries are in-distribution."""
-        sets = []
-        for i in indices:
-            tags = list(self.data.tag_lists[i])
-            if len(tags) > 1 and rng.random() < 0.5:
-                tags = list(rng.choice(tags, size=int(rng.integers(1, len(tags) + 1)), replace=False))
-            sets.append(tags[: self.max_tags])
-        return tag_set_batch_with_index(sets, self.vocab_embeddings)
+    def _indexed_tag_sets(self, indices: np.ndarray, rng: np.random.Generator, embed: bool = True) -> tuple[Optional[torch.Tensor], torch.Tensor, torch.Tensor]:
+        """Padded tag-embedding sets (None unless `embed`), their mask and vocabulary indices
+        (`TrainingData.sample_tag_sets`)."""
+        index, mask = self.data.sample_tag_sets(indices, rng, self.max_tags)
+        index_t, mask_t = torch.from_numpy(index).to(self.device), torch.from_numpy(mask).to(self.device)
+        return (self.vocab_embeddings[index_t] * mask_t.unsqueeze(-1)) if embed else None, mask_t, index_t
 
     def _vocabulary_columns(self, labels: np.ndarray, rng: np.random.Generator) -> Optional[torch.Tensor]:
         """The vocabulary tags the tag losses score this step, or None for all of them.
@@ -190,11 +187,12 @@ class Trainer:
         idx = torch.from_numpy(indices).to(self.device)
         embedding = self.embeddings[idx]  # the original backbone's: the similarity targets' reference
         features, tokens = self.image_inputs(idx, training=True)
-        tags, mask, tag_index = self._indexed_tag_sets(indices, rng)
+        parts = self.config.components
+        # with pixel–text matching the network takes the tags' tokens from the scored vocabulary
+        tags, mask, tag_index = self._indexed_tag_sets(indices, rng, embed=not parts.get("pixel_text_matching"))
         label_rows = self.data.labels(indices)
         labels = torch.from_numpy(label_rows).to(self.device)
         has_tags = torch.from_numpy(self.data.has_tags(indices)).to(self.device)
-        parts = self.config.components
         columns = self._vocabulary_columns(label_rows, rng)
         vocabulary = None
         if parts.get("pixel_text_matching"):
