@@ -84,17 +84,27 @@ def _encoder(dim: int, heads: int, layers: int, dropout: float) -> nn.Transforme
     return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
 
 
-def _single_token_encoder(encoder: nn.TransformerEncoder, x: torch.Tensor) -> torch.Tensor:
-    """`encoder(x)` for a sequence of one token (B, 1, dim), without attention arithmetic.
+def _single_key(attention: nn.MultiheadAttention, keys: torch.Tensor) -> bool:
+    """Whether `attention` over `keys` (B, S, dim) reduces to `_single_key_attention`: one key,
+    and no dropout on the attention weights (which would zero that key's weight of 1)."""
+    return keys.shape[1] == 1 and not (attention.training and attention.dropout > 0)
 
-    Self-attention over one token is that token's value projection (its softmax weight
-    is 1), so each pre-norm layer is x + out(v(norm1(x))) then its feed-forward.
+
+def _single_key_attention(attention: nn.MultiheadAttention, key: torch.Tensor) -> torch.Tensor:
+    """`attention(query, key, key)` for a single key token (B, 1, dim), whatever the queries.
+
+    Each query's softmax over one key is 1, so the output is that token's value projection
+    (then the output projection), the same for every query: no query or key projections.
     """
+    dim = key.shape[-1]
+    return attention.out_proj(F.linear(key, attention.in_proj_weight[2 * dim :], attention.in_proj_bias[2 * dim :]))
+
+
+def _single_token_encoder(encoder: nn.TransformerEncoder, x: torch.Tensor) -> torch.Tensor:
+    """`encoder(x)` for a sequence of one token (B, 1, dim): each pre-norm layer is
+    x + attention(norm1(x)) over its single key, then its feed-forward."""
     for layer in encoder.layers:
-        dim = x.shape[-1]
-        attention = layer.self_attn
-        value = F.linear(layer.norm1(x), attention.in_proj_weight[2 * dim :], attention.in_proj_bias[2 * dim :])
-        x = x + layer.dropout1(attention.out_proj(value))
+        x = x + layer.dropout1(_single_key_attention(layer.self_attn, layer.norm1(x)))
         x = x + layer.dropout2(layer.linear2(layer.dropout(layer.activation(layer.linear1(layer.norm2(x))))))
     return x if encoder.norm is None else encoder.norm(x)
 
@@ -110,13 +120,8 @@ class CrossAttentionLayer(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, tokens: torch.Tensor, image_tokens: torch.Tensor) -> torch.Tensor:
-        if image_tokens.shape[1] == 1 and not (self.training and self.cross.dropout > 0):
-            # One image token (cross-scale attention off): every query's softmax over a single
-            # key is 1, so attention is that token's value projection, the same for every
-            # text token. The same result without the query and key projections.
-            dim = image_tokens.shape[-1]
-            value = F.linear(image_tokens, self.cross.in_proj_weight[2 * dim :], self.cross.in_proj_bias[2 * dim :])
-            attended = self.cross.out_proj(value)
+        if _single_key(self.cross, image_tokens):  # one image token: cross-scale attention is off
+            attended = _single_key_attention(self.cross, image_tokens)
         else:
             attended = self.cross(self.norm_query(tokens), image_tokens, image_tokens, need_weights=False)[0]
         tokens = tokens + self.dropout(attended)
@@ -143,7 +148,6 @@ class HashingNet(nn.Module):
         super().__init__()
         net, parts = config.network, config.components
         dim, heads, dropout = int(net["dim"]), int(net["heads"]), float(net["dropout"])
-        self.dropout = dropout
         self.bits, self.in_dim, self.vocabulary = bits, in_dim, vocabulary
         self.use_tokens = bool(parts.get("cross_scale_attention", True))
         self.use_fusion = bool(parts.get("fusion", True))
@@ -203,7 +207,7 @@ class HashingNet(nn.Module):
         if self.use_tokens and tokens is not None:
             x = torch.cat([x, tokens], dim=1)
         x = self.image_in(x) + self.scale_embedding[: x.shape[1]]
-        if x.shape[1] == 1 and not (self.training and self.dropout > 0):  # cross-scale attention off: one token
+        if all(_single_key(layer.self_attn, x) for layer in self.image_encoder.layers):  # cross-scale attention off
             return _single_token_encoder(self.image_encoder, x)
         return self.image_encoder(x)
 
