@@ -173,3 +173,60 @@ def test_outside_photo_queries_are_expanded_and_library_photos_still_find_themse
     assert not np.array_equal(expanded, raw)  # the vote changed the query
     results = searcher.search(image=str(outside), limit=10)
     assert len(results) == 10 and results[0].distance <= searcher.bits // 4
+
+
+def test_an_outside_photo_is_coded_from_the_mean_of_its_twelve_views_once_per_photo(fused_library, tmp_path, monkeypatch):
+    from engine.models.encoder import load_rgb
+    from engine.models.views import decode_size, encode_views
+    from engine.search.hamming import unpack_bits
+    from engine.search.searcher import Searcher
+
+    searcher = Searcher(fused_library)
+    searcher.image_query_expansion = 0
+    outside = make_photo(tmp_path / "holiday.jpg", 5004, size=(200, 150))
+    image = load_rgb(str(outside), decode_size(searcher.backbone.image_size))
+    embeddings, tokens = encode_views(searcher.backbone, image)
+    assert embeddings.shape[0] == 12
+    values = searcher.code_model.project_images(embeddings, tokens)
+    expected = (values.mean(axis=0) > 0).astype(np.uint8)
+
+    calls = []
+    encode = searcher.backbone.encode_images_with_tokens
+    monkeypatch.setattr(searcher.backbone, "encode_images_with_tokens", lambda batch: calls.append(len(batch)) or encode(batch))
+    code = unpack_bits(searcher.query_code(image=str(outside))[None, :], searcher.bits)[0]
+    assert np.array_equal(code, expected)
+    searcher.search(image=str(outside), limit=5)
+    searcher.search(image=str(outside), limit=5, radius=searcher.bits // 2)
+    assert calls == [12]  # one batch of twelve views; re-running the query (other filters) reuses it
+
+    searcher.image_query_views = 1  # the photo alone: the single-view code indexing would give it
+    single = unpack_bits(searcher.query_code(image=str(outside))[None, :], searcher.bits)[0]
+    e1, t1 = encode(searcher.backbone.preprocess(load_rgb(str(outside), searcher.backbone.image_size)).unsqueeze(0))
+    assert np.array_equal(single, searcher.code_model.encode_images(e1, t1)[0])
+    assert calls == [12, 1]
+
+
+def test_photo_views_are_the_photo_its_corners_and_centre_each_with_its_mirror():
+    from PIL import Image
+
+    from engine.models.views import decode_size, photo_views
+
+    rng = np.random.default_rng(3)
+    photo = Image.fromarray(rng.integers(0, 256, (80, 100, 3), dtype=np.uint8))  # 100 × 80, landscape
+    views = photo_views(photo)
+    assert len(views) == 12
+    pixels = [np.asarray(v) for v in views]
+    assert np.array_equal(pixels[0], np.asarray(photo))
+    for upright, mirrored in zip(pixels[::2], pixels[1::2]):
+        assert np.array_equal(mirrored, upright[:, ::-1])
+    full = np.asarray(photo)
+    crops = pixels[2::2]
+    assert all(c.shape == (72, 90, 3) for c in crops)  # 90% of each side: the landscape shape is kept
+    assert np.array_equal(crops[0], full[:72, :90]) and np.array_equal(crops[1], full[:72, 10:])
+    assert np.array_equal(crops[2], full[8:, :90]) and np.array_equal(crops[3], full[8:, 10:])
+    assert np.array_equal(crops[4], full[4:76, 5:95])
+    assert [len(photo_views(photo, n)) for n in (1, 2, 7)] == [1, 2, 7]
+    assert photo_views(photo, 1)[0] is photo
+    with pytest.raises(ValueError):
+        photo_views(photo, 13)
+    assert decode_size(224) == 249 and decode_size(224, count=2) == 224  # crops still fill the input

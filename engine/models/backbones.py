@@ -255,7 +255,7 @@ class Backbone:
             self.tokenizer = open_clip.get_tokenizer(name)
         except (OSError, ValueError) as error:  # a Hugging Face tokenizer that is not downloaded
             raise BackboneError(f"cannot load the tokenizer of {spec.label}: {error}") from error
-        self._text_cache = _LRU()
+        self._text_cache = LRU()
         size = self.model.visual.image_size
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
         self.embed_dim = int(self.encode_texts(["a photo"]).shape[1])
@@ -416,8 +416,8 @@ def _query_threads(device: str, batch: int):
     return limited()
 
 
-class _LRU:
-    """A small least-recently-used map (text → embedding) for repeated queries."""
+class LRU:
+    """A small least-recently-used map (a query text or photo → its vector) for repeated queries."""
 
     def __init__(self, size: int = 256) -> None:
         from collections import OrderedDict

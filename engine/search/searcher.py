@@ -13,6 +13,8 @@ from ..library.codemodels import active_model, backbone_of, load_code_model
 from ..library.indexing import EMBED_DTYPE
 from ..library.scanner import content_hash
 from ..library.schema import Folder
+from ..models.backbones import LRU
+from ..models.views import VIEW_COUNT
 from .codecache import load_codes
 from .expansion import DEFAULT_EXPANSION, expand_packed
 from .filters import FilterError, Filters, matching_ids, photo_dates
@@ -60,6 +62,9 @@ class Searcher:
         self.device = device
         # neighbours voted into a photo query from outside the library (0: off); see expansion.py
         self.image_query_expansion = DEFAULT_EXPANSION
+        # views averaged for a photo query from outside the library (1: the photo alone); see views.py
+        self.image_query_views = VIEW_COUNT
+        self._image_values = LRU(size=32)
         with library.store.session() as session:
             model = active_model(session)
             if model is None:
@@ -110,30 +115,49 @@ class Searcher:
         return file, content_hash(str(file))
 
     def image_features(self, file: Path, digest: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
-        """A photo's embedding (and pooled tokens): cached if its bytes are in the library, else computed."""
+        """A photo's embeddings (V × D) and pooled tokens (V × S × D, or None), one row per view.
+
+        A photo whose bytes are in the library has one view, its cached features (as indexing
+        coded it); a photo from outside is decoded and encoded in `image_query_views` views.
+        """
         with self.library.store.raw() as db:
             row = db.execute("SELECT vector FROM embeddings WHERE content_hash = ? AND backbone_key = ?", (digest, self.spec.key)).fetchone()
         if row is not None:
-            embedding = np.frombuffer(row[0], dtype=EMBED_DTYPE).astype(np.float32)
+            embedding = np.frombuffer(row[0], dtype=EMBED_DTYPE).astype(np.float32)[None, :]
             if not self.code_model.needs_tokens:
                 return embedding, None
             from ..library.features import FeatureCache
 
             cache = FeatureCache(self.library.paths.cache, self.spec.key)
             try:
-                tokens = cache.tokens_of(digest, embedding.shape[0])
+                tokens = cache.tokens_of(digest, embedding.shape[1])
             finally:
                 cache.close()
             if tokens is not None:
-                return embedding, tokens
+                return embedding, tokens[None]
         from ..models.encoder import DecodeError, load_rgb
+        from ..models.views import decode_size, encode_views
 
+        count = self.image_query_views
         try:
-            image = load_rgb(str(file), self.backbone.image_size)
+            image = load_rgb(str(file), decode_size(self.backbone.image_size, count))
         except DecodeError as error:
             raise SearchError(f"{file}: {error}") from error
-        embeddings, tokens = self.backbone.encode_images_with_tokens(self.backbone.preprocess(image).unsqueeze(0))
-        return embeddings[0], None if tokens is None else tokens[0]
+        return encode_views(self.backbone, image, count)
+
+    def image_values(self, file: Path, digest: str) -> np.ndarray:
+        """A query photo's real-valued code-model output (K,): the mean over its views.
+
+        Remembered per photo content (and view count), so re-running a query with other
+        filters does not encode the photo again.
+        """
+        key = f"{digest}:{self.image_query_views}"
+        values = self._image_values.get(key)
+        if values is None:
+            embeddings, tokens = self.image_features(file, digest)
+            values = np.asarray(self.code_model.project_images(embeddings, tokens), dtype=np.float64).mean(axis=0)
+            self._image_values.put(key, values)
+        return values
 
     def stored_code(self, digest: str) -> Optional[np.ndarray]:
         """The library's own code for a photo with these bytes ("find similar"), as {0,1} bits."""
@@ -170,9 +194,7 @@ class Searcher:
         """A term's real-valued code-model output (K,), before binarisation."""
         if term.kind == "text":
             return self.code_model.project_texts(self.text_embedding(term.value)[None, :])[0]
-        file, digest = self._image_term_file(term)
-        embedding, tokens = self.image_features(file, digest)
-        return self.code_model.project_images(embedding[None, :], None if tokens is None else tokens[None])[0]
+        return self.image_values(*self._image_term_file(term))
 
     def combined_values(self, parsed: ParsedQuery) -> np.ndarray:
         """Σ weight × (term output scaled to unit length): what query arithmetic binarises."""
@@ -200,8 +222,7 @@ class Searcher:
             stored = self.stored_code(digest)
             if stored is not None:
                 return pack_bits(stored[None, :])[0]
-            embedding, tokens = self.image_features(file, digest)
-            code = pack_bits(self.code_model.encode_images(embedding[None, :], None if tokens is None else tokens[None])[0][None, :])[0]
+            code = pack_bits((self.image_values(file, digest) > 0).astype(np.uint8)[None, :])[0]
             if self.code_model.needs_tags:
                 # pixels alone, against library codes that also hold their tags: expand the query
                 code = expand_packed(self.index, code, self.image_query_expansion)
