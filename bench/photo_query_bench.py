@@ -28,8 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.models.backbones import Backbone, BackboneSpec  # noqa: E402
-from engine.models.encoder import load_rgb  # noqa: E402
-from engine.models.views import decode_size, encode_views  # noqa: E402
+from engine.models.views import encode_photo_views  # noqa: E402
 
 COUNTS = (1, 2, 12)
 
@@ -48,12 +47,12 @@ def camera_photo(path: Path, size=(4000, 3000)) -> Path:
 def time_backbone(backbone: Backbone, photo: Path, repeats: int) -> dict[int, float]:
     """Median milliseconds per query photo for each view count."""
     for count in COUNTS:  # warm-up: first calls allocate
-        encode_views(backbone, load_rgb(str(photo), decode_size(backbone.image_size, count)), count)
+        encode_photo_views(backbone, photo, count)
     samples: dict[int, list[float]] = {c: [] for c in COUNTS}
     for _ in range(repeats):
         for count in COUNTS:
             started = time.perf_counter()
-            encode_views(backbone, load_rgb(str(photo), decode_size(backbone.image_size, count)), count)
+            encode_photo_views(backbone, photo, count)
             samples[count].append((time.perf_counter() - started) * 1000)
     return {c: statistics.median(v) for c, v in samples.items()}
 

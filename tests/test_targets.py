@@ -177,15 +177,14 @@ def test_outside_photo_queries_are_expanded_and_library_photos_still_find_themse
 
 def test_an_outside_photo_is_coded_from_the_mean_of_its_twelve_views_once_per_photo(fused_library, tmp_path, monkeypatch):
     from engine.models.encoder import load_rgb
-    from engine.models.views import decode_size, encode_views
+    from engine.models.views import encode_photo_views
     from engine.search.hamming import unpack_bits
     from engine.search.searcher import Searcher
 
     searcher = Searcher(fused_library)
     searcher.image_query_expansion = 0
     outside = make_photo(tmp_path / "holiday.jpg", 5004, size=(200, 150))
-    image = load_rgb(str(outside), decode_size(searcher.backbone.image_size))
-    embeddings, tokens = encode_views(searcher.backbone, image)
+    embeddings, tokens = encode_photo_views(searcher.backbone, outside)
     assert embeddings.shape[0] == 12
     values = searcher.code_model.project_images(embeddings, tokens)
     expected = (values.mean(axis=0) > 0).astype(np.uint8)

@@ -16,6 +16,7 @@ they are indexed: twelve backbone passes per photo would make indexing twelve ti
 from __future__ import annotations
 
 import math
+import os
 
 from PIL import Image
 
@@ -47,9 +48,16 @@ def decode_size(backbone_size: int, count: int = VIEW_COUNT, crop_side: float = 
     return backbone_size if count <= 2 else math.ceil(backbone_size / crop_side)
 
 
-def encode_views(backbone, image: Image.Image, count: int = VIEW_COUNT):
-    """A backbone's embeddings (count × D) and pooled tokens (count × S × D, or None) of a photo's views."""
+def encode_photo_views(backbone, path: str | os.PathLike[str], count: int = VIEW_COUNT):
+    """A photo file's views through a backbone: embeddings (count × D) and pooled tokens (count × S × D, or None).
+
+    The file is decoded large enough for its crops (`decode_size`); an unreadable one
+    raises `encoder.DecodeError`.
+    """
     import torch
 
+    from .encoder import load_rgb
+
+    image = load_rgb(str(path), decode_size(backbone.image_size, count))
     batch = torch.stack([backbone.preprocess(view) for view in photo_views(image, count)])
     return backbone.encode_images_with_tokens(batch)

@@ -135,15 +135,13 @@ class Searcher:
                 cache.close()
             if tokens is not None:
                 return embedding, tokens[None]
-        from ..models.encoder import DecodeError, load_rgb
-        from ..models.views import decode_size, encode_views
+        from ..models.encoder import DecodeError
+        from ..models.views import encode_photo_views
 
-        count = self.image_query_views
         try:
-            image = load_rgb(str(file), decode_size(self.backbone.image_size, count))
+            return encode_photo_views(self.backbone, file, self.image_query_views)
         except DecodeError as error:
             raise SearchError(f"{file}: {error}") from error
-        return encode_views(self.backbone, image, count)
 
     def image_values(self, file: Path, digest: str) -> np.ndarray:
         """A query photo's real-valued code-model output (K,): the mean over its views.

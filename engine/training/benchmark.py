@@ -22,9 +22,8 @@ from ..library.features import FeatureCache
 from ..library.indexing import EMBED_DTYPE, tags_of
 from ..library.library import Library
 from ..models.backbones import Backbone, BackboneSpec
-from ..models.encoder import load_rgb
 from ..models.projection import fit_itq
-from ..models.views import VIEW_COUNT, decode_size, encode_views
+from ..models.views import VIEW_COUNT, encode_photo_views
 from ..search.expansion import DEFAULT_EXPANSION, expand_bits
 from .metrics import hamming_matrix, mean_average_precision, pr_curve, precision_at_k, relevance
 
@@ -92,10 +91,9 @@ def _library_features(library: Library, root: Path, paths: list[str], key: str) 
 
 def _view_features(backbone: Backbone, root: Path, paths: list[str], count: int = VIEW_COUNT) -> tuple[np.ndarray, Optional[np.ndarray]]:
     """Embeddings (N × V × D) and pooled tokens (N × V × S × D, or None) of each photo's views, as search encodes a photo from outside."""
-    size = decode_size(backbone.image_size, count)
     embeddings, tokens = [], []
     for path in paths:
-        e, t = encode_views(backbone, load_rgb(str(root / path), size), count)
+        e, t = encode_photo_views(backbone, root / path, count)
         embeddings.append(e)
         tokens.append(t)
     return np.stack(embeddings), None if tokens[0] is None else np.stack(tokens)
