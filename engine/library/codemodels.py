@@ -60,18 +60,42 @@ def backbone_of(model: Model, models_dir: Optional[Path] = None) -> BackboneSpec
     return spec
 
 
-def save_itq(session: Session, models_dir: Path, spec: BackboneSpec, projection: ItqProjection, fitted_on: int) -> Model:
-    """Store a fitted projection as a safetensors file plus a (not yet active) model row."""
+# Zero-shot companion codes kept beside a trained model's (docs/hashing.md, "Open vocabulary").
+ZERO_SHOT_BITS = 64
+
+
+def companion_of(model: Model) -> Optional[int]:
+    """The trained model an ITQ model is the zero-shot companion of (None for a library's own ITQ)."""
+    if model.kind != "itq":
+        return None
+    value = json.loads(model.config or "{}").get("companion_of")
+    return int(value) if value is not None else None
+
+
+def zero_shot_companion(session: Session, model_id: int) -> Optional[Model]:
+    """The ITQ model that keeps CLIP's own geometry beside trained model `model_id`, if it has one."""
+    for model in session.scalars(select(Model).where(Model.kind == "itq")):
+        if companion_of(model) == model_id:
+            return model
+    return None
+
+
+def save_itq(session: Session, models_dir: Path, spec: BackboneSpec, projection: ItqProjection, fitted_on: int,
+             companion: Optional[int] = None) -> Model:
+    """Store a fitted projection as a safetensors file plus a (not yet active) model row.
+
+    `companion`: the trained model whose zero-shot companion this projection is.
+    """
     from safetensors.numpy import save_file
 
     models_dir.mkdir(parents=True, exist_ok=True)
     model = Model(
-        name=f"ITQ {projection.bits}-bit on {spec.label}",
+        name=f"ITQ {projection.bits}-bit on {spec.label}" + (f" (zero-shot companion of model {companion})" if companion is not None else ""),
         kind="itq",
         backbone=spec.arch,
         pretrained=spec.pretrained,
         bits=projection.bits,
-        config=json.dumps({"backbone": spec.to_json(), "fitted_on": fitted_on}),
+        config=json.dumps({"backbone": spec.to_json(), "fitted_on": fitted_on, **({"companion_of": companion} if companion is not None else {})}),
         created_at=time.time(),
         active=False,
     )

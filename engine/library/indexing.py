@@ -14,7 +14,8 @@ from ..jobs import CancelToken, Reporter
 from ..models.backbones import Backbone, BackboneSpec
 from ..models.projection import fit_itq
 from ..search.hamming import codes_to_bytes, pack_bits
-from .codemodels import activate, active_model, backbone_of, checkpoint_path, load_code_model, save_itq
+from .codemodels import (ZERO_SHOT_BITS, activate, active_model, backbone_of, checkpoint_path, companion_of, load_code_model, save_itq,
+                         zero_shot_companion)
 from .report import ScanReport
 from .schema import Code, Embedding, Image, Model
 from .store import Store
@@ -162,7 +163,7 @@ def adopt_model(store: Store, model_id: int, models_dir: Path) -> None:
         activate(session, model_id)
         # Replaced unsupervised models (and fits left over by an interrupted run) are cheap
         # to recompute: drop them and their codes.
-        old = list(session.scalars(select(Model).where(Model.kind == "itq", Model.id != model_id)))
+        old = [m for m in session.scalars(select(Model).where(Model.kind == "itq", Model.id != model_id)) if companion_of(m) is None]
         # Only files in this library's own models folder: a copied library's rows still
         # name the original's files, which are not this library's to delete.
         files = [path for m in old if m.checkpoint and (path := checkpoint_path(m, models_dir)).parent == Path(models_dir)]
@@ -184,12 +185,43 @@ def tags_of(store: Store, image_ids: list[int]) -> list[list[str]]:
     return [found[i] for i in image_ids]
 
 
+def ensure_companion(store: Store, models_dir: Path, model_id: int) -> Optional[int]:
+    """The zero-shot companion of a trained model, fitted on the library's embeddings the first time.
+
+    A trained model's codes speak the library's tag vocabulary; its companion keeps CLIP's
+    own geometry (an ITQ projection of the same embeddings), which search uses to find
+    the photos a word that is no tag describes (`engine/search/openvocab.py`).
+    """
+    with store.session() as session:
+        model = session.get(Model, model_id)
+        if model is None or model.kind == "itq":
+            return None
+        found = zero_shot_companion(session, model_id)
+        if found is not None:
+            return found.id
+        spec = backbone_of(model)
+    vectors, _ = _embeddings_for(store, spec.key)
+    if len(vectors) < 2:
+        return None
+    projection = fit_itq(vectors, bits=min(ZERO_SHOT_BITS, vectors.shape[1]))
+    with store.session() as session:
+        return save_itq(session, models_dir, spec, projection, fitted_on=len(vectors), companion=model_id).id
+
+
 def write_codes(store: Store, cache_dir: Path, model_id: int, report: ScanReport, progress: Reporter, cancel: Optional[CancelToken] = None, device: str = "cpu") -> None:
     """Give every ok photo that has an embedding but no code under this model its code.
 
+    A trained model's zero-shot companion (`ensure_companion`) gets its codes too.
     Resumable: photos that already have a code are skipped, so an interrupted run (or
     activation) picks up where it stopped.
     """
+    _write_model_codes(store, cache_dir, model_id, report, progress, cancel, device)
+    companion = ensure_companion(store, store.path.parent / "models", model_id)
+    if companion is not None:
+        _write_model_codes(store, cache_dir, companion, ScanReport(), progress, cancel, device)
+
+
+def _write_model_codes(store: Store, cache_dir: Path, model_id: int, report: ScanReport, progress: Reporter, cancel: Optional[CancelToken], device: str) -> None:
     from .features import FeatureCache
 
     with store.session() as session:

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from ..jobs import CancelToken, ProgressCallback, Reporter
 from ..models.backbones import Backbone, BackboneSpec
 from ..paths import LibraryPaths, library_paths
-from .codemodels import active_model, backbone_of
+from .codemodels import active_model, backbone_of, companion_of
 from .indexing import _embedded_count, adopt_model, encode_missing, ensure_model, write_codes
 from .lock import writer_lock
 from .report import ScanReport
@@ -177,7 +177,7 @@ class Library:
                 "missing": by_status.get("missing", 0),
                 "errors": by_status.get("error", 0),
                 "tags": session.scalar(select(func.count(func.distinct(ImageTag.tag_id)))),
-                "models": session.scalar(select(func.count()).select_from(Model)),
+                "models": sum(1 for m in session.scalars(select(Model)) if companion_of(m) is None),  # companions go with their model
                 "active_model": None if active is None else {"id": active.id, "name": active.name, "kind": active.kind, "bits": active.bits, "backbone": backbone_of(active).label},
             }
 

@@ -9,7 +9,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..library.codemodels import active_model, backbone_of, load_code_model
+from ..library.codemodels import active_model, backbone_of, load_code_model, zero_shot_companion
 from ..library.indexing import EMBED_DTYPE
 from ..library.scanner import content_hash
 from ..library.schema import Folder
@@ -20,6 +20,7 @@ from .expansion import DEFAULT_EXPANSION, expand_packed
 from .filters import FilterError, Filters, matching_ids, photo_dates
 from .hamming import pack_bits, unpack_bits
 from .mih import build_index
+from .openvocab import ZeroShotNeighbours, mixed_values, vocabulary_form
 from .pathcolumn import PathColumn
 from .query import ParsedQuery, QueryError, Term, parse_query
 
@@ -73,16 +74,28 @@ class Searcher:
             self.spec = backbone_of(model, library.paths.models)
             self.code_model = load_code_model(model, models_dir=library.paths.models)
             self.folder_paths = {f.id: f.path for f in session.query(Folder)}
+            companion = zero_shot_companion(session, model.id)
+            companion_model = None if companion is None else load_code_model(companion, models_dir=library.paths.models)
+        # The trained model's tags (case-folded): a query naming one is coded as that tag.
+        self.vocabulary: frozenset[str] = frozenset(getattr(self.code_model, "vocabulary", None) or ())
+        tag_embeddings = getattr(self.code_model, "vocabulary_embeddings", None)
+        self._vocabulary_embeddings = None if tag_embeddings is None else tag_embeddings.float().cpu().numpy()
         db = library.store.raw()
         try:
             # Codes of other models are never mixed in: one model, one ranking.
             loaded = load_codes(db, library.paths.cache, self.model_id, self.bits)
+            zero_shot = None if companion is None else load_codes(db, library.paths.cache, companion.id, companion.bits)
         finally:
             db.close()
         self.codes_from_cache = loaded.from_cache
         self.index = build_index(loaded.ids, loaded.codes, self.bits)  # + MIH tables past 2M photos
         self.ids, self.folder_ids = self.index.ids, loaded.folder_ids  # the index's own copy: no second one
         del loaded
+        # Words that are no tag find their photos through CLIP's own geometry (openvocab.py).
+        self.open_vocabulary = None
+        if zero_shot is not None and companion_model is not None and self.vocabulary:
+            self.open_vocabulary = ZeroShotNeighbours(companion_model, zero_shot.ids, zero_shot.codes, self.ids)
+            del zero_shot
         # Paths are read when a result needs one (a million strings cost seconds to load).
         self.paths = PathColumn(library.store, self.ids)
         self._backbone = None
@@ -188,10 +201,25 @@ class Searcher:
         except SearchError as error:
             raise SearchError(f"{error} (the photo term at column {term.start + 1}; a path with spaces needs quotes: img:\"…\")") from error
 
+    def text_values(self, text: str) -> np.ndarray:
+        """A text's real-valued code (K,): positive where its bit is set.
+
+        A text that names a tag of the trained model (up to case, article and number) is
+        coded as that tag; another text, where the model has a zero-shot companion, by the
+        majority of the trained codes of the photos CLIP finds for it (`openvocab.py`).
+        """
+        tag = vocabulary_form(text, self.vocabulary) if self.vocabulary else None
+        embedding = self.text_embedding(tag or text)
+        values = np.asarray(self.code_model.project_texts(embedding[None, :])[0], dtype=np.float64)
+        if tag is None and self.open_vocabulary is not None and len(self.open_vocabulary):
+            rows = self.open_vocabulary.rows_for(embedding)
+            values = mixed_values(values, embedding, unpack_bits(self.index.codes[rows], self.bits), self._vocabulary_embeddings)
+        return values
+
     def term_values(self, term: Term) -> np.ndarray:
         """A term's real-valued code-model output (K,), before binarisation."""
         if term.kind == "text":
-            return self.code_model.project_texts(self.text_embedding(term.value)[None, :])[0]
+            return self.text_values(term.value)
         return self.image_values(*self._image_term_file(term))
 
     def combined_values(self, parsed: ParsedQuery) -> np.ndarray:
@@ -215,7 +243,7 @@ class Searcher:
         if parsed.is_plain:
             term = parsed.terms[0]
             if term.kind == "text":
-                return pack_bits(self.code_model.encode_texts(self.text_embedding(term.value)[None, :])[0][None, :])[0]
+                return pack_bits((self.text_values(term.value) > 0).astype(np.uint8)[None, :])[0]
             file, digest = self._image_term_file(term)
             stored = self.stored_code(digest)
             if stored is not None:

@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 from sqlalchemy import delete, select
 
 from ..jobs import CancelToken, ProgressCallback, Reporter
-from ..library.codemodels import activate, active_model, backbone_of, checkpoint_path, own_copy
+from ..library.codemodels import activate, active_model, backbone_of, checkpoint_path, companion_of, own_copy, zero_shot_companion
 from ..library.indexing import encode_missing, write_codes
 from ..library.report import ScanReport
 from ..library.schema import Code, Embedding, Model
@@ -157,6 +157,8 @@ def list_models(library) -> list[dict]:
     with library.store.session() as session:
         rows = []
         for model in session.scalars(select(Model).order_by(Model.id)):
+            if companion_of(model) is not None:
+                continue  # part of its trained model: listed, kept and removed with it
             path = checkpoint_path(model, library.paths.models)
             metrics = json.loads(model.metrics) if model.metrics else {}
             metrics.pop("history", None)
@@ -188,12 +190,15 @@ def _remove_model(library, model_id: int) -> None:
         checkpoint = model.checkpoint
         tuned = json.loads(model.config or "{}").get("tuned_backbone")
         tuned_key = backbone_of(model).key if tuned else None
-        session.execute(delete(Code).where(Code.model_id == model_id))
-        session.execute(delete(Model).where(Model.id == model_id))
+        companion = zero_shot_companion(session, model_id)
+        companion_file = None if companion is None else companion.checkpoint
+        for doomed in [model_id] + ([] if companion is None else [companion.id]):
+            session.execute(delete(Code).where(Code.model_id == doomed))
+            session.execute(delete(Model).where(Model.id == doomed))
         if tuned_key:
             # the tuned backbone belonged to this model alone: its embeddings go with it
             session.execute(delete(Embedding).where(Embedding.backbone_key == tuned_key))
-    for path in (own_copy(checkpoint, library.paths.models), own_copy(tuned, library.paths.models)):
+    for path in (own_copy(checkpoint, library.paths.models), own_copy(tuned, library.paths.models), own_copy(companion_file, library.paths.models)):
         if path is not None:
             path.unlink(missing_ok=True)
     if tuned:
