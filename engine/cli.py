@@ -103,6 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--effort", default="head", choices=("head", "finetune", "scratch"), help="training effort of the trained rows")
     evaluate.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                           help="override one hashing-config value for the trained rows, e.g. training.finetune_blocks=4 (repeatable)")
+    evaluate.add_argument("--regime", default="rich", choices=("rich", "folders", "held-out"),
+                          help="what the folders say: every tag source (rich), album folder names only (folders), "
+                               "or folder names with four concepts' albums renamed to camera folders (held-out)")
     evaluate.add_argument("--json", action="store_true")
 
     status = commands.add_parser("status", help="photos, missing, errors, tags, models")
@@ -310,7 +313,7 @@ def _cmd_eval(library, args) -> int:
     variants = {"trained": overrides, **ABLATIONS} if args.ablation else {"trained": overrides}
     results = run_benchmark(args.benchmark, bits_list=args.bits, epochs=args.epochs, backbone=args.backbone, weights=args.weights,
                             work=args.work, out=args.out, progress=_progress_printer(sys.stderr.isatty()), variants=variants,
-                            effort=args.effort)
+                            effort=args.effort, regime=args.regime)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

@@ -10,7 +10,6 @@ both are read by the same scanner and encoder as real photos.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +25,8 @@ from ..models.projection import fit_itq
 from ..models.views import VIEW_COUNT, encode_photo_views
 from ..search.expansion import DEFAULT_EXPANSION, expand_bits
 from .metrics import hamming_matrix, mean_average_precision, pr_curve, precision_at_k, relevance
+from .openvocab_eval import format_open_vocabulary, open_vocabulary_rows, query_sets, regime_folders
+from .regimes import layout, mirror
 
 TEXT_PROMPT = "a photo of {}"
 TASKS = ("image_to_text", "text_to_image", "image_to_image", "query_to_image")
@@ -55,22 +56,6 @@ def standin_backbone(benchmark: str | Path) -> BackboneSpec:
     """The stand-in CLIP beside a scenes benchmark, as a backbone spec."""
     config, weights = standin_files(benchmark)
     return BackboneSpec.from_args(str(config), weights=str(weights))
-
-
-def _mirror(benchmark: Path, images: list[dict], target: Path) -> None:
-    """Symbolic links to the chosen photos and their sidecars, in their album folders."""
-    if target.exists():
-        return
-    partial = target.with_name(target.name + ".partial")
-    for image in images:
-        source = benchmark / image["path"]
-        for companion in [source] + [source.with_suffix(s) for s in (".xmp", ".txt")] + [source.with_name(source.name + ".xmp")]:
-            if companion.exists():
-                link = partial / companion.relative_to(benchmark)
-                link.parent.mkdir(parents=True, exist_ok=True)
-                if not link.exists():
-                    os.symlink(companion, link)
-    partial.rename(target)
 
 
 def _library_features(library: Library, root: Path, paths: list[str], key: str) -> tuple[np.ndarray, Optional[np.ndarray], list[list[str]]]:
@@ -143,8 +128,12 @@ def run_benchmark(
     progress=None,
     variants: Optional[dict[str, dict]] = None,
     effort: str = "head",
+    regime: str = "rich",
 ) -> dict:
-    """Index, train per code length (and per variant), score every task; write JSON and a PR curve."""
+    """Index, train per code length (and per variant), score every task; write JSON and a PR curve.
+
+    `regime`: how much the folders say (`regimes.py`: rich, folders, held-out).
+    """
     from .lifecycle import train_model
     from .checkpoints import load_hashing_codes
     from ..library.codemodels import backbone_of
@@ -156,8 +145,9 @@ def run_benchmark(
     work = Path(work or tempfile.mkdtemp(prefix="bitlens-bench-"))
     database = [im for im in gt["images"] if im["split"] == "database"]
     queries = [im for im in gt["images"] if im["split"] == "query"]
-    _mirror(benchmark, database, work / "database")
-    _mirror(benchmark, queries, work / "queries")
+    mirror(benchmark, database, work / "database", regime)
+    mirror(benchmark, queries, work / "queries", regime)
+    db_paths, q_paths = layout(database, regime), layout(queries, regime)
     started = time.perf_counter()
     library = Library(work / "library")
     library.index([work / "database"], backbone=spec, progress=progress)
@@ -166,9 +156,9 @@ def run_benchmark(
     index_seconds = time.perf_counter() - started
     encoder = Backbone(spec)
 
-    db_emb, db_tok, db_tags = _library_features(library, work / "database", [im["path"] for im in database], spec.key)
-    q_emb, q_tok, q_tags = _library_features(query_library, work / "queries", [im["path"] for im in queries], spec.key)
-    q_views = _view_features(encoder, work / "queries", [im["path"] for im in queries])
+    db_emb, db_tok, db_tags = _library_features(library, work / "database", db_paths, spec.key)
+    q_emb, q_tok, q_tags = _library_features(query_library, work / "queries", q_paths, spec.key)
+    q_views = _view_features(encoder, work / "queries", q_paths)
     tag_cache: dict[str, np.ndarray] = {}
     db_text, q_text = _text_of_tags(encoder, db_tags, tag_cache), _text_of_tags(encoder, q_tags, tag_cache)
     text_queries = encoder.encode_texts([TEXT_PROMPT.format(q["text"]) for q in gt["text_queries"]])
@@ -200,7 +190,12 @@ def run_benchmark(
         return round(mean_average_precision(distances, relevant["image_to_image"]), 4)
 
     rng = np.random.default_rng(0)
-    results: dict = {"benchmark": str(benchmark), "backbone": spec.label, "database": len(database), "image_queries": len(queries),
+    open_sets = query_sets(gt, db_tags, regime_folders(work / "database"), regime)
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return encoder.encode_texts([TEXT_PROMPT.format(t) for t in texts])
+
+    results: dict = {"benchmark": str(benchmark), "regime": regime, "backbone": spec.label, "database": len(database), "image_queries": len(queries),
                      "text_queries": len(text_queries), "index_seconds": round(index_seconds, 1), "effort": effort, "rows": []}
     cosine = {
         "image_to_text": -(q_emb @ db_text[db_has_text].T), "text_to_image": -(q_text[q_has_text] @ db_emb.T),
@@ -236,9 +231,9 @@ def run_benchmark(
                 # a tuned image tower: both splits are encoded again with it, as activation would
                 library.index([work / "database"], backbone=tuned, progress=progress)
                 query_library.index([work / "queries"], backbone=tuned, progress=progress)
-                v_db_emb, v_db_tok, _ = _library_features(library, work / "database", [im["path"] for im in database], tuned.key)
-                v_q_emb, v_q_tok, _ = _library_features(query_library, work / "queries", [im["path"] for im in queries], tuned.key)
-                v_q_views = _view_features(Backbone(tuned), work / "queries", [im["path"] for im in queries])
+                v_db_emb, v_db_tok, _ = _library_features(library, work / "database", db_paths, tuned.key)
+                v_q_emb, v_q_tok, _ = _library_features(query_library, work / "queries", q_paths, tuned.key)
+                v_q_views = _view_features(Backbone(tuned), work / "queries", q_paths)
             def sets(tags):  # noqa: E306 - each text is a set of tag embeddings for the text branch
                 return codes.encode_texts_sets(tags)
             db_image = codes.encode_images(v_db_emb, v_db_tok)
@@ -254,6 +249,9 @@ def run_benchmark(
             q_fused = codes.encode_images(v_q_emb, v_q_tok, q_tags)
             distances = evaluate(db_fused, q_image, txt_db, txt_q, txt_queries)
             results["rows"].append({"method": f"{variant}: fused database codes", "bits": bits, **_scores(distances, relevant)})
+            if variant == next(iter(variants or {"trained": {}})) and tuned.key == spec.key:
+                results.setdefault("open_vocabulary", []).extend(
+                    open_vocabulary_rows(gt, open_sets, labels_db, bits, embed, db_emb, codes, db_fused))
             # a photo from outside the library: expanded by its nearest library codes, then also
             # coded from several views (both as search does; docs/search.md)
             expanded = expand_bits(q_image, db_fused, DEFAULT_EXPANSION)
@@ -290,6 +288,9 @@ def format_table(results: dict) -> str:
     for row in results["rows"]:
         cells = "".join(f"{row[t]:>16.4f}" if t in row else f"{'':>16}" for t in TASKS)
         lines.append(f"{row['method']:<52}{row['bits'] if row['bits'] else '':>5}{cells}")
+    if results.get("open_vocabulary"):
+        lines += ["", f"open vocabulary ({results.get('regime', 'rich')} tags), mAP@all, trained database codes as search uses them:",
+                  format_open_vocabulary(results["open_vocabulary"])]
     return "\n".join(lines)
 
 
