@@ -43,7 +43,8 @@ class FiltersBar(QWidget):
         self.cutoff.setToolTip("Hide photos whose code is farther from the query than the slider says, so “no good match” can be the answer")
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(0, self.bits)
-        self.slider.setValue(default_radius(self.bits))
+        self.default = default_radius(self.bits)
+        self.slider.setValue(self.default)
         self.slider.setEnabled(False)
         self.slider.setMaximumWidth(140)
         self.slider.setToolTip("How close a photo's code must be to the query: left is stricter (fewer bits may differ)")
@@ -84,14 +85,15 @@ class FiltersBar(QWidget):
     def sort_order(self) -> str:
         return str(self.sort.currentData())
 
-    def set_bits(self, bits: Optional[int]) -> None:
-        """Fit the slider to the active model's code length (its default radius when that changes)."""
-        if not bits or bits == self.bits:
+    def set_bits(self, bits: Optional[int], default: Optional[int] = None) -> None:
+        """Fit the slider to the active model: its code length and its default radius (when they change)."""
+        default = default_radius(bits) if bits and default is None else default
+        if not bits or (bits == self.bits and default == self.default):
             return
-        self.bits = bits
+        self.bits, self.default = bits, default
         self.slider.blockSignals(True)
         self.slider.setRange(0, bits)
-        self.slider.setValue(default_radius(bits))
+        self.slider.setValue(default)
         self.slider.blockSignals(False)
         self._update_label()
 
@@ -127,5 +129,5 @@ class FiltersBar(QWidget):
 
     def _update_label(self) -> None:
         value = self.slider.value()
-        mark = " (default)" if value == default_radius(self.bits) else ""
+        mark = " (default)" if value == self.default else ""
         self.radius_label.setText(f"≤ {value} of {self.bits} bits{mark}" if self.cutoff.isChecked() else "")

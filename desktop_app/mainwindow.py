@@ -413,7 +413,7 @@ class MainWindow(QMainWindow):
         self.runner.run_in_background(job, lane=lane, key="results", label="search", on_success=self._show_page, on_failure=self._query_failed)
 
     def _show_page(self, page: ops.ResultPage) -> None:
-        self.filters_bar.set_bits(page.bits)
+        self.filters_bar.set_bits(page.bits, page.default_radius)
         current = self.grid.current_path()
         self.results.set_page(page)
         self.last_page = page

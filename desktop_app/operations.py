@@ -82,6 +82,7 @@ class ResultPage:
     paths: list[str] = field(default_factory=list)
     distances: Optional[list[int]] = None  # None when browsing (no query to measure from)
     bits: Optional[int] = None
+    default_radius: Optional[int] = None  # the model's own "close matches" radius (calibrated when trained)
     searched: int = 0  # how many photos the ranking covered
     reason: str = ""  # why the page is empty, when the library cannot answer yet
 
@@ -158,6 +159,7 @@ def search(ctx: "JobContext", query: Query, codes_generation: int, device: str =
         paths=[r.path for r in results],
         distances=[r.distance for r in results],
         bits=searcher.bits,
+        default_radius=searcher.default_radius,
         searched=len(searcher),
     )
 

@@ -59,7 +59,7 @@ def results(searcher, args, text: Optional[str], image: Optional[str]) -> list[d
     filters = Filters(tags=tuple(args.tag), after=args.after, before=args.before,
                       types=tuple(t for value in args.type for t in value.split(",") if t.strip()))
     try:
-        radius = None if args.radius is None else parse_radius(args.radius, searcher.bits)
+        radius = None if args.radius is None else parse_radius(args.radius, searcher.bits, default=searcher.default_radius)
     except ValueError as error:
         raise _user_error(str(error)) from error
     found = searcher.search(text=text, image=image, limit=args.limit, folder=args.folder, filters=filters, radius=radius, sort=args.sort)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from ..library.schema import Folder
 from ..models.backbones import LRU
 from ..models.views import VIEW_COUNT
 from .codecache import load_codes
+from .cutoff import default_radius
 from .expansion import DEFAULT_EXPANSION, expand_packed
 from .filters import FilterError, Filters, matching_ids, photo_dates
 from .hamming import pack_bits, unpack_bits
@@ -71,6 +73,10 @@ class Searcher:
             if model is None:
                 raise SearchError("the library has no codes yet: run `bitlens index FOLDER` first")
             self.model_id, self.bits = model.id, model.bits
+            # "close matches only" by default: the radius training calibrated on held-out
+            # tagged photos, or the code-length rule for untrained codes (cutoff.py)
+            calibrated = json.loads(model.metrics or "{}").get("close_radius")
+            self.default_radius = int(calibrated) if calibrated is not None else default_radius(model.bits)
             self.spec = backbone_of(model, library.paths.models)
             self.code_model = load_code_model(model, models_dir=library.paths.models)
             self.folder_paths = {f.id: f.path for f in session.query(Folder)}

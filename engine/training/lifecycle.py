@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 from sqlalchemy import delete, select
 
 from ..jobs import CancelToken, ProgressCallback, Reporter
-from ..library.codemodels import activate, active_model, backbone_of, checkpoint_path, companion_of, own_copy, zero_shot_companion
+from ..library.codemodels import activate, backbone_of, checkpoint_path, companion_of, own_copy, zero_shot_companion
 from ..library.indexing import encode_missing, write_codes
 from ..library.report import ScanReport
 from ..library.schema import Code, Embedding, Model

@@ -25,6 +25,7 @@ from . import targets as T
 from .checkpoints import read_checkpoint, restore_optimizer, save_checkpoint
 from .data import TrainingData
 from .errors import ModelError
+from ..search.cutoff import calibrated_radius
 from .metrics import mean_average_precision, relevance
 
 VALIDATION_DATABASE = 3000  # training photos used as the database when validating
@@ -288,9 +289,13 @@ class Trainer:
         def hamming(a, b):
             return (self.bits - (2 * a - 1) @ (2 * b - 1).T).div(2).round().cpu().numpy()
 
+        text_distances = hamming(t_codes, db_codes)
+        radius, precision, recall = calibrated_radius(text_distances, rel, self.bits)
         metrics = {
             "val_image_map": mean_average_precision(hamming(q_codes, db_codes), rel),
-            "val_text_map": mean_average_precision(hamming(t_codes, db_codes), rel),
+            "val_text_map": mean_average_precision(text_distances, rel),
+            # the default "close matches only" radius for this model, and what it keeps
+            "close_radius": radius, "close_precision": precision, "close_recall": recall,
         }
         self._set_mode(model, True)
         return metrics
