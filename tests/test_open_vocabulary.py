@@ -238,3 +238,63 @@ def test_after_learning_folder_names_car_finds_vehicles_not_animals(tmp_path, st
             vehicles = sum("transport-ground" in concepts[r.path] for r in top)
             mammals = sum("animal-mammal" in concepts[r.path] and "transport-ground" not in concepts[r.path] for r in top)
             assert vehicles >= 15 and mammals <= 2, (query, vehicles, mammals)
+
+
+# --- "close matches only" and what training costs other words -------------------------------------
+
+def test_the_calibrated_radius_is_the_one_that_best_separates_related_pairs():
+    from engine.search.cutoff import calibrated_radius, default_radius
+
+    distances = np.array([[0, 2, 3, 9, 12], [1, 2, 8, 10, 13]])
+    relevant = np.array([[1, 1, 0, 0, 0], [1, 0, 1, 0, 0]], dtype=bool)
+    # r=2: 4 kept, 3 related (P 3/4, R 3/4, F1 .75); r=8: 6 kept, all 4 (P 4/6, R 1, F1 .8); r=3: P 3/5 R 3/4
+    radius, precision, recall = calibrated_radius(distances, relevant, 16)
+    assert (radius, round(precision, 4), recall) == (8, 0.6667, 1.0)
+    # ties go to the stricter radius: radii 0 to 4 all keep exactly the one related pair
+    assert calibrated_radius(np.array([[0, 5, 6]]), np.array([[1, 0, 0]], dtype=bool), 8)[0] == 0
+    assert calibrated_radius(distances, np.zeros_like(relevant), 64)[0] == default_radius(64)
+
+
+def test_a_trained_model_brings_its_own_default_radius_to_search_cli_and_filter_bar(trained_library, qtbot):
+    import json as _json
+
+    from desktop_app.filters_bar import FiltersBar
+    from engine.library.schema import Model
+    from engine.search.cutoff import default_radius, parse_radius
+
+    library, model_id = trained_library
+    with library.store.session() as session:
+        metrics = _json.loads(session.get(Model, model_id).metrics)
+    assert 0 <= metrics["close_radius"] <= 32 and 0 < metrics["close_recall"] <= 1
+    searcher = library.searcher()
+    assert searcher.default_radius == metrics["close_radius"]
+    assert parse_radius("auto", 32, default=searcher.default_radius) == metrics["close_radius"]
+    bar = FiltersBar()
+    qtbot.addWidget(bar)
+    bar.cutoff.setChecked(True)
+    bar.set_bits(32, searcher.default_radius)
+    assert bar.slider.value() == metrics["close_radius"] and bar.radius_label.text().endswith("(default)")
+    bar.set_bits(32, None)  # an untrained model of the same length: the code-length rule again
+    assert bar.slider.value() == default_radius(32)
+
+
+def test_other_words_are_common_words_that_are_no_tag_in_either_number():
+    from engine.training.otherwords import other_words
+
+    plain = other_words([], count=50)
+    assert len(plain) == len(set(plain)) == 50 and all(w.isalpha() and 4 <= len(w) <= 12 for w in plain)
+    assert other_words([], count=50) == plain  # the same words every time
+    tagged = other_words([plain[0], plain[1] + "s", plain[2].upper()], count=50)
+    assert not {plain[0], plain[1], plain[2]} & set(tagged)
+
+
+def test_clip_relevance_marks_each_words_nearest_share_of_photos():
+    from engine.training.otherwords import agreement_with_clip, clip_relevance
+
+    photos = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.7, 0.7]], dtype=np.float32) * 3  # norms do not matter
+    words = np.array([[1, 0], [0, 1]], dtype=np.float32)
+    relevant = clip_relevance(words, photos, share=0.4)
+    assert relevant.tolist() == [[True, True, False, False, False], [False, False, True, True, False]]
+    codes = np.array([[0, 0], [0, 0], [1, 1], [1, 1], [0, 1]], dtype=np.uint8)
+    assert agreement_with_clip(np.array([[0, 0], [1, 1]], dtype=np.uint8), codes, relevant) == 1.0
+    assert agreement_with_clip(np.array([[1, 1], [0, 0]], dtype=np.uint8), codes, relevant) < 0.5

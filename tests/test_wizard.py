@@ -143,11 +143,14 @@ def test_wizard_trains_evaluates_and_activates(qtbot, make_window, tagged_librar
     evaluate = wizard.evaluate_page
     qtbot.waitUntil(evaluate.isComplete, timeout=WAIT_MS)
     assert evaluate.evaluation is not None, evaluate.note.text()
-    cells = [[evaluate.table.item(r, c).text() for c in range(3)] for r in range(3)]
+    labels = [evaluate.table.verticalHeaderItem(r).text() for r in range(evaluate.table.rowCount())]
+    assert labels[2:] == ["Tag → photo mAP", "Other words → photo"]  # what training costs, beside what it gains
+    cells = [[evaluate.table.item(r, c).text() for c in range(3)] for r in range(4)]
     for before_text, after_text, change in cells:  # before and after are both numbers
         assert 0 <= float(before_text) <= 1 and 0 <= float(after_text) <= 1
         assert change.startswith(("+", "-"))
     assert evaluate.evaluation.by_id(old["id"]).kind == "itq"
+    assert "for your tags and" in evaluate.note.text() and "for other words." in evaluate.note.text()
     assert len(evaluate.pr_chart.series) == 2 and all(s.points for s in evaluate.pr_chart.series.values())
     assert evaluate.examples.rowCount() >= 1 and "✓" in evaluate.examples.item(0, 2).text() + evaluate.examples.item(0, 1).text()
 

@@ -468,7 +468,8 @@ class TrainPage(_Page):
 class EvaluatePage(_Page):
     """Before/after retrieval quality on held-out tagged photos, a PR curve and example queries."""
 
-    ROWS = (("image_map", "Photo → photo mAP"), ("image_p10", "Photo → photo precision@10"), ("text_map", "Tag → photo mAP"))
+    ROWS = (("image_map", "Photo → photo mAP"), ("image_p10", "Photo → photo precision@10"), ("text_map", "Tag → photo mAP"),
+            ("other_words_map", "Other words → photo"))
 
     def __init__(self) -> None:
         super().__init__()
@@ -483,7 +484,9 @@ class EvaluatePage(_Page):
         self.table.setVerticalHeaderLabels([label for _, label in self.ROWS])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setMaximumHeight(130)
+        self.table.verticalHeaderItem(len(self.ROWS) - 1).setToolTip(
+            "Common words that are none of your tags: how closely search still follows CLIP's own ranking for them")
+        self.table.setMaximumHeight(160)
         self.pr_chart = LineChart("Precision–recall (photo → photo)", "recall", "precision")
         self.pr_chart.x_range = (0.0, 1.0)
         self.pr_chart.y_range = (0.0, 1.0)
@@ -558,12 +561,24 @@ class EvaluatePage(_Page):
         self.note.setText(
             f"Before: {html.escape(before.name) if before else 'no model'}. After: {html.escape(after.name)}.<br>"
             f"{evaluation.held_out:,} held-out photos queried {evaluation.database:,} training photos; {evaluation.tag_queries:,} of your tags "
-            "ranked the held-out photos. ✓ = the photo carries the tag. Tags are your own labels, so these numbers say how well search agrees with them."
+            "ranked the held-out photos. ✓ = the photo carries the tag. Tags are your own labels, so these numbers say how well search agrees with them; "
+            "<i>other words</i> are 50 common words that are none of your tags, scored by how closely search follows CLIP's own ranking for them."
+            + (f"<br><b>{verdict(before, after)}</b>" if before is not None else "")
         )
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
         return self.evaluation is not None or bool(self.failed)
+
+
+def verdict(before, after, margin: float = 0.01) -> str:
+    """One plain sentence: what the new model does for the user's tags and for other words."""
+    def change(key: str) -> str:
+        delta = getattr(after, key) - getattr(before, key)
+        return "better" if delta > margin else "worse" if delta < -margin else "about the same"
+
+    tags, words = change("text_map"), change("other_words_map")
+    return f"The new model is {tags} for your tags and {words} for other words."
 
 
 # -- Activate -----------------------------------------------------------------------------------

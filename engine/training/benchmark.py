@@ -250,8 +250,9 @@ def run_benchmark(
             distances = evaluate(db_fused, q_image, txt_db, txt_q, txt_queries)
             results["rows"].append({"method": f"{variant}: fused database codes", "bits": bits, **_scores(distances, relevant)})
             if variant == next(iter(variants or {"trained": {}})) and tuned.key == spec.key:
+                radius = last.get("close_radius")
                 results.setdefault("open_vocabulary", []).extend(
-                    open_vocabulary_rows(gt, open_sets, labels_db, bits, embed, db_emb, codes, db_fused))
+                    open_vocabulary_rows(gt, open_sets, labels_db, bits, embed, db_emb, codes, db_fused, radius=radius))
             # a photo from outside the library: expanded by its nearest library codes, then also
             # coded from several views (both as search does; docs/search.md)
             expanded = expand_bits(q_image, db_fused, DEFAULT_EXPANSION)

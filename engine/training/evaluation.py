@@ -8,6 +8,9 @@ codes those photos from their pixels alone, and is scored on:
   library would code them); relevant = shares a tag (mAP, precision@10, PR curve);
 - tag → photo: each tag seen on a held-out photo, as a text query, ranks the
   held-out photos (the words find photos training never saw; mAP);
+- other words → photo: common words that are no tag, coded as search codes them, rank
+  the held-out photos; scored against CLIP's own ranking (`otherwords.py`): what training
+  costs the words the user never tagged;
 - examples: a few of the most frequent tags, with each model's first results.
 
 Tags are weak labels, so these numbers measure agreement with the user's own tags,
@@ -28,6 +31,8 @@ from ..library.schema import TAG_SOURCES, Model
 from ..search.searcher import TEXT_PROMPT
 from .errors import ModelError
 from .metrics import hamming_matrix, mean_average_precision, pr_curve, precision_at_k
+from .openvocab_eval import search_text_codes, zero_shot_neighbours
+from .otherwords import agreement_with_clip, clip_relevance, other_words
 
 MAX_TAG_QUERIES = 50
 
@@ -43,6 +48,7 @@ class ModelScores:
     image_map: float
     image_p10: float
     text_map: float
+    other_words_map: float  # agreement with CLIP for words that are no tag (otherwords.py)
     precision: list[float]  # PR curve of photo → photo, one point per Hamming radius (NaN: nothing retrieved)
     recall: list[float]
 
@@ -116,6 +122,11 @@ def evaluate_models(
     query_tags = [j for j in np.argsort(-labels_q.sum(axis=0), kind="stable") if labels_q[:, j].any()][:MAX_TAG_QUERIES]
     tag_relevant = labels_q[:, query_tags].T > 0  # tags × held-out photos
     tag_vectors = encode_texts([TEXT_PROMPT.format(data.vocabulary[j]) for j in query_tags])
+    words = other_words(data.vocabulary)
+    word_vectors = encode_texts([TEXT_PROMPT.format(w) for w in words])
+    word_relevant = clip_relevance(word_vectors, data.embeddings[queries])
+    pool = np.concatenate([database, queries])
+    _, neighbours = zero_shot_neighbours(np.asarray(data.embeddings[pool], np.float32))
     example_tags = query_tags[:examples]
     paths = _paths_of(library, [data.hashes[i] for i in queries])
 
@@ -138,11 +149,17 @@ def evaluate_models(
         distances = hamming_matrix(q_codes, db_codes)
         precision, recall = pr_curve(distances, relevant, codes.bits)
         text_distances = hamming_matrix(codes.encode_texts(tag_vectors), q_codes)
+        stored = np.concatenate([db_codes, image_codes(queries, True)])  # every photo as the library stores it
+        if getattr(codes, "vocabulary", None):  # a trained model: words that are no tag vote over CLIP's neighbours
+            word_codes = search_text_codes(codes, lambda texts: encode_texts([TEXT_PROMPT.format(t) for t in texts]), words, stored, neighbours)
+        else:
+            word_codes = codes.encode_texts(word_vectors)
         scores.append(ModelScores(
             id=model_id, name=model.name, kind=model.kind, bits=codes.bits,
             image_map=mean_average_precision(distances, relevant),
             image_p10=precision_at_k(distances, relevant, min(10, len(database))),
             text_map=mean_average_precision(text_distances, tag_relevant),
+            other_words_map=agreement_with_clip(word_codes, stored[len(database):], word_relevant),
             precision=[float(p) for p in precision], recall=[float(r) for r in recall],
         ))
         for row, tag in enumerate(example_tags):

@@ -8,12 +8,16 @@ share-a-concept relevance):
   query coding before open vocabulary);
 - *search*: the query coded as search codes it (`engine/search/openvocab.py`: tag forms,
   else the majority of the trained codes of its zero-shot neighbours).
+
+And "close matches only" at the trained model's calibrated radius (`cutoff.calibrated_radius`,
+from its held-out tagged photos): precision and recall of the photos within it (pairs
+pooled over the set's queries) and the share of the database it keeps.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -61,10 +65,18 @@ def query_sets(gt: dict, library_tags: list[list[str]], folders: list[str], regi
     return sets
 
 
+def _within(distances: np.ndarray, relevant: np.ndarray, radius: int) -> tuple[float, float]:
+    """Pooled precision and recall of "within `radius`" over a set's queries."""
+    kept = distances <= radius
+    found = int((kept & relevant).sum())
+    return (found / int(kept.sum()) if kept.any() else float("nan")), found / max(int(relevant.sum()), 1)
+
+
 def open_vocabulary_rows(gt: dict, sets: dict[str, list[querysets.TextQuery]], labels: np.ndarray, bits: int,
                          embed: Callable[[list[str]], np.ndarray], db_embeddings: np.ndarray, codes,
-                         db_codes: np.ndarray) -> list[dict]:
-    """One row per query set: mAP zero-shot, with the text branch alone, and as search codes the queries."""
+                         db_codes: np.ndarray, radius: Optional[int] = None) -> list[dict]:
+    """One row per query set: mAP zero-shot, with the text branch alone, and as search codes the
+    queries; with `radius`, what "close matches only" keeps."""
     concept_index = {c["id"]: c["index"] for c in gt["concepts"]}
     itq = fit_itq(db_embeddings, bits=bits)
     zero_shot_db = itq.encode(db_embeddings)
@@ -76,17 +88,30 @@ def open_vocabulary_rows(gt: dict, sets: dict[str, list[querysets.TextQuery]], l
         relevant = querysets.relevance_of(queries, concept_index, labels)
         texts = [q.text for q in queries]
         embeddings = embed(texts)
+        searched = hamming_matrix(search_text_codes(codes, embed, texts, db_codes, neighbours), db_codes)
         row = {"query_set": name, "bits": bits, "queries": len(queries),
                "zero_shot": mean_average_precision(hamming_matrix(itq.encode(embeddings), zero_shot_db), relevant),
                "text_branch": mean_average_precision(hamming_matrix(codes.encode_texts(embeddings), db_codes), relevant),
-               "search": mean_average_precision(hamming_matrix(search_text_codes(codes, embed, texts, db_codes, neighbours), db_codes), relevant)}
+               "search": mean_average_precision(searched, relevant)}
+        if radius is not None:
+            row["close_precision"], row["close_recall"] = _within(searched, relevant, radius)
+            row["radius"], row["kept"] = radius, float((searched <= radius).mean())
         rows.append({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
     return rows
 
 
 def format_open_vocabulary(rows: list[dict]) -> str:
-    header = f"{'query set':<36}{'bits':>5}{'queries':>8}{'zero-shot':>11}{'text branch':>13}{'search':>9}"
-    lines = [header] + [f"{r['query_set']:<36}{r['bits']:>5}{r['queries']:>8}{r['zero_shot']:>11.4f}{r['text_branch']:>13.4f}{r['search']:>9.4f}" for r in rows]
+    """mAP per query set, then what "close matches only" keeps at the model's calibrated radius."""
+    def cell(row: dict, key: str, width: int) -> str:
+        return f"{row[key]:>{width}.4f}" if isinstance(row.get(key), float) else f"{row.get(key, ''):>{width}}"
+
+    header = (f"{'query set':<52}{'bits':>5}{'queries':>8}{'zero-shot':>11}{'text branch':>13}{'search':>9}"
+              f"{'radius':>8}{'precision':>11}{'recall':>8}{'kept':>7}")
+    lines = [header]
+    for r in rows:
+        lines.append(f"{r['query_set']:<52}{r['bits']:>5}{r['queries']:>8}" + cell(r, "zero_shot", 11) + cell(r, "text_branch", 13)
+                     + cell(r, "search", 9) + cell(r, "radius", 8) + cell(r, "close_precision", 11) + cell(r, "close_recall", 8)
+                     + cell(r, "kept", 7))
     return "\n".join(lines)
 
 
