@@ -414,13 +414,20 @@ class MainWindow(QMainWindow):
 
     def _show_page(self, page: ops.ResultPage) -> None:
         self.filters_bar.set_bits(page.bits)
-        current = self.grid.current_path()
+        # The same question asked again (indexing added photos, codes changed) keeps the photo
+        # and the place the user was at; a new question starts at the top with nothing chosen,
+        # so its best matches are what the user sees first.
+        again = self.last_page is not None and page.query == self.last_page.query
+        current = self.grid.current_path() if again else None
         self.results.set_page(page)
         self.last_page = page
-        if current is not None and self.results.row_of(current) is not None:
-            self.grid.setCurrentIndex(self.results.index(self.results.row_of(current)))
-        elif page.distances is not None and self.results.rowCount():
-            self.grid.setCurrentIndex(self.results.index(0))  # the best match, ready for Enter / preview
+        row = self.results.row_of(current) if current is not None else None
+        if row is not None:
+            self.grid.setCurrentIndex(self.results.index(row))
+        else:
+            self.grid.selectionModel().clear()  # current and selection: the old ones belong to another question
+            self.grid.scrollToTop()
+        self._update_preview(refresh=True)
         self._update_empty_state()
         if page.ids:
             shown = f"top {len(page.ids):,} of {page.searched:,}" if page.distances is not None and len(page.ids) < page.searched else f"{len(page.ids):,}"
@@ -509,15 +516,19 @@ class MainWindow(QMainWindow):
         visible = not self.preview.isVisible()
         self.preview.setVisible(visible)
         self.preview_action.setChecked(visible)
-        self._update_preview()
+        self._update_preview(refresh=True)
 
-    def _update_preview(self) -> None:
+    def _update_preview(self, refresh: bool = False) -> None:
+        """Show the current photo; `refresh` (a new result set) updates its distance even if it stayed."""
         if not self.preview.isVisible():
             return
         index = self.grid.currentIndex()
         path = index.data(Roles.PATH) if index.isValid() else None
+        distance = index.data(Roles.DISTANCE) if index.isValid() else None
         if path != self.preview.path or path is None:
-            self.preview.show_photo(path, index.data(Roles.DISTANCE) if index.isValid() else None, self.results.page.bits)
+            self.preview.show_photo(path, distance, self.results.page.bits)
+        elif refresh:
+            self.preview.set_distance(distance, self.results.page.bits)
 
     def open_photo(self, path: str) -> None:
         """Open the photo in the system's viewer."""

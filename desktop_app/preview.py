@@ -165,14 +165,17 @@ class PreviewPane(QWidget):
             self.image.setText("")  # (keeps the previous picture up until the new one is decoded)
         self.name.setText(Path(path).name)
         self.path_label.setText(path)
-        self._set_row_visible(self.distance, distance is not None)
-        if distance is not None:
-            self.distance.setText(f"{distance} of {bits} bits differ from the query" if bits else str(distance))
+        self.set_distance(distance, bits)
         self.runner.run_in_background(
             lambda ctx: load_scaled(path, PREVIEW_SIDE), lane=THUMBS, key="preview-image", on_success=self._image_loaded, on_failure=self._image_failed
         )
         self._reload_details()
         self.suggestions.show_for(path)
+
+    def set_distance(self, distance: Optional[int], bits: Optional[int] = None) -> None:
+        """The photo's distance to the current query; no row at all when there is no query."""
+        self._set_row_visible(self.distance, distance is not None)
+        self.distance.setText("" if distance is None else f"{distance} of {bits} bits differ from the query" if bits else str(distance))
 
     def _reload_details(self, path: Optional[str] = None) -> None:
         """Show the photo's tags again (after a tag edit or an accepted suggestion)."""

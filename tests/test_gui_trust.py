@@ -1,0 +1,84 @@
+"""What a newcomer trusts in the window (issue 19): results from the top, an honest preview,
+a filter row that fits, counts that match the grid, dates, a visible model."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+pytest.register_assert_rewrite("gui_fixtures")
+
+from gui_fixtures import WAIT_MS  # noqa: E402
+
+pytest_plugins = ["gui_fixtures"]
+
+
+def next_page(qtbot, window, check=lambda page: True, action=lambda: None):
+    """Do `action` and return the next result page that satisfies `check`."""
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS, check_params_cb=check) as blocker:
+        action()
+    return blocker.args[0]
+
+
+def ranked(page) -> bool:
+    return page.distances is not None
+
+
+# -- 1. a new query starts at the top with nothing selected --------------------------------------
+
+
+def test_new_query_starts_at_the_top_with_nothing_selected(qtbot, make_window, indexed_library):
+    photos, library = indexed_library
+    window = make_window(library)
+    window.resize(520, 420)  # small enough that 13 thumbnails need scrolling
+    next_page(qtbot, window)
+    last = window.results.rowCount() - 1
+    window.grid.setCurrentIndex(window.results.index(last))  # the user scrolled down and picked a photo
+    qtbot.waitUntil(lambda: window.grid.verticalScrollBar().value() > 0, timeout=5000)
+
+    page = next_page(qtbot, window, ranked, lambda: window.search.set_text("sunny beach"))
+    assert page.paths[last] != page.paths[0]
+    assert not window.grid.currentIndex().isValid(), "the previous query's photo is still chosen"
+    assert not window.grid.selectionModel().hasSelection()
+    assert window.grid.verticalScrollBar().value() == 0, "the grid scrolled away from the best matches"
+    # Down from the search bar still picks the best match for Enter
+    window.search.move_to_results.emit()
+    assert window.grid.currentIndex().row() == 0
+
+    # the same question answered again (indexing, re-coding) keeps the user's place
+    window.grid.setCurrentIndex(window.results.index(last))
+    chosen = window.grid.current_path()
+    next_page(qtbot, window, ranked, window.run_query)
+    assert window.grid.current_path() == chosen
+
+
+# -- 2. the preview's distance belongs to the result set on screen -------------------------------
+
+
+def test_preview_distance_follows_every_result_set(qtbot, make_window, indexed_library):
+    photos, library = indexed_library
+    window = make_window(library)
+    next_page(qtbot, window)
+    page = next_page(qtbot, window, ranked, lambda: window.search.set_text("sunny beach"))
+    window.grid.setCurrentIndex(window.results.index(3))
+    path = window.grid.current_path()
+    assert window.preview.distance.text().startswith(f"{page.distances[3]} of 64 bits")
+
+    # the same query answered again with other codes: the photo stays, its distance is the new one
+    moved = list(page.distances)
+    moved[3] = page.distances[3] + 7
+    window._show_page(dataclasses.replace(page, distances=moved))
+    assert window.grid.current_path() == path
+    assert window.preview.distance.text().startswith(f"{moved[3]} of 64 bits")
+
+    # browsing (no query): the same photo chosen again has no distance row at all
+    next_page(qtbot, window, lambda p: p.distances is None, lambda: window.search.set_text(""))
+    assert window.preview.path is None, "the preview still shows a photo of the previous query"
+    window.grid.setCurrentIndex(window.results.index(window.results.row_of(path)))
+    assert window.preview.path == path
+    assert not window.preview.distance.isVisible() and "differ" not in window.preview.distance.text()
