@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEd
 from engine.search.cutoff import default_radius
 from engine.search.filters import FilterError, Filters, parse_date
 
+from .flow_layout import FlowLayout
+
 TYPES = (("Any type", ()), ("JPEG", ("jpg",)), ("PNG", ("png",)), ("HEIC", ("heic",)), ("WebP", ("webp",)), ("TIFF", ("tif",)), ("GIF", ("gif",)))
 SORTS = (("Best match", "distance"), ("Newest first", "date"), ("Oldest first", "date-asc"))
 EDIT_PAUSE_MS = 400
@@ -33,8 +35,6 @@ class FiltersBar(QWidget):
         self.before = QLineEdit(self)
         self.before.setPlaceholderText("Before YYYY-MM")
         self.before.setToolTip("Only photos taken before this date")
-        for edit in (self.after, self.before):
-            edit.setMaximumWidth(120)
         self.type = QComboBox(self)
         for label, values in TYPES:
             self.type.addItem(label, values)
@@ -45,19 +45,29 @@ class FiltersBar(QWidget):
         self.slider.setRange(0, self.bits)
         self.slider.setValue(default_radius(self.bits))
         self.slider.setEnabled(False)
-        self.slider.setMaximumWidth(140)
+        self.slider.setFixedWidth(110)
         self.slider.setToolTip("How close a photo's code must be to the query: left is stricter (fewer bits may differ)")
         self.radius_label = QLabel(self)
         self.sort = QComboBox(self)
         for label, value in SORTS:
             self.sort.addItem(label, value)
         self.sort.setToolTip("Order of the results: best match first, or by date taken")
-        layout = QHBoxLayout(self)
+        self._fit_widths()
+        # The slider and its label travel together, so a wrap never separates them.
+        closeness = QWidget(self)
+        row = QHBoxLayout(closeness)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(6)
+        for widget in (self.slider, self.radius_label):
+            row.addWidget(widget)
+        # Wraps onto more lines rather than squeezing the fields when the window is narrow.
+        layout = FlowLayout(self, spacing=6)
         layout.setContentsMargins(0, 2, 0, 2)
-        layout.setSpacing(6)
-        for widget in (self.tags, self.after, self.before, self.type, self.cutoff, self.slider, self.radius_label, self.sort):
+        for widget in (self.tags, self.after, self.before, self.type, self.sort, self.cutoff, closeness):
             layout.addWidget(widget)
-        layout.addStretch(1)
+        policy = self.sizePolicy()
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
         self._pause = QTimer(self)
         self._pause.setSingleShot(True)
         self._pause.setInterval(EDIT_PAUSE_MS)
@@ -70,6 +80,16 @@ class FiltersBar(QWidget):
         self.cutoff.toggled.connect(self._cutoff_toggled)
         self.slider.valueChanged.connect(self._slid)
         self._update_label()
+
+    def _fit_widths(self) -> None:
+        """Room for every placeholder, and one fixed width for the cutoff's label whatever it says."""
+        metrics = self.fontMetrics()
+        frame = 24  # the field's frame and inner margins, with a little air
+        self.tags.setMinimumWidth(max(200, metrics.horizontalAdvance(self.tags.placeholderText()) + frame))
+        for edit in (self.after, self.before):
+            edit.setFixedWidth(max(metrics.horizontalAdvance(self.after.placeholderText()), metrics.horizontalAdvance(self.before.placeholderText())) + frame)
+        # The widest text the label can show: dragging the slider must not move anything.
+        self.radius_label.setFixedWidth(metrics.horizontalAdvance("≤ 128 of 128 bits (default)") + 4)
 
     # -- what the user chose ---------------------------------------------------------------
 

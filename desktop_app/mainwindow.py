@@ -30,6 +30,7 @@ from .sidebar import FolderSidebar
 from .status import StatusPanel, short_progress
 from .thumbnails import ThumbnailCache
 
+SIDEBAR_WIDTH, PREVIEW_WIDTH = 240, 320  # the side panes' widths in a roomy window
 LISTING_REFRESH_S = 0.8  # while indexing, how often the "all photos" grid picks up new photos
 
 
@@ -122,7 +123,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(centre)
         self.splitter.addWidget(self.preview)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([240, 680, 320])
+        self.splitter.setSizes([SIDEBAR_WIDTH, 680, PREVIEW_WIDTH])
         self.splitter.setCollapsible(1, False)
         self.setCentralWidget(self.splitter)
         self.status = StatusPanel(self.statusBar())
@@ -131,6 +132,24 @@ class MainWindow(QMainWindow):
         self.runner.finished.connect(self.status.job_finished)
         self._build_actions()
         self._build_watch()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_panes()
+
+    def _fit_panes(self) -> None:
+        """In a narrow window the side panes give up width first, so the grid keeps at least half;
+        in a wide one they get back up to their usual widths."""
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if len(sizes) != 3 or total <= 0:
+            return
+        sidebar = min(SIDEBAR_WIDTH, max(self.sidebar.minimumSizeHint().width(), total * 22 // 100))
+        preview = min(PREVIEW_WIDTH, max(self.preview.minimumSizeHint().width(), total * 28 // 100)) if sizes[2] else 0
+        narrow = sizes[1] < total // 2
+        roomy = sizes[0] < sidebar or (sizes[2] and sizes[2] < preview)
+        if narrow or roomy:
+            self.splitter.setSizes([sidebar, total - sidebar - preview, preview])
 
     def _build_watch(self) -> None:
         """Index photos added, changed, moved or deleted in the library folders while the app runs."""

@@ -82,3 +82,44 @@ def test_preview_distance_follows_every_result_set(qtbot, make_window, indexed_l
     window.grid.setCurrentIndex(window.results.index(window.results.row_of(path)))
     assert window.preview.path == path
     assert not window.preview.distance.isVisible() and "differ" not in window.preview.distance.text()
+
+
+# -- 3. the filter row fits and holds still ------------------------------------------------------
+
+
+def filter_geometry(bar) -> dict[str, tuple[int, int, int, int]]:
+    from PySide6.QtCore import QPoint
+
+    out = {}
+    for name in ("tags", "after", "before", "type", "cutoff", "slider", "radius_label", "sort"):
+        widget = getattr(bar, name)
+        top_left = widget.mapTo(bar, QPoint(0, 0))
+        out[name] = (top_left.x(), top_left.y(), widget.width(), widget.height())
+    return out
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (800, 500)])
+def test_filter_row_fits_and_does_not_shift(qtbot, make_window, size):
+    from PySide6.QtWidgets import QApplication
+
+    window = make_window()
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.width() == size[0], timeout=5000)
+    QApplication.processEvents()
+    bar = window.filters_bar
+    metrics = bar.fontMetrics()
+    for edit in (bar.tags, bar.after, bar.before):  # every placeholder readable in full
+        assert edit.width() >= metrics.horizontalAdvance(edit.placeholderText()) + 12, edit.placeholderText()
+    for name, (x, y, w, h) in filter_geometry(bar).items():  # nothing cut off at the bar's edges
+        assert x >= 0 and y >= 0 and x + w <= bar.width() and y + h <= bar.height(), name
+    assert bar.cutoff.width() >= bar.cutoff.sizeHint().width()
+
+    before = filter_geometry(bar)
+    bar.cutoff.setChecked(True)
+    QApplication.processEvents()
+    assert filter_geometry(bar) == before, "ticking “Close matches only” moved or squeezed the fields"
+    for value in (0, 7, 24, 64):  # dragging the slider: its label changes, the row holds still
+        bar.slider.setValue(value)
+        QApplication.processEvents()
+        assert filter_geometry(bar) == before
+    assert bar.radius_label.text().startswith("≤ 64 of 64 bits")
