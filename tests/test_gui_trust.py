@@ -4,7 +4,6 @@ a filter row that fits, counts that match the grid, dates, a visible model."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ pytest.importorskip("pytestqt")
 
 pytest.register_assert_rewrite("gui_fixtures")
 
-from gui_fixtures import WAIT_MS  # noqa: E402
+from gui_fixtures import WAIT_MS
 
 pytest_plugins = ["gui_fixtures"]
 
@@ -33,7 +32,7 @@ def ranked(page) -> bool:
 
 
 def test_new_query_starts_at_the_top_with_nothing_selected(qtbot, make_window, indexed_library):
-    photos, library = indexed_library
+    _photos, library = indexed_library
     window = make_window(library)
     window.resize(520, 420)  # small enough that 13 thumbnails need scrolling
     next_page(qtbot, window)
@@ -61,7 +60,7 @@ def test_new_query_starts_at_the_top_with_nothing_selected(qtbot, make_window, i
 
 
 def test_preview_distance_follows_every_result_set(qtbot, make_window, indexed_library):
-    photos, library = indexed_library
+    _photos, library = indexed_library
     window = make_window(library)
     next_page(qtbot, window)
     page = next_page(qtbot, window, ranked, lambda: window.search.set_text("sunny beach"))
