@@ -34,6 +34,17 @@ SIDEBAR_WIDTH, PREVIEW_WIDTH = 240, 320  # the side panes' widths in a roomy win
 LISTING_REFRESH_S = 0.8  # while indexing, how often the "all photos" grid picks up new photos
 
 
+def describe_page(page: ops.ResultPage) -> str:
+    """The status line for a result page: the number of photos in the grid, and of how many matches."""
+    count = len(page.ids)
+    if page.distances is not None and count < page.searched:
+        shown = f"Top {count:,} of {page.searched:,} matching photos"
+    else:
+        shown = "No photos" if not count else f"{count:,} photo{'' if count == 1 else 's'}"
+    order = {"date": " (newest first)", "date-asc": " (oldest first)"}.get(page.query.sort, " (nearest first)" if page.distances is not None else "")
+    return f"{shown} — {page.query.describe()}" + (order if count else "")
+
+
 class MainWindow(QMainWindow):
     """The BitLens window; every engine call goes through `self.runner`."""
 
@@ -448,9 +459,8 @@ class MainWindow(QMainWindow):
             self.grid.scrollToTop()
         self._update_preview(refresh=True)
         self._update_empty_state()
-        if page.ids:
-            shown = f"top {len(page.ids):,} of {page.searched:,}" if page.distances is not None and len(page.ids) < page.searched else f"{len(page.ids):,}"
-            self.status.say(f"{shown} photos — {page.query.describe()}" + (" (nearest first)" if page.distances is not None else ""))
+        if not page.reason:
+            self.status.say(describe_page(page))
         self.results_shown.emit(page)
 
     def _query_failed(self, error: BaseException) -> None:

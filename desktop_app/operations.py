@@ -82,7 +82,7 @@ class ResultPage:
     paths: list[str] = field(default_factory=list)
     distances: Optional[list[int]] = None  # None when browsing (no query to measure from)
     bits: Optional[int] = None
-    searched: int = 0  # how many photos the ranking covered
+    searched: int = 0  # how many photos matched (folder, filters, cutoff): the page shows at most RESULT_LIMIT of them
     reason: str = ""  # why the page is empty, when the library cannot answer yet
 
 
@@ -143,14 +143,14 @@ def _searcher(ctx: "JobContext", codes_generation: int, device: str):
     return state["searcher"]
 
 
-def search(ctx: "JobContext", query: Query, codes_generation: int, device: str = "auto", limit: int = RESULT_LIMIT) -> ResultPage:
+def search(ctx: "JobContext", query: Query, codes_generation: int, device: str = "auto", limit: Optional[int] = None) -> ResultPage:
     """Rank the library by Hamming distance to a text or image query."""
     import_torch()
     searcher = _searcher(ctx, codes_generation, device)
     if searcher is None:
         return ResultPage(query=query, reason="no_model")
     ctx.check()  # a newer query may have arrived while the searcher loaded
-    results = searcher.search(text=query.text or None, image=query.image, limit=limit, folder=query.folder,
+    results = searcher.search(text=query.text or None, image=query.image, limit=limit or RESULT_LIMIT, folder=query.folder,
                               filters=query.filters, radius=query.radius, sort=query.sort)
     return ResultPage(
         query=query,
@@ -158,7 +158,7 @@ def search(ctx: "JobContext", query: Query, codes_generation: int, device: str =
         paths=[r.path for r in results],
         distances=[r.distance for r in results],
         bits=searcher.bits,
-        searched=len(searcher),
+        searched=searcher.last_matched,  # after folder, filters and cutoff: the grid's "of N"
     )
 
 

@@ -122,3 +122,41 @@ def test_filter_row_fits_and_does_not_shift(qtbot, make_window, size):
         QApplication.processEvents()
         assert filter_geometry(bar) == before
     assert bar.radius_label.text().startswith("≤ 64 of 64 bits")
+
+
+# -- 8. the status bar counts what the grid shows ------------------------------------------------
+
+
+def test_status_counts_match_the_grid_under_filters_folders_and_cutoff(qtbot, make_window, indexed_library, monkeypatch):
+    photos, library = indexed_library
+    window = make_window(library)
+    next_page(qtbot, window)
+    message = window.status.message
+
+    page = next_page(qtbot, window, ranked, lambda: window.search.set_text("sunny beach"))
+    assert len(page.paths) == 13 and message.text().startswith("13 photos — ")
+
+    # a tag filter leaves one photo: not "top 1 of 13"
+    page = next_page(qtbot, window, lambda p: ranked(p) and p.query.filters.tags == ("waves",), lambda: window.filters_bar.tags.setText("waves") or window.filters_bar.tags.returnPressed.emit())
+    assert len(page.paths) == 1 and message.text().startswith("1 photo — "), message.text()
+    window.filters_bar.tags.setText("")
+
+    # a page shorter than the matches says both numbers, and they are the grid's
+    from desktop_app import operations
+
+    monkeypatch.setattr(operations, "RESULT_LIMIT", 4)
+    page = next_page(qtbot, window, lambda p: ranked(p) and not p.query.filters.tags, window.filters_bar.tags.returnPressed.emit)
+    monkeypatch.undo()
+    assert len(page.paths) == 4 and message.text().startswith("Top 4 of 13 matching photos"), message.text()
+
+    # the closeness cutoff: only the photo itself is 0 bits away
+    bar = window.filters_bar
+    target = photos / "2019-07 beach" / "beach_05.jpg"
+    bar.cutoff.setChecked(True)
+    page = next_page(qtbot, window, lambda p: p.query.radius == 0 and p.query.image == str(target),
+                     lambda: (bar.slider.setValue(0), window.find_similar(str(target))))
+    assert len(page.paths) == 1 and message.text().startswith("1 photo — "), message.text()
+    # nothing left: the status line says so instead of keeping the previous count
+    page = next_page(qtbot, window, lambda p: p.query.text == "zebra crossing" and p.query.radius == 0 and not p.paths,
+                     lambda: (window.search.clear_image(), window.search.set_text("zebra crossing")))
+    assert message.text().startswith("No photos — "), message.text()
