@@ -160,3 +160,27 @@ def test_status_counts_match_the_grid_under_filters_folders_and_cutoff(qtbot, ma
     page = next_page(qtbot, window, lambda p: p.query.text == "zebra crossing" and p.query.radius == 0 and not p.paths,
                      lambda: (window.search.clear_image(), window.search.set_text("zebra crossing")))
     assert message.text().startswith("No photos — "), message.text()
+
+
+# -- 7. dates from names, and where each date came from ------------------------------------------
+
+
+def test_preview_shows_dates_from_names_and_their_source(qtbot, make_window, indexed_library):
+    photos, library = indexed_library
+    window = make_window(library)
+    next_page(qtbot, window)
+    preview = window.preview
+
+    def show(path: Path) -> str:
+        window.grid.setCurrentIndex(window.results.index(window.results.row_of(str(path))))
+        qtbot.waitUntil(lambda: preview.details is not None and preview.path == str(path), timeout=WAIT_MS)
+        return preview.date.text()
+
+    dated = show(photos / "2019-07 beach" / "beach_05.jpg")
+    assert dated.startswith("2019-07 ") and "from the folder name" in dated
+    undated = show(photos / "Camera Roll" / "DSC01234.jpg")
+    assert "from the file time" in undated and "unknown" not in undated
+
+    # the date filter agrees with what the preview says
+    page = next_page(qtbot, window, lambda p: p.query.filters.after == "2019-07", lambda: (window.filters_bar.after.setText("2019-07"), window.filters_bar.before.setText("2019-08"), window.filters_bar.after.returnPressed.emit()))
+    assert len(page.paths) == 12 and all("2019-07 beach" in p for p in page.paths)
