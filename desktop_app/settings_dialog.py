@@ -109,7 +109,9 @@ class SettingsDialog(QDialog):
     def open_models(self, runner) -> "ModelsDialog":
         from .models_dialog import ModelsDialog
 
-        dialog = ModelsDialog(runner, parent=self)
+        overview = getattr(self.parent(), "overview", None)
+        model = overview.status.get("active_model") if overview is not None else None
+        dialog = ModelsDialog(runner, parent=self, in_use=model["backbone"] if model else None)
         dialog.open()
         return dialog
 

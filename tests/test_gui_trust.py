@@ -184,3 +184,47 @@ def test_preview_shows_dates_from_names_and_their_source(qtbot, make_window, ind
     # the date filter agrees with what the preview says
     page = next_page(qtbot, window, lambda p: p.query.filters.after == "2019-07", lambda: (window.filters_bar.after.setText("2019-07"), window.filters_bar.before.setText("2019-08"), window.filters_bar.after.returnPressed.emit()))
     assert len(page.paths) == 12 and all("2019-07 beach" in p for p in page.paths)
+
+
+# -- 4. the model is visible and can be put off or changed ---------------------------------------
+
+
+def test_status_bar_names_the_model_in_use_trained_or_not(qtbot, make_window, indexed_library):
+    _photos, library = indexed_library
+    window = make_window(library)
+    stats = window.status.stats
+    assert "model: tiny" in stats.text() and "not trained" in stats.text()
+    trained = dict(window.overview.status, active_model={"id": 3, "name": "Trained 64-bit (12 tags, 300 photos)", "kind": "hashing", "bits": 64,
+                                                          "backbone": "ViT-B-32 (laion2b_s34b_b79k)"})
+    window.status.set_stats(trained)
+    assert "model: Trained 64-bit (12 tags, 300 photos) on ViT-B-32" in stats.text()
+
+
+def test_first_run_dialog_can_be_put_off(qtbot, make_window, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    window = make_window(model=None, first_run="ask", weights_cached=lambda: False)
+    qtbot.waitUntil(lambda: window._first_run_dialog is not None and window._first_run_dialog.isVisible(), timeout=WAIT_MS)
+    dialog = window._first_run_dialog
+    assert dialog.later_button.isVisible() and dialog.later_button.isEnabled()
+    dialog.later_button.click()
+    qtbot.waitUntil(lambda: window._first_run_dialog is None, timeout=5000)
+    assert not dialog.isVisible() and dialog.choice is None
+
+
+def test_model_files_lists_the_model_in_use_and_keeps_a_download_error(qtbot, make_window, indexed_library, monkeypatch, tmp_path):
+    from desktop_app.settings_dialog import SettingsDialog
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # no network: the download must fail and say why
+    _photos, library = indexed_library
+    window = make_window(library)
+    window.open_settings()
+    settings_dialog = window.findChildren(SettingsDialog)[-1]
+    models = settings_dialog.open_models(window.runner)
+    qtbot.waitUntil(lambda: models.models.count() > 1, timeout=WAIT_MS)
+    texts = [models.models.item(i).text() for i in range(models.models.count())]
+    assert any("tiny" in t and "in use" in t for t in texts), texts
+    models.download_button.click()
+    qtbot.waitUntil(lambda: models._job is None and "on this computer" in models.state.text(), timeout=WAIT_MS)
+    assert "download failed" in models.state.text(), models.state.text()
+    settings_dialog.reject()
