@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Callable, Optional
 
-from PySide6.QtCore import QPoint, Qt, QUrl, Signal
+from PySide6.QtCore import QByteArray, QPoint, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
@@ -31,7 +32,8 @@ from .status import StatusPanel, short_progress
 from .thumbnails import ThumbnailCache
 
 SIDEBAR_WIDTH, PREVIEW_WIDTH = 240, 320  # the side panes' widths in a roomy window
-LISTING_REFRESH_S = 0.8  # while indexing, how often the "all photos" grid picks up new photos
+LISTING_REFRESH_S = 0.8
+LOADING_MODEL = "Loading the search model… the first search after a start takes a few seconds"  # while indexing, how often the "all photos" grid picks up new photos
 
 
 def describe_page(page: ops.ResultPage) -> str:
@@ -88,6 +90,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("BitLens")
         self.setAcceptDrops(True)
         self.resize(1240, 780)
+        geometry = settings.get(s.WINDOW_GEOMETRY)
+        if geometry:
+            self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
+        self._model_ready = False  # set once the search model is loaded: the first search waits for torch
         self._show_message("Opening the library…", "", "", "")
 
     # -- building ---------------------------------------------------------------------------
@@ -226,9 +232,35 @@ class MainWindow(QMainWindow):
         self.refresh_overview(then=self._after_first_overview)
 
     def _after_first_overview(self, overview: ops.Overview) -> None:
+        self._restore_last_view(overview)
         self.run_query()
-        self.runner.run_in_background(partial(ops.warm_up, codes_generation=self.codes_generation, device=self.options().device), lane=SEARCH, label="loading the model", on_failure=lambda _e: None)
+        self.runner.run_in_background(partial(ops.warm_up, codes_generation=self.codes_generation, device=self.options().device), lane=SEARCH,
+                                      label="loading the model", on_success=self._model_loaded, on_failure=lambda _e: None)
         self._check_first_run(overview)
+
+    def _restore_last_view(self, overview: ops.Overview) -> None:
+        """The folder and the words the user left the app with (a query given on the command line wins)."""
+        query = self.settings.get(s.LAST_QUERY)
+        if query and not self.search.text() and not self.search.image():
+            self.search.field.blockSignals(True)  # one query below, not one per restored piece
+            self.search.field.setText(query)
+            self.search.field.blockSignals(False)
+        folder = self.settings.get(s.LAST_FOLDER)
+        if folder and folder in {f.path for f in overview.folders}:
+            self.sidebar.list.blockSignals(True)
+            self.sidebar.select_folder(folder)
+            self.sidebar.list.blockSignals(False)
+            self.sidebar.remove_button.setEnabled(True)
+
+    def _save_last_view(self) -> None:
+        self.settings.set(s.WINDOW_GEOMETRY, bytes(self.saveGeometry().toBase64()).decode("ascii"))
+        self.settings.set(s.LAST_FOLDER, self.sidebar.selected_folder() or "")
+        self.settings.set(s.LAST_QUERY, self.search.text())
+
+    def _model_loaded(self, _loaded: bool) -> None:
+        self._model_ready = True
+        if self.status.message.text().startswith(LOADING_MODEL):
+            self.status.say("")
 
     def options(self) -> ops.IndexOptions:
         """How to index, from the settings and this run's command-line choice of model."""
@@ -440,9 +472,25 @@ class MainWindow(QMainWindow):
         else:
             job = partial(ops.search, query=query, codes_generation=self.codes_generation, device=self.options().device)
             lane = SEARCH
+            if not self._model_ready:
+                # The first search after a start waits for torch and the model (seconds): keep a grid
+                # on screen meanwhile and say what is happening.
+                self.status.say(LOADING_MODEL)
+                if not self.results.rowCount():
+                    listing = replace(query, text="", image=None, radius=None, sort="distance")
+                    self.runner.run_in_background(partial(ops.browse, query=listing), lane=READ, key="listing-while-loading",
+                                                  on_success=partial(self._show_listing_while_loading, query))
         self.runner.run_in_background(job, lane=lane, key="results", label="search", on_success=self._show_page, on_failure=self._query_failed)
 
+    def _show_listing_while_loading(self, asked: ops.Query, page: ops.ResultPage) -> None:
+        if self._model_ready or self.current_query() != asked or (self.last_page is not None and self.last_page.query == asked):
+            return  # the answer is here already, or the user asked something else
+        self._show_page(page)
+        self.status.say(LOADING_MODEL)
+
     def _show_page(self, page: ops.ResultPage) -> None:
+        if page.distances is not None:
+            self._model_ready = True
         self.filters_bar.set_bits(page.bits)
         # The same question asked again (indexing added photos, codes changed) keeps the photo
         # and the place the user was at; a new question starts at the top with nothing chosen,
@@ -662,6 +710,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Stop the workers first: a job must not call back into a window that is gone.
+        self._save_last_view()
         self.status.say("Stopping background work…")
         self.watch.stop()
         self.runner.shutdown(wait=True)

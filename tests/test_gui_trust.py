@@ -228,3 +228,28 @@ def test_model_files_lists_the_model_in_use_and_keeps_a_download_error(qtbot, ma
     qtbot.waitUntil(lambda: models._job is None and "on this computer" in models.state.text(), timeout=WAIT_MS)
     assert "download failed" in models.state.text(), models.state.text()
     settings_dialog.reject()
+
+
+# -- 6. a start picks up where the user left off, and says what it is loading ---------------------
+
+
+def test_relaunch_restores_size_folder_and_query_and_says_what_loads(qtbot, make_window, indexed_library):
+    photos, library = indexed_library
+    first = make_window(library)
+    next_page(qtbot, first)
+    first.resize(760, 520)  # within the offscreen screen (800 × 600): restoreGeometry keeps a window on screen
+    qtbot.waitUntil(lambda: first.width() == 760, timeout=5000)
+    folder = first.sidebar.folders()[0]
+    next_page(qtbot, first, lambda p: p.query.folder == folder, lambda: first.sidebar.select_folder(folder))
+    next_page(qtbot, first, ranked, lambda: first.search.set_text("sunny beach"))
+    first.close()
+
+    second = make_window(library)  # same settings: a relaunch
+    assert (second.width(), second.height()) == (760, 520)
+    assert second.sidebar.selected_folder() == folder
+    assert second.search.field.text() == "sunny beach"
+    # the first search waits for the model: the status line says so at once
+    assert second.status.message.text().startswith("Loading the search model"), second.status.message.text()
+    page = next_page(qtbot, second, ranked)
+    assert page.query.text == "sunny beach" and page.query.folder == folder
+    assert second.results.rowCount() == 13
