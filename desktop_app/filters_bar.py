@@ -15,7 +15,9 @@ from .flow_layout import FlowLayout
 TYPES = (("Any type", ()), ("JPEG", ("jpg",)), ("PNG", ("png",)), ("HEIC", ("heic",)), ("WebP", ("webp",)), ("TIFF", ("tif",)), ("GIF", ("gif",)))
 SORTS = (("Best match", "distance"), ("Newest first", "date"), ("Oldest first", "date-asc"))
 EDIT_PAUSE_MS = 400
-_BAD = "QLineEdit { border: 1px solid #c0392b; }"
+_BAD = "QLineEdit { border: 1px solid #c0392b; border-radius: 3px; padding: 2px 4px; }"
+_FIELDS = ("QLineEdit { border: 1px solid palette(mid); border-radius: 3px; padding: 2px 4px; background: palette(base); }"
+           "QLineEdit:focus { border-color: palette(highlight); }")
 
 
 class FiltersBar(QWidget):
@@ -68,6 +70,8 @@ class FiltersBar(QWidget):
         policy = self.sizePolicy()
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
+        # Fusion draws a field's frame a shade darker than the window: invisible on a dark palette.
+        self.setStyleSheet(_FIELDS)
         self._pause = QTimer(self)
         self._pause.setSingleShot(True)
         self._pause.setInterval(EDIT_PAUSE_MS)
@@ -103,6 +107,27 @@ class FiltersBar(QWidget):
 
     def sort_order(self) -> str:
         return str(self.sort.currentData())
+
+    def set_formats(self, formats: list[str]) -> None:
+        """Offer only the file types the library has (Pillow format names); keeps the choice if still there."""
+        from engine.search.filters import TYPE_ALIASES
+
+        present = {name.upper() for name in formats}
+        if "MPO" in present:
+            present.add("JPEG")  # a phone's JPEG with a depth map is still a JPEG to its owner
+        wanted = [(label, values) for label, values in TYPES[1:] if any(TYPE_ALIASES.get(v, v.upper()) in present for v in values)]
+        covered = {TYPE_ALIASES.get(v, v.upper()) for _label, values in TYPES[1:] for v in values} | {"MPO"}  # MPO: a phone's JPEG
+        wanted += [(name, (name.lower(),)) for name in sorted(present - covered)]
+        current = self.type.currentData()
+        self.type.blockSignals(True)
+        self.type.clear()
+        for label, values in [TYPES[0], *wanted]:
+            self.type.addItem(label, values)
+        kept = next((i for i in range(self.type.count()) if tuple(self.type.itemData(i) or ()) == tuple(current or ())), -1)
+        self.type.setCurrentIndex(max(0, kept))
+        self.type.blockSignals(False)
+        if current and kept < 0:
+            self.changed.emit()  # the chosen type left the library: the filter is off now
 
     def set_bits(self, bits: Optional[int]) -> None:
         """Fit the slider to the active model's code length (its default radius when that changes)."""

@@ -38,6 +38,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         square = QRect(cell.x() + PADDING, cell.y() + PADDING, self.size, self.size)
         pixmap = index.data(Roles.THUMBNAIL)
         palette: QPalette = option.palette
+        picture = square  # where the picture is drawn: the badge sits on its corner, not the cell's
         if pixmap is not None and not pixmap.isNull():
             scaled = pixmap if max(pixmap.width(), pixmap.height()) <= self.size else pixmap.scaled(
                 self.size, self.size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
@@ -45,6 +46,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             x = square.x() + (self.size - scaled.width()) // 2
             y = square.y() + (self.size - scaled.height()) // 2
             painter.drawPixmap(x, y, scaled)
+            picture = QRect(x, y, scaled.width(), scaled.height())
         else:
             painter.fillRect(square.adjusted(8, 8, -8, -8), palette.color(QPalette.ColorRole.AlternateBase))
             if index.data(Roles.FAILED):
@@ -52,7 +54,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 painter.drawText(square, Qt.AlignmentFlag.AlignCenter, "cannot read\nthis file")
         distance = index.data(Roles.DISTANCE)
         if distance is not None:
-            self._badge(painter, square.topLeft() + QPoint(4, 4), str(distance), option)
+            self._badge(painter, picture.topLeft() + QPoint(4, 4), str(distance), option)
         text_rect = QRect(cell.x() + PADDING, square.bottom() + 2, self.size, cell.bottom() - square.bottom() - 2)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         painter.setPen(palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))

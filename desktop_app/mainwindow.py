@@ -274,6 +274,7 @@ class MainWindow(QMainWindow):
             self.overview = overview
             self.sidebar.set_folders(overview.folders)
             self.status.set_stats(overview.status)
+            self.filters_bar.set_formats(overview.formats)
             self.overview_loaded.emit(overview)
             if then is not None:
                 then(overview)

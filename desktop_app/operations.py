@@ -92,6 +92,7 @@ class Overview:
 
     folders: list["FolderInfo"]
     status: dict
+    formats: list[str] = field(default_factory=list)  # file formats present ("JPEG", "PNG"): the type filter offers these
 
 
 # -- reading ------------------------------------------------------------------------
@@ -100,7 +101,7 @@ class Overview:
 def load_overview(ctx: "JobContext") -> Overview:
     """Folders with their counts and the library status."""
     library = ctx.library
-    return Overview(folders=library.folders(), status=library.status())
+    return Overview(folders=library.folders(), status=library.status(), formats=library.formats())
 
 
 def browse(ctx: "JobContext", query: Query) -> ResultPage:

@@ -253,3 +253,78 @@ def test_relaunch_restores_size_folder_and_query_and_says_what_loads(qtbot, make
     page = next_page(qtbot, second, ranked)
     assert page.query.text == "sunny beach" and page.query.folder == folder
     assert second.results.rowCount() == 13
+
+
+# -- 11. polish ----------------------------------------------------------------------------------
+
+
+def test_filter_fields_have_a_visible_border_in_dark_mode(qtbot, qapp):
+    from PySide6.QtCore import QPoint
+
+    from desktop_app.filters_bar import FiltersBar
+    from desktop_app.style import apply_style
+
+    before_style, before_palette = qapp.style().name(), qapp.palette()
+    try:
+        apply_style(qapp, "dark")
+        bar = FiltersBar()
+        qtbot.addWidget(bar)
+        bar.resize(760, 80)
+        bar.show()
+        qtbot.waitExposed(bar)
+        image = bar.grab().toImage()
+        for edit in (bar.after, bar.before):  # unfocused fields
+            left = edit.mapTo(bar, QPoint(0, edit.height() // 2))
+            border, outside, inside = (image.pixelColor(left.x() + dx, left.y()) for dx in (0, -2, 4))
+            assert abs(border.lightness() - outside.lightness()) >= 25 and abs(border.lightness() - inside.lightness()) >= 25, (
+                border.name(), outside.name(), inside.name())
+    finally:
+        qapp.setStyle(before_style)
+        qapp.setPalette(before_palette)
+
+
+def test_distance_badge_sits_on_a_small_picture_in_a_large_cell(qtbot, qapp):
+    from PySide6.QtCore import QModelIndex, QRect
+    from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QStandardItem, QStandardItemModel
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from desktop_app.grid import PADDING, ThumbnailDelegate
+    from desktop_app.results_model import Roles
+
+    picture = QPixmap(100, 60)
+    picture.fill(QColor("#00ff00"))
+    model = QStandardItemModel()
+    item = QStandardItem("x.jpg")
+    item.setData(picture, Roles.THUMBNAIL)
+    item.setData(12, Roles.DISTANCE)
+    model.appendRow(item)
+    delegate = ThumbnailDelegate(320)
+    option = QStyleOptionViewItem()
+    option.rect = QRect(0, 0, 332, 360)
+    canvas = QImage(option.rect.size(), QImage.Format.Format_ARGB32)
+    canvas.fill(QColor("white"))
+    painter = QPainter(canvas)
+    delegate.paint(painter, option, model.index(0, 0, QModelIndex()))
+    painter.end()
+    drawn = QRect(PADDING + (320 - 100) // 2, PADDING + (320 - 60) // 2, 100, 60)
+    # the badge's dark pill covers the picture's top-left corner, and nothing of the white cell around it
+    assert canvas.pixelColor(drawn.x() + 8, drawn.y() + 8).green() < 150
+    assert canvas.pixelColor(PADDING + 8, PADDING + 8) == QColor("white")
+
+
+def test_type_filter_offers_only_types_in_the_library(qtbot, make_window, indexed_library):
+    _photos, library = indexed_library
+    window = make_window(library)
+    labels = [window.filters_bar.type.itemText(i) for i in range(window.filters_bar.type.count())]
+    assert labels == ["Any type", "JPEG"]
+
+
+def test_settings_show_the_library_that_is_open(qtbot, make_window, indexed_library):
+    from desktop_app.settings_dialog import SettingsDialog
+
+    _photos, library = indexed_library
+    window = make_window(library)
+    window.open_settings()
+    dialog = window.findChildren(SettingsDialog)[-1]
+    assert dialog.library_note is not None and str(library.resolve()) in dialog.library_note.text()
+    dialog.reject()

@@ -250,3 +250,9 @@ def test_indexing_a_folder_without_readable_photos_is_not_an_error(tmp_path, tin
         make_photo(tmp_path / "good" / "IMG_0001.jpg", 1)
         library.index([tmp_path / "good"], backbone=tiny_spec)
         assert len(library.searcher()) == 1
+
+
+def test_formats_lists_the_readable_photos_types(library, photo_tree, tiny_spec):
+    assert library.formats() == []
+    library.index([photo_tree], backbone=tiny_spec)
+    assert library.formats() == ["BMP", "GIF", "JPEG", "PNG", "TIFF", "WEBP"]

@@ -165,6 +165,12 @@ class Library:
 
     # -- looking things up ---------------------------------------------------------
 
+    def formats(self) -> list[str]:
+        """The file formats of the readable photos (Pillow's names: "JPEG", "PNG"), for a type filter that offers only these."""
+        with self.store.session() as session:
+            found = session.scalars(select(Image.format).where(Image.status == "ok", Image.format.is_not(None)).distinct())
+            return sorted({name.upper() for name in found if name})
+
     def status(self) -> dict:
         """Counts of photos by state, tags, folders and models, and the active model."""
         with self.store.session() as session:
