@@ -33,7 +33,7 @@ class FiltersBar(QWidget):
         self.tags.setToolTip("Only photos with every one of these tags")
         self.after = QLineEdit(self)
         self.after.setPlaceholderText("From YYYY-MM")
-        self.after.setToolTip("Only photos taken on or after this date (YYYY, YYYY-MM or YYYY-MM-DD); file date if none was recorded")
+        self.after.setToolTip("Only photos taken on or after this date (YYYY, YYYY-MM or YYYY-MM-DD); without a recorded date, one in the file or folder name, else the file's time")
         self.before = QLineEdit(self)
         self.before.setPlaceholderText("Before YYYY-MM")
         self.before.setToolTip("Only photos taken before this date")

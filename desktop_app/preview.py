@@ -41,6 +41,17 @@ def format_tags(tags: list[dict]) -> str:
     return "<br>".join(f"<b>{html.escape(tag)}</b> <span style='color:gray'>({html.escape(', '.join(sources))})</span>" for tag, sources in sorted(by_tag.items(), key=lambda kv: kv[0].lower()))
 
 
+def describe_date(details: dict) -> str:
+    """When the photo was taken, and where that date came from when not from the photo itself."""
+    shown = details.get("date_shown") or (details.get("date_taken") or "").replace("T", " ")
+    if not shown:
+        return "unknown"
+    source = details.get("date_source")
+    if source and source != "photo's metadata":
+        return f"{shown} <span style='color:gray'>(from the {html.escape(source)})</span>"
+    return shown
+
+
 class ImageLabel(QLabel):
     """Shows a picture scaled to fit, keeping its proportions as the pane resizes."""
 
@@ -196,7 +207,7 @@ class PreviewPane(QWidget):
             self.status.setText("not in the library (any more)")
             self._set_row_visible(self.status, True)
             return
-        self.date.setText((details.get("date_taken") or "unknown").replace("T", " "))
+        self.date.setText(describe_date(details))
         camera = " ".join(part for part in (details.get("camera_make"), details.get("camera_model")) if part)
         self.camera.setText(camera or "unknown")
         dims = f"{details['width']} × {details['height']}" if details.get("width") else "?"

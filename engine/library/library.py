@@ -16,6 +16,7 @@ from ..paths import LibraryPaths, library_paths
 from .codemodels import active_model, backbone_of, companion_of
 from .indexing import _embedded_count, adopt_model, encode_missing, ensure_model, write_codes
 from .lock import writer_lock
+from .name_dates import photo_date
 from .report import ScanReport
 from .scanner import Scanner
 from .schema import Embedding, Folder, Image, ImageTag, Model, Tag
@@ -210,6 +211,7 @@ class Library:
                 "height": image.height,
                 "format": image.format,
                 "date_taken": image.date_taken,
+                **photo_date(image.path, image.date_taken, image.mtime_ns),
                 "camera_make": image.camera_make,
                 "camera_model": image.camera_model,
                 "content_hash": image.content_hash,
