@@ -106,6 +106,7 @@ class PreviewPane(QWidget):
         self.path: Optional[str] = None
         self.details: Optional[dict] = None
         self.image = ImageLabel(self)
+        self.image.setWordWrap(True)  # the placeholder fits a narrow pane
         self.name = QLabel(self)
         self.name.setStyleSheet("font-weight: 600; font-size: 13pt;")
         self.name.setWordWrap(True)

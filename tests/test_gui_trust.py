@@ -4,6 +4,7 @@ a filter row that fits, counts that match the grid, dates, a visible model."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
