@@ -246,11 +246,12 @@ class MainWindow(QMainWindow):
             self.search.field.setText(query)
             self.search.field.blockSignals(False)
         folder = self.settings.get(s.LAST_FOLDER)
-        if folder and folder in {f.path for f in overview.folders}:
+        known = {f.path for f in overview.folders} | {path for subs in overview.subfolders.values() for path, _n in subs}
+        if folder and folder in known:
             self.sidebar.list.blockSignals(True)
             self.sidebar.select_folder(folder)
             self.sidebar.list.blockSignals(False)
-            self.sidebar.remove_button.setEnabled(True)
+            self.sidebar.remove_button.setEnabled(folder in {f.path for f in overview.folders})
 
     def _save_last_view(self) -> None:
         self.settings.set(s.WINDOW_GEOMETRY, bytes(self.saveGeometry().toBase64()).decode("ascii"))
@@ -272,7 +273,7 @@ class MainWindow(QMainWindow):
     def refresh_overview(self, then: Optional[Callable[[ops.Overview], None]] = None) -> None:
         def loaded(overview: ops.Overview) -> None:
             self.overview = overview
-            self.sidebar.set_folders(overview.folders)
+            self.sidebar.set_folders(overview.folders, overview.subfolders)
             self.status.set_stats(overview.status)
             self.filters_bar.set_formats(overview.formats)
             self.overview_loaded.emit(overview)

@@ -93,6 +93,7 @@ class Overview:
     folders: list["FolderInfo"]
     status: dict
     formats: list[str] = field(default_factory=list)  # file formats present ("JPEG", "PNG"): the type filter offers these
+    subfolders: dict = field(default_factory=dict)  # library folder -> [(sub-folder, photos below it)], for the sidebar tree
 
 
 # -- reading ------------------------------------------------------------------------
@@ -101,7 +102,7 @@ class Overview:
 def load_overview(ctx: "JobContext") -> Overview:
     """Folders with their counts and the library status."""
     library = ctx.library
-    return Overview(folders=library.folders(), status=library.status(), formats=library.formats())
+    return Overview(folders=library.folders(), status=library.status(), formats=library.formats(), subfolders=library.subfolders())
 
 
 def browse(ctx: "JobContext", query: Query) -> ResultPage:
@@ -110,8 +111,10 @@ def browse(ctx: "JobContext", query: Query) -> ResultPage:
     sql = "SELECT i.id, i.path FROM images i WHERE i.status = 'ok' ORDER BY i.id"
     parameters: tuple = ()
     if query.folder:
-        sql = "SELECT i.id, i.path FROM images i JOIN folders f ON f.id = i.folder_id WHERE i.status = 'ok' AND f.path = ? ORDER BY i.id"
-        parameters = (query.folder,)
+        # a library folder or any sub-folder of one: the photos below it
+        prefix = query.folder.rstrip(os.sep) + os.sep
+        sql = "SELECT i.id, i.path FROM images i WHERE i.status = 'ok' AND substr(i.path, 1, ?) = ? ORDER BY i.id"
+        parameters = (len(prefix), prefix)
     with ctx.library.store.raw() as db:
         rows = db.execute(sql, parameters).fetchall()
         if query.filters is not None and not query.filters.empty:

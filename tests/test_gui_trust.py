@@ -329,3 +329,23 @@ def test_settings_show_the_library_that_is_open(qtbot, make_window, indexed_libr
     dialog = window.findChildren(SettingsDialog)[-1]
     assert dialog.library_note is not None and str(library.resolve()) in dialog.library_note.text()
     dialog.reject()
+
+
+# -- 9. sub-folders of a library folder are albums to choose ---------------------------------------
+
+
+def test_sidebar_tree_offers_sub_folders_as_filters(qtbot, make_window, indexed_library):
+    photos, library = indexed_library
+    window = make_window(library)
+    next_page(qtbot, window)
+    top = window.sidebar.list.topLevelItem(1)
+    names = sorted(top.child(i).text(0) for i in range(top.childCount()))
+    assert names == ["2019-07 beach  (12)", "Camera Roll  (1)"]
+
+    roll = str(photos / "Camera Roll")
+    page = next_page(qtbot, window, lambda p: p.query.folder == roll, lambda: window.sidebar.select_folder(roll))
+    assert [Path(p).name for p in page.paths] == ["DSC01234.jpg"]
+    assert window.status.message.text().startswith("1 photo — ")
+    assert not window.sidebar.remove_button.isEnabled()  # a sub-folder is not removed on its own
+    page = next_page(qtbot, window, ranked, lambda: window.search.set_text("sunny beach"))
+    assert [Path(p).name for p in page.paths] == ["DSC01234.jpg"]

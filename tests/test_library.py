@@ -256,3 +256,14 @@ def test_formats_lists_the_readable_photos_types(library, photo_tree, tiny_spec)
     assert library.formats() == []
     library.index([photo_tree], backbone=tiny_spec)
     assert library.formats() == ["BMP", "GIF", "JPEG", "PNG", "TIFF", "WEBP"]
+
+
+def test_subfolders_with_counts_below_each_library_folder(library, photo_tree, tiny_spec):
+    library.index([photo_tree], backbone=tiny_spec)
+    root = str(photo_tree.resolve())
+    subfolders = dict(library.subfolders()[root])
+    assert subfolders == {
+        f"{root}/2019-07 beach holiday": 3,
+        f"{root}/Camera Roll": 6,  # its own five readable photos and the one in DCIM below it
+        f"{root}/Camera Roll/DCIM": 1,
+    }

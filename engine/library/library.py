@@ -118,6 +118,28 @@ class Library:
                 for f in session.scalars(select(Folder).order_by(Folder.path))
             ]
 
+    def subfolders(self) -> dict[str, list[tuple[str, int]]]:
+        """Each library folder's sub-folders that hold readable photos (at any depth), with photo counts.
+
+        A sub-folder counts the photos below it too, so a year folder shows its months' photos.
+        Sorted by path; a folder's photos directly in it are not a sub-folder.
+        """
+        with self.store.raw() as db:
+            # the directory of each photo, grouped in SQLite: rtrim(path, name) leaves "…/dir/"
+            rows = db.execute(
+                "SELECT f.path, rtrim(i.path, replace(i.path, ?, '')), count(*) FROM images i JOIN folders f ON f.id = i.folder_id "
+                "WHERE i.status = 'ok' GROUP BY f.path, 2", (os.sep,)
+            ).fetchall()
+        out: dict[str, dict[str, int]] = {}
+        for folder, directory, count in rows:
+            counts = out.setdefault(folder, {})
+            directory = directory.rstrip(os.sep)
+            # the directory and every directory between it and the library folder
+            while directory.startswith(folder + os.sep):
+                counts[directory] = counts.get(directory, 0) + count
+                directory = os.path.dirname(directory)
+        return {folder: sorted(counts.items()) for folder, counts in out.items()}
+
     # -- scanning and indexing ----------------------------------------------------------
 
     def scan(self, progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None, report: Optional[ScanReport] = None) -> ScanReport:
