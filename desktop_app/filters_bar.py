@@ -31,6 +31,10 @@ class FiltersBar(QWidget):
         self.tags = QLineEdit(self)
         self.tags.setPlaceholderText("Tags (comma-separated)")
         self.tags.setToolTip("Only photos with every one of these tags")
+        from .tag_completion import TagCompleter
+
+        self.tag_completer = TagCompleter(self.tags, lists=True)
+        self.tag_completer.activated.connect(lambda _text: self._edited())  # a picked tag filters at once
         self.after = QLineEdit(self)
         self.after.setPlaceholderText("From YYYY-MM")
         self.after.setToolTip("Only photos taken on or after this date (YYYY, YYYY-MM or YYYY-MM-DD); without a recorded date, one in the file or folder name, else the file's time")

@@ -90,7 +90,7 @@ class ResultsGrid(QListView):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # Ctrl/Shift-click: tag several at once
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setDragEnabled(False)
         self.setAcceptDrops(False)  # drops go to the window: folders are added, photos searched
@@ -115,6 +115,11 @@ class ResultsGrid(QListView):
         grid = QSize(width // columns, cell.height() + MIN_GAP)
         if grid != self.gridSize():
             self.setGridSize(grid)
+
+    def selected_paths(self) -> list[str]:
+        """The selected photos in grid order."""
+        rows = sorted(index.row() for index in self.selectionModel().selectedIndexes())
+        return [self.model().index(row).data(Roles.PATH) for row in rows]
 
     def current_path(self) -> Optional[str]:
         index = self.currentIndex()

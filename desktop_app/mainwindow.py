@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl  # replaceable in tests
         self.confirm: Callable[[str, str], bool] = self._ask
         self.errors: list[str] = []
+        self.viewer = None  # the in-app viewer, when no external one opened a photo
         self.overview: Optional[ops.Overview] = None
         self.last_page: Optional[ops.ResultPage] = None
         self.codes_generation = 0
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self.grid.preview_toggle_requested.connect(self.toggle_preview)
         self.grid.context_menu_requested.connect(self._context_menu)
         self.grid.selectionModel().currentChanged.connect(lambda *_: self._update_preview())
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._tag_the_selection())
         self.thumbnails.ready.connect(self._thumbnail_ready)
         self.empty = EmptyState(self)
         self.empty.action.connect(self._empty_action)
@@ -276,6 +278,8 @@ class MainWindow(QMainWindow):
             self.sidebar.set_folders(overview.folders, overview.subfolders)
             self.status.set_stats(overview.status)
             self.filters_bar.set_formats(overview.formats)
+            self.filters_bar.tag_completer.set_tags(overview.tags)
+            self.preview.tag_editor.completer.set_tags(overview.tags)
             self.overview_loaded.emit(overview)
             if then is not None:
                 then(overview)
@@ -606,16 +610,39 @@ class MainWindow(QMainWindow):
         distance = index.data(Roles.DISTANCE) if index.isValid() else None
         if path != self.preview.path or path is None:
             self.preview.show_photo(path, distance, self.results.page.bits)
+            self._tag_the_selection()
         elif refresh:
             self.preview.set_distance(distance, self.results.page.bits)
 
-    def open_photo(self, path: str) -> None:
-        """Open the photo in the system's viewer."""
-        self.open_url(QUrl.fromLocalFile(path))
+    def _tag_the_selection(self) -> None:
+        """With several photos selected, "Your tags" adds to and removes from all of them."""
+        selected = self.grid.selected_paths()
+        editor = self.preview.tag_editor
+        if len(selected) > 1 and selected != editor.paths:
+            editor.set_photos(selected)
+            if self.preview.details is not None:  # the chips stay the current photo's
+                editor.set_user_tags([t["tag"] for t in self.preview.details.get("tags", []) if t["source"] == "user"])
+        elif len(selected) <= 1 and len(editor.paths) > 1:
+            editor.set_photos([self.preview.path] if self.preview.path else [])
+            self.preview._reload_details()
+
+    def open_photo(self, path: str):
+        """Open the photo in the system's viewer; when none opens it, show it larger here and say so."""
+        if self.open_url(QUrl.fromLocalFile(path)):
+            return None
+        from .viewer import PhotoViewer
+
+        self.status.say(f"No viewer opened {Path(path).name}: it is shown in BitLens instead.", 8000)
+        viewer = PhotoViewer(self.runner, path, self)
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        viewer.open()
+        self.viewer = viewer
+        return viewer
 
     def open_folder_of(self, path: str) -> None:
         """Open the folder that holds the photo in the file manager."""
-        self.open_url(QUrl.fromLocalFile(os.path.dirname(path)))
+        if not self.open_url(QUrl.fromLocalFile(os.path.dirname(path))):
+            self.notify_error("The folder did not open", f"No file manager opened {os.path.dirname(path)}.")
 
     def show_duplicates(self):
         """Open the near-duplicates review (it never deletes files)."""

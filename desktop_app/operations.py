@@ -94,6 +94,7 @@ class Overview:
     status: dict
     formats: list[str] = field(default_factory=list)  # file formats present ("JPEG", "PNG"): the type filter offers these
     subfolders: dict = field(default_factory=dict)  # library folder -> [(sub-folder, photos below it)], for the sidebar tree
+    tags: list[str] = field(default_factory=list)  # tag names, most used first, for completion
 
 
 # -- reading ------------------------------------------------------------------------
@@ -102,7 +103,8 @@ class Overview:
 def load_overview(ctx: "JobContext") -> Overview:
     """Folders with their counts and the library status."""
     library = ctx.library
-    return Overview(folders=library.folders(), status=library.status(), formats=library.formats(), subfolders=library.subfolders())
+    return Overview(folders=library.folders(), status=library.status(), formats=library.formats(), subfolders=library.subfolders(),
+                    tags=library.tag_names())
 
 
 def browse(ctx: "JobContext", query: Query) -> ResultPage:

@@ -349,3 +349,75 @@ def test_sidebar_tree_offers_sub_folders_as_filters(qtbot, make_window, indexed_
     assert not window.sidebar.remove_button.isEnabled()  # a sub-folder is not removed on its own
     page = next_page(qtbot, window, ranked, lambda: window.search.set_text("sunny beach"))
     assert [Path(p).name for p in page.paths] == ["DSC01234.jpg"]
+
+
+# -- 10. several photos at once, completion, search by a chosen photo, a viewer of our own --------------
+
+
+def test_several_selected_photos_get_a_tag_at_once(qtbot, make_window, indexed_library):
+    from PySide6.QtCore import QItemSelectionModel
+
+    _photos, library = indexed_library
+    window = make_window(library)
+    next_page(qtbot, window)
+    grid, editor = window.grid, window.preview.tag_editor
+    grid.setCurrentIndex(window.results.index(0))
+    for row in (1, 2):
+        grid.selectionModel().select(window.results.index(row), QItemSelectionModel.SelectionFlag.Select)
+    chosen = [window.results.path_at(row) for row in range(3)]
+    assert editor.paths == chosen and "3 selected" in editor.heading.text()
+    with qtbot.waitSignal(editor.changed, timeout=WAIT_MS):
+        editor.field.setText("grandma")
+        editor.add_button.click()
+    assert "on 3 photos" in editor.message.text()
+    page = next_page(qtbot, window, lambda p: p.query.filters.tags == ("grandma",),
+                     lambda: (window.filters_bar.tags.setText("grandma"), window.filters_bar.tags.returnPressed.emit()))
+    assert sorted(page.paths) == sorted(chosen)
+
+
+def test_tag_fields_complete_the_library_tags(qtbot, make_window, indexed_library):
+    _photos, library = indexed_library
+    window = make_window(library)
+    bar = window.filters_bar
+    completer = bar.tag_completer
+    assert {"waves", "sand"} <= set(completer.names.stringList())
+    assert {"waves", "sand"} <= set(window.preview.tag_editor.completer.names.stringList())
+    # in the filter, the last of a comma-separated list is completed and the others are kept
+    bar.tags.setText("sand, wa")
+    assert completer.splitPath(bar.tags.text()) == ["wa"]
+    completer.setCompletionPrefix("wa")
+    assert completer.completionCount() == 1 and completer.currentCompletion() == "sand, waves"
+
+
+def test_choose_photo_searches_by_example(qtbot, make_window, indexed_library):
+    photos, library = indexed_library
+    window = make_window(library)
+    next_page(qtbot, window)
+    target = photos / "2019-07 beach" / "beach_03.jpg"
+    assert window.search.choose_button.isVisible()
+    window.search.pick_photo = lambda: str(target)
+    page = next_page(qtbot, window, ranked, window.search.choose_button.click)
+    assert page.query.image == str(target) and page.paths[0] == str(target)
+
+
+def test_enter_shows_the_photo_in_the_app_when_no_viewer_opens_it(qtbot, make_window, indexed_library, tmp_path):
+    _photos, library = indexed_library
+    window = make_window(library)
+    next_page(qtbot, window)
+    window.open_url = lambda url: False  # no external viewer on this computer
+    window.grid.setFocus()
+    window.grid.setCurrentIndex(window.results.index(0))
+    from PySide6.QtCore import Qt
+
+    qtbot.keyClick(window.grid, Qt.Key.Key_Return)
+    viewer = window.viewer
+    assert viewer is not None and viewer.isVisible()
+    qtbot.waitUntil(lambda: viewer.image.pixmap() is not None and not viewer.image.pixmap().isNull(), timeout=WAIT_MS)
+    assert "shown in BitLens" in window.status.message.text()
+    qtbot.keyClick(viewer, Qt.Key.Key_Escape)
+    # a file that cannot be read: the viewer says so on screen
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a picture")
+    viewer = window.open_photo(str(broken))
+    qtbot.waitUntil(lambda: viewer.failed is not None, timeout=WAIT_MS)
+    assert "cannot be opened" in viewer.image.text()

@@ -267,3 +267,11 @@ def test_subfolders_with_counts_below_each_library_folder(library, photo_tree, t
         f"{root}/Camera Roll": 6,  # its own five readable photos and the one in DCIM below it
         f"{root}/Camera Roll/DCIM": 1,
     }
+
+
+def test_tag_names_most_used_first(library, photo_tree, tiny_spec):
+    library.index([photo_tree], backbone=tiny_spec)
+    names = library.tag_names()
+    assert {"waves", "sand", "mountain", "snow"} <= set(names)
+    library.add_user_tag([str(p) for p in sorted(photo_tree.rglob("*.jpg"))[:3]], "grandma")
+    assert library.tag_names()[0] == "grandma" or library.tag_names().index("grandma") < library.tag_names().index("waves")

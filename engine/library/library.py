@@ -248,6 +248,15 @@ class Library:
 
     # -- the user's own tags ---------------------------------------------------------
 
+    def tag_names(self) -> list[str]:
+        """Every tag on at least one readable photo, most used first (for completion as the user types)."""
+        with self.store.session() as session:
+            rows = session.execute(
+                select(Tag.name, func.count()).join(ImageTag, ImageTag.tag_id == Tag.id).join(Image, Image.id == ImageTag.image_id)
+                .where(Image.status == "ok").group_by(Tag.id).order_by(func.count().desc(), Tag.name)
+            ).all()
+        return [name for name, _count in rows]
+
     def add_user_tag(self, paths: Sequence[str | os.PathLike[str]], tag: str) -> int:
         """Tag photos with a tag of the user's own (source "user", kept by rescans); returns photos tagged."""
         from .usertags import add_user_tag
