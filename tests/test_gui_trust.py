@@ -235,7 +235,7 @@ def test_model_files_lists_the_model_in_use_and_keeps_a_download_error(qtbot, ma
 
 
 def test_relaunch_restores_size_folder_and_query_and_says_what_loads(qtbot, make_window, indexed_library):
-    photos, library = indexed_library
+    _photos, library = indexed_library
     first = make_window(library)
     next_page(qtbot, first)
     first.resize(760, 520)  # within the offscreen screen (800 × 600): restoreGeometry keeps a window on screen
