@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
+CARD_WIDTH = 520
+MIN_CARD_WIDTH = 260
 
 BUTTON_TIPS = {  # what the card's button does, by its action
     "add": "Choose a photo folder to add (it is only read, never changed)",
@@ -26,7 +29,8 @@ class EmptyState(QWidget):
         # A fixed-width card: a word-wrapped label only gets the right height when its
         # width is settled by the layout rather than by its own size hint.
         card = self._card = QWidget(self)
-        card.setFixedWidth(520)
+        card.setFixedWidth(CARD_WIDTH)
+        self.setMinimumWidth(MIN_CARD_WIDTH + 24)  # a narrow window narrows the card (resizeEvent)
         self.title = QLabel(card)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.setWordWrap(True)
@@ -52,12 +56,22 @@ class EmptyState(QWidget):
     def set_message(self, title: str, text: str, button: str = "", action: str = "") -> None:
         self.title.setText(title)
         self.text.setText(text)
+        self._fit_text()
+        self._action = action
+        self.button.setText(button)
+        self.button.setToolTip(BUTTON_TIPS.get(action, ""))
+        self.button.setVisible(bool(button))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        width = max(MIN_CARD_WIDTH, min(CARD_WIDTH, self.width() - 24))
+        if width != self._card.width():
+            self._card.setFixedWidth(width)
+            self._fit_text()
+
+    def _fit_text(self) -> None:
         # Word-wrapped labels inside an aligned widget get their one-line height: give them room.
         margins = self._card.layout().contentsMargins()
         width = self._card.width() - margins.left() - margins.right()
         for label in (self.title, self.text):
             label.setMinimumHeight(label.heightForWidth(width) if label.text() else 0)
-        self._action = action
-        self.button.setText(button)
-        self.button.setToolTip(BUTTON_TIPS.get(action, ""))
-        self.button.setVisible(bool(button))

@@ -127,11 +127,19 @@ class FirstRunDialog(QDialog):
             "results are <b>not meaningful</b>. For trying the app; index again with a real model later.",
         )
 
+        self.later_button = QPushButton("Later", self)
+        self.later_button.setToolTip("Close this for now: browse your photos; added folders are indexed once a model is chosen (File ▸ Settings… ▸ Model files…)")
+        self.later_button.clicked.connect(self.reject)
+        later_row = QHBoxLayout()
+        later_row.addWidget(QLabel("You can browse your photos without a model; searching needs one.", self), 1)
+        later_row.addWidget(self.later_button)
+
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addWidget(download_card)
         layout.addWidget(import_card)
         layout.addWidget(tiny_card)
+        layout.addLayout(later_row)
         if hub_reachable is None:
             self.runner.run_in_background(ops.hub_reachable, lane=IO, label="checking the internet", on_success=self.set_hub_reachable, on_failure=lambda _e: self.set_hub_reachable(False))
         else:

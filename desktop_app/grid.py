@@ -38,6 +38,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         square = QRect(cell.x() + PADDING, cell.y() + PADDING, self.size, self.size)
         pixmap = index.data(Roles.THUMBNAIL)
         palette: QPalette = option.palette
+        picture = square  # where the picture is drawn: the badge sits on its corner, not the cell's
         if pixmap is not None and not pixmap.isNull():
             scaled = pixmap if max(pixmap.width(), pixmap.height()) <= self.size else pixmap.scaled(
                 self.size, self.size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
@@ -45,6 +46,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             x = square.x() + (self.size - scaled.width()) // 2
             y = square.y() + (self.size - scaled.height()) // 2
             painter.drawPixmap(x, y, scaled)
+            picture = QRect(x, y, scaled.width(), scaled.height())
         else:
             painter.fillRect(square.adjusted(8, 8, -8, -8), palette.color(QPalette.ColorRole.AlternateBase))
             if index.data(Roles.FAILED):
@@ -52,7 +54,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 painter.drawText(square, Qt.AlignmentFlag.AlignCenter, "cannot read\nthis file")
         distance = index.data(Roles.DISTANCE)
         if distance is not None:
-            self._badge(painter, square.topLeft() + QPoint(4, 4), str(distance), option)
+            self._badge(painter, picture.topLeft() + QPoint(4, 4), str(distance), option)
         text_rect = QRect(cell.x() + PADDING, square.bottom() + 2, self.size, cell.bottom() - square.bottom() - 2)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         painter.setPen(palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
@@ -88,7 +90,7 @@ class ResultsGrid(QListView):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # Ctrl/Shift-click: tag several at once
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setDragEnabled(False)
         self.setAcceptDrops(False)  # drops go to the window: folders are added, photos searched
@@ -113,6 +115,11 @@ class ResultsGrid(QListView):
         grid = QSize(width // columns, cell.height() + MIN_GAP)
         if grid != self.gridSize():
             self.setGridSize(grid)
+
+    def selected_paths(self) -> list[str]:
+        """The selected photos in grid order."""
+        rows = sorted(index.row() for index in self.selectionModel().selectedIndexes())
+        return [self.model().index(row).data(Roles.PATH) for row in rows]
 
     def current_path(self) -> Optional[str]:
         index = self.currentIndex()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Callable, Optional
 
-from PySide6.QtCore import QPoint, Qt, QUrl, Signal
+from PySide6.QtCore import QByteArray, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
@@ -30,7 +31,20 @@ from .sidebar import FolderSidebar
 from .status import StatusPanel, short_progress
 from .thumbnails import ThumbnailCache
 
-LISTING_REFRESH_S = 0.8  # while indexing, how often the "all photos" grid picks up new photos
+SIDEBAR_WIDTH, PREVIEW_WIDTH = 240, 320  # the side panes' widths in a roomy window
+LISTING_REFRESH_S = 0.8
+LOADING_MODEL = "Loading the search model… the first search after a start takes a few seconds"  # while indexing, how often the "all photos" grid picks up new photos
+
+
+def describe_page(page: ops.ResultPage) -> str:
+    """The status line for a result page: the number of photos in the grid, and of how many matches."""
+    count = len(page.ids)
+    if page.distances is not None and count < page.searched:
+        shown = f"Top {count:,} of {page.searched:,} matching photos"
+    else:
+        shown = "No photos" if not count else f"{count:,} photo{'' if count == 1 else 's'}"
+    order = {"date": " (newest first)", "date-asc": " (oldest first)"}.get(page.query.sort, " (nearest first)" if page.distances is not None else "")
+    return f"{shown} — {page.query.describe()}" + (order if count else "")
 
 
 class MainWindow(QMainWindow):
@@ -58,6 +72,7 @@ class MainWindow(QMainWindow):
         self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl  # replaceable in tests
         self.confirm: Callable[[str, str], bool] = self._ask
         self.errors: list[str] = []
+        self.viewer = None  # the in-app viewer, when no external one opened a photo
         self.overview: Optional[ops.Overview] = None
         self.last_page: Optional[ops.ResultPage] = None
         self.codes_generation = 0
@@ -76,6 +91,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("BitLens")
         self.setAcceptDrops(True)
         self.resize(1240, 780)
+        geometry = settings.get(s.WINDOW_GEOMETRY)
+        if geometry:
+            self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
+        self._model_ready = False  # set once the search model is loaded: the first search waits for torch
         self._show_message("Opening the library…", "", "", "")
 
     # -- building ---------------------------------------------------------------------------
@@ -94,6 +113,7 @@ class MainWindow(QMainWindow):
         self.grid.preview_toggle_requested.connect(self.toggle_preview)
         self.grid.context_menu_requested.connect(self._context_menu)
         self.grid.selectionModel().currentChanged.connect(lambda *_: self._update_preview())
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._tag_the_selection())
         self.thumbnails.ready.connect(self._thumbnail_ready)
         self.empty = EmptyState(self)
         self.empty.action.connect(self._empty_action)
@@ -122,7 +142,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(centre)
         self.splitter.addWidget(self.preview)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([240, 680, 320])
+        self.splitter.setSizes([SIDEBAR_WIDTH, 680, PREVIEW_WIDTH])
         self.splitter.setCollapsible(1, False)
         self.setCentralWidget(self.splitter)
         self.status = StatusPanel(self.statusBar())
@@ -131,6 +151,24 @@ class MainWindow(QMainWindow):
         self.runner.finished.connect(self.status.job_finished)
         self._build_actions()
         self._build_watch()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._fit_panes)  # once the splitter has its new width
+
+    def _fit_panes(self) -> None:
+        """In a narrow window the side panes give up width first, so the grid keeps at least half;
+        in a wide one they get back up to their usual widths."""
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if len(sizes) != 3 or total <= 0:
+            return
+        sidebar = min(SIDEBAR_WIDTH, max(self.sidebar.minimumSizeHint().width(), total * 22 // 100))
+        preview = min(PREVIEW_WIDTH, max(self.preview.minimumSizeHint().width(), total * 28 // 100)) if sizes[2] else 0
+        narrow = sizes[1] < total // 2
+        roomy = sizes[0] < sidebar or (sizes[2] and sizes[2] < preview)
+        if narrow or roomy:
+            self.splitter.setSizes([sidebar, total - sidebar - preview, preview])
 
     def _build_watch(self) -> None:
         """Index photos added, changed, moved or deleted in the library folders while the app runs."""
@@ -196,9 +234,36 @@ class MainWindow(QMainWindow):
         self.refresh_overview(then=self._after_first_overview)
 
     def _after_first_overview(self, overview: ops.Overview) -> None:
+        self._restore_last_view(overview)
         self.run_query()
-        self.runner.run_in_background(partial(ops.warm_up, codes_generation=self.codes_generation, device=self.options().device), lane=SEARCH, label="loading the model", on_failure=lambda _e: None)
+        self.runner.run_in_background(partial(ops.warm_up, codes_generation=self.codes_generation, device=self.options().device), lane=SEARCH,
+                                      label="loading the model", on_success=self._model_loaded, on_failure=lambda _e: None)
         self._check_first_run(overview)
+
+    def _restore_last_view(self, overview: ops.Overview) -> None:
+        """The folder and the words the user left the app with (a query given on the command line wins)."""
+        query = self.settings.get(s.LAST_QUERY)
+        if query and not self.search.text() and not self.search.image():
+            self.search.field.blockSignals(True)  # one query below, not one per restored piece
+            self.search.field.setText(query)
+            self.search.field.blockSignals(False)
+        folder = self.settings.get(s.LAST_FOLDER)
+        known = {f.path for f in overview.folders} | {path for subs in overview.subfolders.values() for path, _n in subs}
+        if folder and folder in known:
+            self.sidebar.list.blockSignals(True)
+            self.sidebar.select_folder(folder)
+            self.sidebar.list.blockSignals(False)
+            self.sidebar.remove_button.setEnabled(folder in {f.path for f in overview.folders})
+
+    def _save_last_view(self) -> None:
+        self.settings.set(s.WINDOW_GEOMETRY, bytes(self.saveGeometry().toBase64()).decode("ascii"))
+        self.settings.set(s.LAST_FOLDER, self.sidebar.selected_folder() or "")
+        self.settings.set(s.LAST_QUERY, self.search.text())
+
+    def _model_loaded(self, _loaded: bool) -> None:
+        self._model_ready = True
+        if self.status.message.text().startswith(LOADING_MODEL):
+            self.status.say("")
 
     def options(self) -> ops.IndexOptions:
         """How to index, from the settings and this run's command-line choice of model."""
@@ -210,8 +275,11 @@ class MainWindow(QMainWindow):
     def refresh_overview(self, then: Optional[Callable[[ops.Overview], None]] = None) -> None:
         def loaded(overview: ops.Overview) -> None:
             self.overview = overview
-            self.sidebar.set_folders(overview.folders)
+            self.sidebar.set_folders(overview.folders, overview.subfolders)
             self.status.set_stats(overview.status)
+            self.filters_bar.set_formats(overview.formats)
+            self.filters_bar.tag_completer.set_tags(overview.tags)
+            self.preview.tag_editor.completer.set_tags(overview.tags)
             self.overview_loaded.emit(overview)
             if then is not None:
                 then(overview)
@@ -410,21 +478,43 @@ class MainWindow(QMainWindow):
         else:
             job = partial(ops.search, query=query, codes_generation=self.codes_generation, device=self.options().device)
             lane = SEARCH
+            if not self._model_ready:
+                # The first search after a start waits for torch and the model (seconds): keep a grid
+                # on screen meanwhile and say what is happening.
+                self.status.say(LOADING_MODEL)
+                if not self.results.rowCount():
+                    listing = replace(query, text="", image=None, radius=None, sort="distance")
+                    self.runner.run_in_background(partial(ops.browse, query=listing), lane=READ, key="listing-while-loading",
+                                                  on_success=partial(self._show_listing_while_loading, query))
         self.runner.run_in_background(job, lane=lane, key="results", label="search", on_success=self._show_page, on_failure=self._query_failed)
 
+    def _show_listing_while_loading(self, asked: ops.Query, page: ops.ResultPage) -> None:
+        if self._model_ready or self.current_query() != asked or (self.last_page is not None and self.last_page.query == asked):
+            return  # the answer is here already, or the user asked something else
+        self._show_page(page)
+        self.status.say(LOADING_MODEL)
+
     def _show_page(self, page: ops.ResultPage) -> None:
+        if page.distances is not None:
+            self._model_ready = True
         self.filters_bar.set_bits(page.bits, page.default_radius)
-        current = self.grid.current_path()
+        # The same question asked again (indexing added photos, codes changed) keeps the photo
+        # and the place the user was at; a new question starts at the top with nothing chosen,
+        # so its best matches are what the user sees first.
+        again = self.last_page is not None and page.query == self.last_page.query
+        current = self.grid.current_path() if again else None
         self.results.set_page(page)
         self.last_page = page
-        if current is not None and self.results.row_of(current) is not None:
-            self.grid.setCurrentIndex(self.results.index(self.results.row_of(current)))
-        elif page.distances is not None and self.results.rowCount():
-            self.grid.setCurrentIndex(self.results.index(0))  # the best match, ready for Enter / preview
+        row = self.results.row_of(current) if current is not None else None
+        if row is not None:
+            self.grid.setCurrentIndex(self.results.index(row))
+        else:
+            self.grid.selectionModel().clear()  # current and selection: the old ones belong to another question
+            self.grid.scrollToTop()
+        self._update_preview(refresh=True)
         self._update_empty_state()
-        if page.ids:
-            shown = f"top {len(page.ids):,} of {page.searched:,}" if page.distances is not None and len(page.ids) < page.searched else f"{len(page.ids):,}"
-            self.status.say(f"{shown} photos — {page.query.describe()}" + (" (nearest first)" if page.distances is not None else ""))
+        if not page.reason:
+            self.status.say(describe_page(page))
         self.results_shown.emit(page)
 
     def _query_failed(self, error: BaseException) -> None:
@@ -509,23 +599,50 @@ class MainWindow(QMainWindow):
         visible = not self.preview.isVisible()
         self.preview.setVisible(visible)
         self.preview_action.setChecked(visible)
-        self._update_preview()
+        self._update_preview(refresh=True)
 
-    def _update_preview(self) -> None:
+    def _update_preview(self, refresh: bool = False) -> None:
+        """Show the current photo; `refresh` (a new result set) updates its distance even if it stayed."""
         if not self.preview.isVisible():
             return
         index = self.grid.currentIndex()
         path = index.data(Roles.PATH) if index.isValid() else None
+        distance = index.data(Roles.DISTANCE) if index.isValid() else None
         if path != self.preview.path or path is None:
-            self.preview.show_photo(path, index.data(Roles.DISTANCE) if index.isValid() else None, self.results.page.bits)
+            self.preview.show_photo(path, distance, self.results.page.bits)
+            self._tag_the_selection()
+        elif refresh:
+            self.preview.set_distance(distance, self.results.page.bits)
 
-    def open_photo(self, path: str) -> None:
-        """Open the photo in the system's viewer."""
-        self.open_url(QUrl.fromLocalFile(path))
+    def _tag_the_selection(self) -> None:
+        """With several photos selected, "Your tags" adds to and removes from all of them."""
+        selected = self.grid.selected_paths()
+        editor = self.preview.tag_editor
+        if len(selected) > 1 and selected != editor.paths:
+            editor.set_photos(selected)
+            if self.preview.details is not None:  # the chips stay the current photo's
+                editor.set_user_tags([t["tag"] for t in self.preview.details.get("tags", []) if t["source"] == "user"])
+        elif len(selected) <= 1 and len(editor.paths) > 1:
+            editor.set_photos([self.preview.path] if self.preview.path else [])
+            self.preview._reload_details()
+
+    def open_photo(self, path: str):
+        """Open the photo in the system's viewer; when none opens it, show it larger here and say so."""
+        if self.open_url(QUrl.fromLocalFile(path)):
+            return None
+        from .viewer import PhotoViewer
+
+        self.status.say(f"No viewer opened {Path(path).name}: it is shown in BitLens instead.", 8000)
+        viewer = PhotoViewer(self.runner, path, self)
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        viewer.open()
+        self.viewer = viewer
+        return viewer
 
     def open_folder_of(self, path: str) -> None:
         """Open the folder that holds the photo in the file manager."""
-        self.open_url(QUrl.fromLocalFile(os.path.dirname(path)))
+        if not self.open_url(QUrl.fromLocalFile(os.path.dirname(path))):
+            self.notify_error("The folder did not open", f"No file manager opened {os.path.dirname(path)}.")
 
     def show_duplicates(self):
         """Open the near-duplicates review (it never deletes files)."""
@@ -622,6 +739,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Stop the workers first: a job must not call back into a window that is gone.
+        self._save_last_view()
         self.status.say("Stopping background work…")
         self.watch.stop()
         self.runner.shutdown(wait=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -29,10 +30,13 @@ from .jobs import IO, Job, JobRunner
 class ModelsDialog(QDialog):
     """Lists backbone weights (here or downloadable) and runs the weights manager's actions."""
 
-    def __init__(self, runner: JobRunner, pick_file: Optional[Callable[[QWidget, str, str], str]] = None, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, runner: JobRunner, pick_file: Optional[Callable[[QWidget, str, str], str]] = None, parent: Optional[QWidget] = None,
+                 in_use: Optional[str] = None) -> None:
         super().__init__(parent)
         self.runner = runner
+        self.in_use = in_use  # the backbone the open library searches with, as its label
         self._job: Optional[Job] = None
+        self._note = ""  # the last action's outcome (an error above all), kept when the list refreshes
         self._pick_file = pick_file or (lambda parent, title, pattern: QFileDialog.getOpenFileName(parent, title, str(Path.home()), pattern)[0])
         self.setWindowTitle("BitLens: model files")
         self.setMinimumWidth(560)
@@ -80,6 +84,10 @@ class ModelsDialog(QDialog):
     def _show_rows(self, rows: list) -> None:
         selected = self.selected_name()
         self.models.clear()
+        if self.in_use:
+            item = QListWidgetItem(f"● {self.in_use}  (in use by this library)", self.models)
+            item.setToolTip("The model this library's codes were made with")
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)
         for row in rows:
             text = ("✓ " if row.cached else "   ") + row.name + ("  (recommended)" if row.recommended else "")
             item = QListWidgetItem(text, self.models)
@@ -89,7 +97,7 @@ class ModelsDialog(QDialog):
                 self.models.setCurrentItem(item)
         if self._job is None:
             here = sum(1 for row in rows if row.cached)
-            self.state.setText(f"{here} of these are on this computer.")
+            self.state.setText((f"{self._note}<br>" if self._note else "") + f"{here} of these are on this computer.")
         self._update_buttons()
 
     def selected_name(self) -> Optional[str]:
@@ -105,14 +113,15 @@ class ModelsDialog(QDialog):
         name = self.selected_name()
         if name is None:
             return
+        self._note = ""
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.cancel_button.setVisible(True)
         self.state.setText(f"Downloading {name}…")
         self._job = self.runner.run_in_background(
             lambda ctx: ops.download_weights(ctx, name), lane=IO, label=f"Downloading {name}", show_progress=True,
-            on_progress=self._progressed, on_success=lambda path: self.state.setText(f"<b>{name}</b> is ready: {path}"),
-            on_failure=lambda error: self.state.setText(f"<b>The download failed:</b> {error}"), on_finished=self._ended,
+            on_progress=self._progressed, on_success=lambda path: self._say(f"<b>{name}</b> is ready: {path}"),
+            on_failure=lambda error: self._say(f"<b>The download failed:</b> {html.escape(str(error))}"), on_finished=self._ended,
         )
         self._update_buttons()
 
@@ -130,17 +139,22 @@ class ModelsDialog(QDialog):
         self.state.setText("Copying the file into the cache…")
         self._job = self.runner.run_in_background(
             lambda ctx: ops.import_weights(ctx, path, name), lane=IO, label="Importing a weights file",
-            on_success=lambda cached: self.state.setText(f"Imported as <b>{name}</b>: {cached}"),
-            on_failure=lambda error: self.state.setText(f"<b>This file cannot be used:</b> {error}"), on_finished=self._ended,
+            on_success=lambda cached: self._say(f"Imported as <b>{name}</b>: {cached}"),
+            on_failure=lambda error: self._say(f"<b>This file cannot be used:</b> {html.escape(str(error))}"), on_finished=self._ended,
         )
         self._update_buttons()
+
+    def _say(self, note: str) -> None:
+        """Say how an action ended; the note stays when the list refreshes after it."""
+        self._note = note
+        self.state.setText(note)
 
     def _ended(self, job: Job) -> None:
         self._job = None
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         if job.outcome == "cancelled":
-            self.state.setText("Download cancelled; what arrived is kept and the next download resumes from there.")
+            self._say("Download cancelled; what arrived is kept and the next download resumes from there.")
         self._update_buttons()
         self.refresh()
 

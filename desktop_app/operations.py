@@ -83,7 +83,7 @@ class ResultPage:
     distances: Optional[list[int]] = None  # None when browsing (no query to measure from)
     bits: Optional[int] = None
     default_radius: Optional[int] = None  # the model's own "close matches" radius (calibrated when trained)
-    searched: int = 0  # how many photos the ranking covered
+    searched: int = 0  # how many photos matched (folder, filters, cutoff): the page shows at most RESULT_LIMIT of them
     reason: str = ""  # why the page is empty, when the library cannot answer yet
 
 
@@ -93,6 +93,9 @@ class Overview:
 
     folders: list["FolderInfo"]
     status: dict
+    formats: list[str] = field(default_factory=list)  # file formats present ("JPEG", "PNG"): the type filter offers these
+    subfolders: dict = field(default_factory=dict)  # library folder -> [(sub-folder, photos below it)], for the sidebar tree
+    tags: list[str] = field(default_factory=list)  # tag names, most used first, for completion
 
 
 # -- reading ------------------------------------------------------------------------
@@ -101,7 +104,8 @@ class Overview:
 def load_overview(ctx: "JobContext") -> Overview:
     """Folders with their counts and the library status."""
     library = ctx.library
-    return Overview(folders=library.folders(), status=library.status())
+    return Overview(folders=library.folders(), status=library.status(), formats=library.formats(), subfolders=library.subfolders(),
+                    tags=library.tag_names())
 
 
 def browse(ctx: "JobContext", query: Query) -> ResultPage:
@@ -110,8 +114,10 @@ def browse(ctx: "JobContext", query: Query) -> ResultPage:
     sql = "SELECT i.id, i.path FROM images i WHERE i.status = 'ok' ORDER BY i.id"
     parameters: tuple = ()
     if query.folder:
-        sql = "SELECT i.id, i.path FROM images i JOIN folders f ON f.id = i.folder_id WHERE i.status = 'ok' AND f.path = ? ORDER BY i.id"
-        parameters = (query.folder,)
+        # a library folder or any sub-folder of one: the photos below it
+        prefix = query.folder.rstrip(os.sep) + os.sep
+        sql = "SELECT i.id, i.path FROM images i WHERE i.status = 'ok' AND substr(i.path, 1, ?) = ? ORDER BY i.id"
+        parameters = (len(prefix), prefix)
     with ctx.library.store.raw() as db:
         rows = db.execute(sql, parameters).fetchall()
         if query.filters is not None and not query.filters.empty:
@@ -144,14 +150,14 @@ def _searcher(ctx: "JobContext", codes_generation: int, device: str):
     return state["searcher"]
 
 
-def search(ctx: "JobContext", query: Query, codes_generation: int, device: str = "auto", limit: int = RESULT_LIMIT) -> ResultPage:
+def search(ctx: "JobContext", query: Query, codes_generation: int, device: str = "auto", limit: Optional[int] = None) -> ResultPage:
     """Rank the library by Hamming distance to a text or image query."""
     import_torch()
     searcher = _searcher(ctx, codes_generation, device)
     if searcher is None:
         return ResultPage(query=query, reason="no_model")
     ctx.check()  # a newer query may have arrived while the searcher loaded
-    results = searcher.search(text=query.text or None, image=query.image, limit=limit, folder=query.folder,
+    results = searcher.search(text=query.text or None, image=query.image, limit=limit or RESULT_LIMIT, folder=query.folder,
                               filters=query.filters, radius=query.radius, sort=query.sort)
     return ResultPage(
         query=query,
@@ -160,7 +166,7 @@ def search(ctx: "JobContext", query: Query, codes_generation: int, device: str =
         distances=[r.distance for r in results],
         bits=searcher.bits,
         default_radius=searcher.default_radius,
-        searched=len(searcher),
+        searched=searcher.last_matched,  # after folder, filters and cutoff: the grid's "of N"
     )
 
 

@@ -41,6 +41,17 @@ def format_tags(tags: list[dict]) -> str:
     return "<br>".join(f"<b>{html.escape(tag)}</b> <span style='color:gray'>({html.escape(', '.join(sources))})</span>" for tag, sources in sorted(by_tag.items(), key=lambda kv: kv[0].lower()))
 
 
+def describe_date(details: dict) -> str:
+    """When the photo was taken, and where that date came from when not from the photo itself."""
+    shown = details.get("date_shown") or (details.get("date_taken") or "").replace("T", " ")
+    if not shown:
+        return "unknown"
+    source = details.get("date_source")
+    if source and source != "photo's metadata":
+        return f"{shown} <span style='color:gray'>(from the {html.escape(source)})</span>"
+    return shown
+
+
 class ImageLabel(QLabel):
     """Shows a picture scaled to fit, keeping its proportions as the pane resizes."""
 
@@ -95,6 +106,7 @@ class PreviewPane(QWidget):
         self.path: Optional[str] = None
         self.details: Optional[dict] = None
         self.image = ImageLabel(self)
+        self.image.setWordWrap(True)  # the placeholder fits a narrow pane
         self.name = QLabel(self)
         self.name.setStyleSheet("font-weight: 600; font-size: 13pt;")
         self.name.setWordWrap(True)
@@ -165,14 +177,17 @@ class PreviewPane(QWidget):
             self.image.setText("")  # (keeps the previous picture up until the new one is decoded)
         self.name.setText(Path(path).name)
         self.path_label.setText(path)
-        self._set_row_visible(self.distance, distance is not None)
-        if distance is not None:
-            self.distance.setText(f"{distance} of {bits} bits differ from the query" if bits else str(distance))
+        self.set_distance(distance, bits)
         self.runner.run_in_background(
             lambda ctx: load_scaled(path, PREVIEW_SIDE), lane=THUMBS, key="preview-image", on_success=self._image_loaded, on_failure=self._image_failed
         )
         self._reload_details()
         self.suggestions.show_for(path)
+
+    def set_distance(self, distance: Optional[int], bits: Optional[int] = None) -> None:
+        """The photo's distance to the current query; no row at all when there is no query."""
+        self._set_row_visible(self.distance, distance is not None)
+        self.distance.setText("" if distance is None else f"{distance} of {bits} bits differ from the query" if bits else str(distance))
 
     def _reload_details(self, path: Optional[str] = None) -> None:
         """Show the photo's tags again (after a tag edit or an accepted suggestion)."""
@@ -193,7 +208,7 @@ class PreviewPane(QWidget):
             self.status.setText("not in the library (any more)")
             self._set_row_visible(self.status, True)
             return
-        self.date.setText((details.get("date_taken") or "unknown").replace("T", " "))
+        self.date.setText(describe_date(details))
         camera = " ".join(part for part in (details.get("camera_make"), details.get("camera_model")) if part)
         self.camera.setText(camera or "unknown")
         dims = f"{details['width']} × {details['height']}" if details.get("width") else "?"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon, QImage, QKeyEvent, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QSizePolicy, QToolButton, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QSizePolicy, QToolButton, QWidget
 
 from .drops import might_carry_something, read_drop
 
@@ -83,11 +83,20 @@ class SearchBar(QWidget):
         self.chip.setToolTip("Searching by this photo; click to search by words again")
         self.chip.setVisible(False)
         self.chip.clicked.connect(self.clear_image)
+        self.choose_button = QToolButton(self)
+        self.choose_button.setText("Choose photo…")
+        self.choose_button.setToolTip("Find photos like one you choose from a folder (the same as dropping it here)")
+        self.choose_button.clicked.connect(self.choose_photo)
+        self.choose_button.setMinimumHeight(32)
+        # replaceable in tests: returns the chosen file, or "" when the user cancels
+        self.pick_photo: Callable[[], str] = lambda: QFileDialog.getOpenFileName(
+            self, "Find photos like…", str(Path.home()), "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff *.gif *.bmp);;All files (*)")[0]
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
         layout.addWidget(self.chip)
         layout.addWidget(self.field)
+        layout.addWidget(self.choose_button)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -124,6 +133,12 @@ class SearchBar(QWidget):
         self.chip.setText(f"Like {label or Path(path).name}  ✕")
         self.chip.setVisible(True)
         self.submit()
+
+    def choose_photo(self) -> None:
+        """Search by a photo picked in a file dialog."""
+        path = self.pick_photo()
+        if path:
+            self.set_image(path)
 
     def set_chip_icon(self, pixmap: QPixmap) -> None:
         self.chip.setIcon(QIcon(pixmap))

@@ -71,6 +71,11 @@ WEIGHTS: Setting[str] = Setting("model/weights", str, "", "Weights file", "A loc
 
 ALL: tuple[Setting, ...] = (LIBRARY_LOCATION, CODE_BITS, DEVICE, THUMBNAIL_SIZE, BACKBONE, PRETRAINED, WEIGHTS)
 
+# Where the user left off, restored at the next start (not shown in the settings dialog).
+WINDOW_GEOMETRY: Setting[str] = Setting("state/window_geometry", str, "", "Window geometry", "The window's size and place (base64 of QWidget.saveGeometry).")
+LAST_FOLDER: Setting[str] = Setting("state/last_folder", str, "", "Last folder", "The folder chosen in the sidebar when the app was closed (empty: all photos).")
+LAST_QUERY: Setting[str] = Setting("state/last_query", str, "", "Last query", "The words in the search bar when the app was closed.")
+
 
 class Settings:
     """Typed access to the declared settings, stored with QSettings."""

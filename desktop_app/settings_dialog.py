@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import Qt
@@ -35,6 +36,7 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("BitLens settings")
         self.setMinimumWidth(520)
         self._editors: dict[str, tuple[s.Setting, QWidget]] = {}
+        self.library_note: Optional[QLabel] = None
         form = QFormLayout()
         for setting in s.ALL:
             editor = self._editor(setting)
@@ -47,6 +49,8 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        if self.library_note is not None:
+            form.addRow("", self.library_note)
         layout.addWidget(note)
         self.models_button: Optional[QPushButton] = None
         runner = getattr(parent, "runner", None)  # the main window's job runner, when there is one
@@ -76,6 +80,8 @@ class SettingsDialog(QDialog):
             return spin
         line = QLineEdit(str(value), self)
         line.setPlaceholderText("default")
+        if setting is s.LIBRARY_LOCATION:
+            self.library_note = self._open_library_note(value)
         self._editors[setting.key] = (setting, line)
         if setting.kind not in ("folder", "file"):
             return line
@@ -88,6 +94,23 @@ class SettingsDialog(QDialog):
         layout.addWidget(line, 1)
         layout.addWidget(browse)
         return row
+
+    def _open_library_note(self, stored: str) -> Optional[QLabel]:
+        """Which library is open now: the setting may say "default" while --library or $BITLENS_HOME chose another."""
+        window = self.parent()
+        if window is None or not hasattr(window, "library_location"):
+            return None
+        from engine.paths import library_paths
+
+        open_now = library_paths(window.library_location).root
+        text = f"Open now: {open_now}"
+        if stored and Path(stored).expanduser().resolve() != open_now:
+            text += " (chosen for this run by --library or $BITLENS_HOME)"
+        label = QLabel(text, self)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setStyleSheet("color: palette(placeholder-text);")
+        return label
 
     def _backbone_editor(self, setting: s.Setting, value: str) -> QComboBox:
         """The offered models (one multilingual) to pick from; any open_clip name or config .json may be typed."""
@@ -109,7 +132,9 @@ class SettingsDialog(QDialog):
     def open_models(self, runner) -> "ModelsDialog":
         from .models_dialog import ModelsDialog
 
-        dialog = ModelsDialog(runner, parent=self)
+        overview = getattr(self.parent(), "overview", None)
+        model = overview.status.get("active_model") if overview is not None else None
+        dialog = ModelsDialog(runner, parent=self, in_use=model["backbone"] if model else None)
         dialog.open()
         return dialog
 

@@ -1,4 +1,8 @@
-"""The sidebar: library folders with their counts and indexing state, add and remove."""
+"""The sidebar: library folders with their counts and indexing state, add and remove.
+
+A tree: each library folder holds its sub-folders (albums), and any of them can be
+chosen to narrow the grid and searches to the photos below it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
     from engine.library.library import FolderInfo
@@ -42,12 +46,13 @@ class FolderSidebar(QWidget):
         self._states: dict[str, str] = {}
         title = QLabel("Folders", self)
         title.setStyleSheet("font-weight: 600; padding: 2px 2px 0 2px;")
-        self.list = QListWidget(self)
+        self.list = QTreeWidget(self)
+        self.list.setHeaderHidden(True)
         self.list.setIconSize(QSize(20, 20))
         self.list.setWordWrap(True)
-        self.list.setToolTip("Library folders: click one to search only there; drop folders on the window to add them")
-        self.list.setUniformItemSizes(False)
-        self.list.setSpacing(2)
+        self.list.setToolTip("Library folders and their sub-folders: click one to search only there; drop folders on the window to add them")
+        self.list.setUniformRowHeights(False)
+        self.list.setIndentation(14)
         self.list.currentItemChanged.connect(self._selection_changed)
         self.add_button = QPushButton("Add folder…", self)
         self.add_button.setToolTip("Add a photo folder (it is only read, never changed)")
@@ -64,34 +69,49 @@ class FolderSidebar(QWidget):
         layout.addWidget(title)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
-        self._all = QListWidgetItem(self.style().standardIcon(QStyle.StandardPixmap.SP_DirHomeIcon), ALL_PHOTOS)
-        self.list.addItem(self._all)
+        self._all = QTreeWidgetItem([ALL_PHOTOS])
+        self._all.setIcon(0, self.style().standardIcon(QStyle.StandardPixmap.SP_DirHomeIcon))
+        self.list.addTopLevelItem(self._all)
         self.list.setCurrentItem(self._all)
+        self._subfolders: dict[str, list[tuple[str, int]]] = {}
 
     # -- filling --------------------------------------------------------------------------
 
-    def set_folders(self, folders: Sequence["FolderInfo"]) -> None:
-        """Show these folders (keeps the selection when the folder is still there)."""
+    def set_folders(self, folders: Sequence["FolderInfo"], subfolders: Optional[dict[str, list[tuple[str, int]]]] = None) -> None:
+        """Show these folders and their sub-folders (keeps the selection and what was expanded)."""
         selected = self.selected_folder()
+        expanded = {item.data(0, PATH_ROLE) for item in self._items() if item.isExpanded()}
         self._infos = list(folders)
+        self._subfolders = dict(subfolders or {})
         self.list.blockSignals(True)
-        while self.list.count() > 1:
-            self.list.takeItem(1)
+        while self.list.topLevelItemCount() > 1:
+            self.list.takeTopLevelItem(1)
         total = sum(info.photos for info in folders)
-        self._all.setText(f"{ALL_PHOTOS}\n{total:,} photo{'s' if total != 1 else ''}")
+        self._all.setText(0, f"{ALL_PHOTOS}\n{total:,} photo{'s' if total != 1 else ''}")
         keep = self._all
         for info in folders:
             icon = QStyle.StandardPixmap.SP_DirIcon if info.reachable else QStyle.StandardPixmap.SP_MessageBoxWarning
-            item = QListWidgetItem(self.style().standardIcon(icon), "")
-            item.setData(PATH_ROLE, info.path)
-            item.setToolTip(info.path)
-            self.list.addItem(item)
+            item = QTreeWidgetItem()
+            item.setIcon(0, self.style().standardIcon(icon))
+            item.setData(0, PATH_ROLE, info.path)
+            item.setToolTip(0, info.path)
+            self.list.addTopLevelItem(item)
             self._render(item, info)
-            if info.path == selected:
-                keep = item
+            nodes = {info.path: item}
+            for path, count in self._subfolders.get(info.path, []):  # sorted: a parent comes before its children
+                child = QTreeWidgetItem([f"{Path(path).name}  ({count:,})"])
+                child.setData(0, PATH_ROLE, path)
+                child.setToolTip(0, f"{path}\n{count:,} photo{'s' if count != 1 else ''} here and below")
+                nodes.get(str(Path(path).parent), item).addChild(child)
+                nodes[path] = child
+            for path, node in nodes.items():
+                if path in expanded:
+                    node.setExpanded(True)
+                if path == selected:
+                    keep = node
         self.list.setCurrentItem(keep)
         self.list.blockSignals(False)
-        self.remove_button.setEnabled(keep is not self._all)
+        self.remove_button.setEnabled(self._is_library_folder(keep))
         if selected is not None and keep is self._all:
             self.folder_selected.emit(None)  # the selected folder went away
 
@@ -101,9 +121,9 @@ class FolderSidebar(QWidget):
             self._states[path] = state
         else:
             self._states.pop(path, None)
-        for row in range(1, self.list.count()):
-            item = self.list.item(row)
-            if item.data(PATH_ROLE) == path:
+        for row in range(1, self.list.topLevelItemCount()):
+            item = self.list.topLevelItem(row)
+            if item.data(0, PATH_ROLE) == path:
                 info = next((i for i in self._infos if i.path == path), None)
                 if info is not None:
                     self._render(item, info)
@@ -113,26 +133,41 @@ class FolderSidebar(QWidget):
 
     def selected_folder(self) -> Optional[str]:
         item = self.list.currentItem()
-        return None if item is None or item is self._all else item.data(PATH_ROLE)
+        return None if item is None or item is self._all else item.data(0, PATH_ROLE)
 
     def select_folder(self, path: Optional[str]) -> None:
-        for row in range(self.list.count()):
-            item = self.list.item(row)
-            if item.data(PATH_ROLE) == path or (path is None and item is self._all):
+        """Choose a library folder or a sub-folder (None: all photos)."""
+        for item in self._items():
+            if (path is None and item is self._all) or (path is not None and item.data(0, PATH_ROLE) == path):
+                parent = item.parent()
+                while parent is not None:
+                    parent.setExpanded(True)
+                    parent = parent.parent()
                 self.list.setCurrentItem(item)
                 return
 
     # -- internals --------------------------------------------------------------------------
 
-    def _render(self, item: QListWidgetItem, info: "FolderInfo") -> None:
-        item.setText(f"{Path(info.path).name or info.path}\n{describe(info, self._states.get(info.path, ''))}")
+    def _items(self) -> list[QTreeWidgetItem]:
+        out, stack = [], [self.list.topLevelItem(i) for i in range(self.list.topLevelItemCount())]
+        while stack:
+            item = stack.pop(0)
+            out.append(item)
+            stack.extend(item.child(i) for i in range(item.childCount()))
+        return out
 
-    def _selection_changed(self, current: Optional[QListWidgetItem], _previous: Optional[QListWidgetItem]) -> None:
-        folder = None if current is None or current is self._all else current.data(PATH_ROLE)
-        self.remove_button.setEnabled(folder is not None)
+    def _is_library_folder(self, item: Optional[QTreeWidgetItem]) -> bool:
+        return item is not None and item is not self._all and item.parent() is None
+
+    def _render(self, item: QTreeWidgetItem, info: "FolderInfo") -> None:
+        item.setText(0, f"{Path(info.path).name or info.path}\n{describe(info, self._states.get(info.path, ''))}")
+
+    def _selection_changed(self, current: Optional[QTreeWidgetItem], _previous: Optional[QTreeWidgetItem]) -> None:
+        folder = None if current is None or current is self._all else current.data(0, PATH_ROLE)
+        self.remove_button.setEnabled(self._is_library_folder(current))
         self.folder_selected.emit(folder)
 
     def _remove_clicked(self) -> None:
-        folder = self.selected_folder()
-        if folder:
-            self.remove_requested.emit(folder)
+        item = self.list.currentItem()
+        if self._is_library_folder(item):
+            self.remove_requested.emit(item.data(0, PATH_ROLE))

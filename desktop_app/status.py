@@ -26,9 +26,18 @@ def describe_status(status: dict) -> str:
         parts.append(f"{status['missing']:,} missing")
     if status.get("errors"):
         parts.append(f"{status['errors']:,} unreadable")
-    model = status.get("active_model")
-    parts.append(f"model: {model['backbone']}, {model['bits']} bits" if model else "no model yet")
+    parts.append(describe_model(status.get("active_model")))
     return "  ·  ".join(parts)
+
+
+def describe_model(model: Optional[dict]) -> str:
+    """The model searches use, named as the user knows it: trained on their tags, or CLIP as it comes."""
+    if not model:
+        return "no model yet"
+    backbone = model["backbone"].split(" (")[0]  # the name; its weights are in the tooltip
+    if model.get("kind") == "hashing":  # trained in the wizard: its name says on how many tags and photos
+        return f"model: {model.get('name') or 'trained'} on {backbone}"
+    return f"model: {backbone}, {model['bits']} bits, not trained"
 
 
 def short_progress(event: ProgressEvent) -> str:
@@ -86,6 +95,9 @@ class StatusPanel:
 
     def set_stats(self, status: dict) -> None:
         self.stats.setText(describe_status(status))
+        model = status.get("active_model")
+        self.stats.setToolTip("The library: photos, folders and the model its search uses"
+                              + (f" ({model['backbone']})" if model else "") + ". Models ▸ Models… lists the models.")
 
     def track(self, job: Job) -> None:
         """Show a job with progress (from when it is queued, so waiting jobs are counted)."""

@@ -41,21 +41,30 @@ class TagEditor(QWidget):
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: gray;")
         self.chips = FlowRow(self)
+        from .tag_completion import TagCompleter
+
+        self.completer = TagCompleter(self.field)
+        self.heading = QLabel("<span style='color:gray'>Your tags</span>")
         row = QHBoxLayout()
         row.addWidget(self.field, 1)
         row.addWidget(self.add_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
-        layout.addWidget(QLabel("<span style='color:gray'>Your tags</span>"))
+        layout.addWidget(self.heading)
         layout.addWidget(self.chips)
         layout.addLayout(row)
         layout.addWidget(self.message)
 
     def set_photos(self, paths: list[str]) -> None:
+        """The photos a tag is added to or removed from (several when several are selected in the grid)."""
         self.paths = list(paths)
         self.set_user_tags([])
         self.message.setText("")
         self.setEnabled(bool(paths))
+        several = len(self.paths) > 1
+        self.heading.setText(f"<span style='color:gray'>Your tags — added to and removed from all {len(self.paths)} selected photos</span>"
+                             if several else "<span style='color:gray'>Your tags</span>")
+        self.field.setPlaceholderText(f"Add a tag to the {len(self.paths)} selected photos…" if several else "Add a tag of your own…")
 
     def set_user_tags(self, tags: list[str]) -> None:
         self.user_tags = list(tags)
@@ -90,7 +99,8 @@ class TagEditor(QWidget):
 
         def done(count: int) -> None:
             self.field.clear()
-            self.message.setText(f"Tagged “{tag}”." if count else f"“{tag}” was already one of your tags here.")
+            several = f" on {count} photos" if len(paths) > 1 else ""
+            self.message.setText(f"Tagged “{tag}”{several}." if count else f"“{tag}” was already one of your tags here.")
             self.changed.emit()
 
         self.runner.run_in_background(lambda ctx: ctx.library.add_user_tag(paths, tag), lane=WRITE, label="tagging", on_success=done,

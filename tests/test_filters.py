@@ -125,3 +125,22 @@ def test_cli_filters_radius_and_sort(tmp_path, dated_tree):
     assert [Path(r["path"]).stem for r in out] == ["d", "b", "a", "c"]
     bad = bitlens(lib, "search", "sea", "--radius", "99", check=False)
     assert bad.returncode == 1 and "between 0 and 64" in bad.stderr
+
+
+def test_last_matched_counts_what_passed_folder_filters_and_radius(searcher, dated_tree):
+    searcher.search("anything", limit=1)
+    assert searcher.last_matched == 4  # one shown of four ranked
+    searcher.search("anything", limit=1, filters=Filters(types=("png",)))
+    assert searcher.last_matched == 2
+    searcher.search("anything", limit=1, folder=str(dated_tree["a"].parent))
+    assert searcher.last_matched == 2
+    assert len(searcher.search(image=str(dated_tree["a"]), limit=10, radius=0)) == searcher.last_matched == 1
+
+
+def test_sort_by_date_without_a_cutoff_orders_the_closest_only(searcher, dated_tree):
+    # without a radius the matches are the `limit` closest photos; the newest photo of the
+    # library must not push in just because it is new
+    closest = names(searcher.search(image=str(dated_tree["c"]), limit=2))
+    newest_first = names(searcher.search(image=str(dated_tree["c"]), limit=2, sort="date"))
+    assert sorted(newest_first) == sorted(closest)
+    assert searcher.last_matched == 4

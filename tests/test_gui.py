@@ -189,7 +189,7 @@ def test_drop_folder_indexes_then_typing_fills_grid(qtbot, make_window, photo_tr
         assert str(photo_tree.resolve()) in window._indexing  # queued at once, indexed in the background
     assert finished.args[0].outcome == "ok"
     qtbot.waitUntil(lambda: window.overview is not None and window.overview.status["photos"] == 9, timeout=WAIT_MS)
-    assert "9 photos" in window.sidebar.list.item(1).text()
+    assert "9 photos" in window.sidebar.list.topLevelItem(1).text(0)
     assert "9 photos" in window.status.stats.text()
 
     window.search.field.setFocus()

@@ -250,3 +250,28 @@ def test_indexing_a_folder_without_readable_photos_is_not_an_error(tmp_path, tin
         make_photo(tmp_path / "good" / "IMG_0001.jpg", 1)
         library.index([tmp_path / "good"], backbone=tiny_spec)
         assert len(library.searcher()) == 1
+
+
+def test_formats_lists_the_readable_photos_types(library, photo_tree, tiny_spec):
+    assert library.formats() == []
+    library.index([photo_tree], backbone=tiny_spec)
+    assert library.formats() == ["BMP", "GIF", "JPEG", "PNG", "TIFF", "WEBP"]
+
+
+def test_subfolders_with_counts_below_each_library_folder(library, photo_tree, tiny_spec):
+    library.index([photo_tree], backbone=tiny_spec)
+    root = str(photo_tree.resolve())
+    subfolders = dict(library.subfolders()[root])
+    assert subfolders == {
+        f"{root}/2019-07 beach holiday": 3,
+        f"{root}/Camera Roll": 6,  # its own five readable photos and the one in DCIM below it
+        f"{root}/Camera Roll/DCIM": 1,
+    }
+
+
+def test_tag_names_most_used_first(library, photo_tree, tiny_spec):
+    library.index([photo_tree], backbone=tiny_spec)
+    names = library.tag_names()
+    assert {"waves", "sand", "mountain", "snow"} <= set(names)
+    library.add_user_tag([str(p) for p in sorted(photo_tree.rglob("*.jpg"))[:3]], "grandma")
+    assert library.tag_names()[0] == "grandma" or library.tag_names().index("grandma") < library.tag_names().index("waves")

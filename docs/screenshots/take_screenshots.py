@@ -4,7 +4,8 @@
     DISPLAY=:99 QT_QPA_PLATFORM=xcb .venv/bin/python docs/screenshots/take_screenshots.py
     DISPLAY=:99 QT_QPA_PLATFORM=xcb .venv/bin/python docs/screenshots/take_screenshots.py --scheme dark
 
-The light run writes NAME.png, the dark run NAME-dark.png (the app's Fusion palettes).
+The light run writes NAME.png, the dark run NAME-dark.png (the app's Fusion palettes);
+`--size 800x500` adds the size to the name (NAME-800x500.png, NAME-800x500-dark.png).
 `--reuse-library` keeps a library indexed by an earlier run (same --library) and takes
 only the first-run, results and preview shots, e.g. the dark ones after the light run.
 
@@ -54,9 +55,11 @@ def main() -> int:
     parser.add_argument("--display", default=":99")
     parser.add_argument("--query", default="a dog")
     parser.add_argument("--scheme", choices=("light", "dark"), default="light", help="the palette to show (the system's is ignored)")
+    parser.add_argument("--size", default="1280x800", help="window size WxH (other than 1280x800 it is part of the file names)")
     parser.add_argument("--reuse-library", action="store_true", help="keep an indexed library from an earlier run; skip the empty and indexing shots")
     args = parser.parse_args()
-    suffix = "" if args.scheme == "light" else f"-{args.scheme}"
+    suffix = ("" if args.size == "1280x800" else f"-{args.size}") + ("" if args.scheme == "light" else f"-{args.scheme}")
+    width, height = (int(v) for v in args.size.split("x"))
 
     from PIL import ImageGrab
     from PySide6.QtWidgets import QApplication
@@ -78,7 +81,7 @@ def main() -> int:
     model = ModelChoice(backbone=str(SHARED / "backbone" / "scenes-clip-tiny.json"), weights=str(SHARED / "backbone" / "scenes-clip-tiny.safetensors"))
     window = MainWindow(settings, str(library), model_override=model, first_run="skip")
     window.move(0, 0)
-    window.resize(1280, 800)
+    window.resize(width, height)
     window.show()
 
     def wait(condition, timeout: float = 600.0, settle: float = 0.0) -> None:
@@ -118,6 +121,7 @@ def main() -> int:
     wait(lambda: not window._indexing and window.has_model, timeout=1800, settle=1.0)
     window.search.set_text(args.query)
     wait(lambda: window.last_page is not None and window.last_page.distances is not None and window.last_page.query.text == args.query)
+    window.sidebar.list.expandAll()  # the folder's albums (sub-folders) in the sidebar tree
     window.toggle_preview()  # the grid alone first
     wait(thumbnails_done, timeout=60, settle=0.5)
     grab("results")
@@ -128,6 +132,14 @@ def main() -> int:
     wait(lambda: window.preview.details is not None and window.preview.image.pixmap() is not None and not window.preview.image.pixmap().isNull(), settle=0.3)
     wait(thumbnails_done, timeout=60, settle=0.3)
     grab("preview")
+
+    # the filter row with the cutoff on and newest first: it wraps, nothing is squeezed
+    bar = window.filters_bar
+    bar.cutoff.setChecked(True)
+    bar.sort.setCurrentIndex(bar.sort.findData("date"))
+    wait(lambda: window.last_page is not None and window.last_page.query.sort == "date" and window.last_page.query.radius is not None)
+    wait(thumbnails_done, timeout=60, settle=0.5)
+    grab("filters")
     window.close()
     return 0
 

@@ -16,6 +16,7 @@ from ..paths import LibraryPaths, library_paths
 from .codemodels import active_model, backbone_of, companion_of
 from .indexing import _embedded_count, adopt_model, encode_missing, ensure_model, write_codes
 from .lock import writer_lock
+from .name_dates import photo_date
 from .report import ScanReport
 from .scanner import Scanner
 from .schema import Embedding, Folder, Image, ImageTag, Model, Tag
@@ -117,6 +118,28 @@ class Library:
                 for f in session.scalars(select(Folder).order_by(Folder.path))
             ]
 
+    def subfolders(self) -> dict[str, list[tuple[str, int]]]:
+        """Each library folder's sub-folders that hold readable photos (at any depth), with photo counts.
+
+        A sub-folder counts the photos below it too, so a year folder shows its months' photos.
+        Sorted by path; a folder's photos directly in it are not a sub-folder.
+        """
+        with self.store.raw() as db:
+            # the directory of each photo, grouped in SQLite: rtrim(path, name) leaves "…/dir/"
+            rows = db.execute(
+                "SELECT f.path, rtrim(i.path, replace(i.path, ?, '')), count(*) FROM images i JOIN folders f ON f.id = i.folder_id "
+                "WHERE i.status = 'ok' GROUP BY f.path, 2", (os.sep,)
+            ).fetchall()
+        out: dict[str, dict[str, int]] = {}
+        for folder, directory, count in rows:
+            counts = out.setdefault(folder, {})
+            directory = directory.rstrip(os.sep)
+            # the directory and every directory between it and the library folder
+            while directory.startswith(folder + os.sep):
+                counts[directory] = counts.get(directory, 0) + count
+                directory = os.path.dirname(directory)
+        return {folder: sorted(counts.items()) for folder, counts in out.items()}
+
     # -- scanning and indexing ----------------------------------------------------------
 
     def scan(self, progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None, report: Optional[ScanReport] = None) -> ScanReport:
@@ -165,6 +188,12 @@ class Library:
 
     # -- looking things up ---------------------------------------------------------
 
+    def formats(self) -> list[str]:
+        """The file formats of the readable photos (Pillow's names: "JPEG", "PNG"), for a type filter that offers only these."""
+        with self.store.session() as session:
+            found = session.scalars(select(Image.format).where(Image.status == "ok", Image.format.is_not(None)).distinct())
+            return sorted({name.upper() for name in found if name})
+
     def status(self) -> dict:
         """Counts of photos by state, tags, folders and models, and the active model."""
         with self.store.session() as session:
@@ -204,6 +233,7 @@ class Library:
                 "height": image.height,
                 "format": image.format,
                 "date_taken": image.date_taken,
+                **photo_date(image.path, image.date_taken, image.mtime_ns),
                 "camera_make": image.camera_make,
                 "camera_model": image.camera_model,
                 "content_hash": image.content_hash,
@@ -217,6 +247,15 @@ class Library:
         return Searcher(self, device=device)
 
     # -- the user's own tags ---------------------------------------------------------
+
+    def tag_names(self) -> list[str]:
+        """Every tag on at least one readable photo, most used first (for completion as the user types)."""
+        with self.store.session() as session:
+            rows = session.execute(
+                select(Tag.name, func.count()).join(ImageTag, ImageTag.tag_id == Tag.id).join(Image, Image.id == ImageTag.image_id)
+                .where(Image.status == "ok").group_by(Tag.id).order_by(func.count().desc(), Tag.name)
+            ).all()
+        return [name for name, _count in rows]
 
     def add_user_tag(self, paths: Sequence[str | os.PathLike[str]], tag: str) -> int:
         """Tag photos with a tag of the user's own (source "user", kept by rescans); returns photos tagged."""

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from .migrations import migrate
+from .name_dates import name_date_sql
 
 BUSY_TIMEOUT_MS = 15000
 
@@ -41,6 +42,8 @@ def _configure(dbapi_connection: sqlite3.Connection) -> None:
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # A photo's date when its metadata has none: from its file or folder names (search.filters.DATE_SQL).
+    dbapi_connection.create_function("name_date", 1, name_date_sql, deterministic=True)
 
 
 def _migrate_file(path: Path) -> None:

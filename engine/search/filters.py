@@ -1,8 +1,9 @@
 """Filters that narrow any query: tags, a date range and file types (the folder filter is the searcher's).
 
 Dates are the photo's date taken (EXIF, else XMP, as the scanner stored it: camera local
-time "YYYY-MM-DDTHH:MM:SS"); photos without one fall back to the file's modification time
-in local time. `after` is inclusive and `before` exclusive, at the precision given:
+time "YYYY-MM-DDTHH:MM:SS"); photos without one fall back to a date in the file name
+(`PXL_20110520_…`) or a folder name (`2019-07 beach`), then to the file's modification
+time in local time. `after` is inclusive and `before` exclusive, at the precision given:
 `--after 2019-07 --before 2019-08` is July 2019.
 """
 
@@ -25,8 +26,9 @@ TYPE_ALIASES = {
 # A JPEG from a phone is often stored as MPO (a JPEG with a depth map): it is still a JPEG to the user.
 _SAME_AS = {"JPEG": ("JPEG", "MPO")}
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
-# SQLite expression for a photo's date: date taken, else mtime in local time.
-DATE_SQL = "COALESCE(i.date_taken, strftime('%Y-%m-%dT%H:%M:%S', i.mtime_ns / 1000000000, 'unixepoch', 'localtime'))"
+# SQLite expression for a photo's date: date taken, else a date in its file or folder name
+# (engine.library.name_dates, registered on every connection), else mtime in local time.
+DATE_SQL = "COALESCE(i.date_taken, name_date(i.path), strftime('%Y-%m-%dT%H:%M:%S', i.mtime_ns / 1000000000, 'unixepoch', 'localtime'))"
 
 
 class FilterError(ValueError):

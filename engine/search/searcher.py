@@ -68,6 +68,7 @@ class Searcher:
         # views averaged for a photo query from outside the library (1: the photo alone); see views.py
         self.image_query_views = VIEW_COUNT
         self._image_values = LRU(size=32)
+        self.last_matched = 0  # photos that passed the folder, filters and radius in the last ranking
         with library.store.session() as session:
             model = active_model(session)
             if model is None:
@@ -296,12 +297,16 @@ class Searcher:
 
         `radius`: only photos at most this many bits from the query (none may be left).
         `sort`: "distance" (closest first), or "date"/"date-asc" (newest/oldest first among
-        the photos within the radius, then cut to `limit`).
+        the matches: the photos within the radius, or without one the `limit` closest).
+
+        Afterwards `last_matched` says how many photos passed the folder, the filters and
+        the radius: the "of N" behind a page of `limit` results.
         """
         if sort not in SORTS:
             raise SearchError(f"unknown sort order '{sort}' (one of {', '.join(SORTS)})")
         mask = self.mask(folder, filters)
         if radius is None and sort == "distance":
+            self.last_matched = len(self) if mask is None else int(np.count_nonzero(mask))
             ids, distances = self.index.search(code, limit, mask=mask)
         else:
             all_distances = self.index.distances(code)
@@ -309,7 +314,10 @@ class Searcher:
             if radius is not None:
                 keep &= all_distances <= radius
             rows = np.flatnonzero(keep)
+            self.last_matched = len(rows)
             rows = rows[np.argsort(all_distances[rows], kind="stable")]  # (distance, position)
+            if radius is None and limit > 0:
+                rows = rows[:limit]  # no cutoff: the matches are the closest, not the newest of the library
             if sort != "distance":
                 with self.library.store.raw() as db:
                     dates = photo_dates(db, self.ids[rows])

@@ -29,6 +29,7 @@ _CAMERA_WORDS = frozenset(
     """canon nikon sony fujifilm fuji olympus panasonic lumix leica pentax ricoh samsung huawei xiaomi
     oneplus pixel iphone ipad gopro dji hasselblad sigma kodak eos dslr mirrorless""".split()
 )
+_AMBIGUOUS_BRANDS = frozenset("fuji pixel sigma kodak".split())  # also a mountain, a dot, a letter, a moment
 _CAMERA_MODEL_RE = re.compile(r"(?:[a-z]{1,4}(?:-[a-z]{1,4})?[- ]?\d{2,5}[a-z]{0,3}|\d{1,4}d|eos[ -].*|ilce[- ]?\w+|dmc[- ]?\w+)", re.IGNORECASE)
 
 
@@ -38,10 +39,15 @@ def looks_like_date(tag: str) -> bool:
 
 
 def looks_like_camera(tag: str) -> bool:
-    """"Canon EOS 5D", "iPhone 12", "DSC-RX100": which camera, not what is in the photo."""
+    """"Canon EOS 5D", "iPhone 12", "DSC-RX100": which camera, not what is in the photo.
+
+    A brand counts when the tag starts with it ("mount fuji" is a mountain, "fuji x100" a
+    camera); a brand that is also a common word (fuji, pixel, sigma) only with a model number.
+    """
     words = tag.casefold().split()
-    if any(word in _CAMERA_WORDS for word in words):
-        return True
+    if words and words[0] in _CAMERA_WORDS:
+        if words[0] not in _AMBIGUOUS_BRANDS or any(any(c.isdigit() for c in word) for word in words[1:]):
+            return True
     return bool(_CAMERA_MODEL_RE.fullmatch(tag.strip()))
 
 
