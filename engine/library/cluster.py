@@ -111,13 +111,18 @@ class Cluster:
         return ray.cluster_resources().get("GPU", 0) > 0
 
     def encoder(self, spec: BackboneSpec, batch_size: int = 32, workers: Optional[int] = None, device: str = "auto",
-                cpus_per_worker: int = 1, onnx_dir: Optional[str] = None) -> "ClusterEncoder":
+                cpus_per_worker: int = 1) -> "ClusterEncoder":
+        """A pool of workers for this backbone (the last run's, when it fits)."""
         import ray
 
-        key = (ray.get_runtime_context().get_job_id(), spec.key, workers, device, cpus_per_worker, onnx_dir)
+        key = (ray.get_runtime_context().get_job_id(), spec.key, workers, device, cpus_per_worker)
         encoder = _POOL.get(key)
         if encoder is None or not encoder.workers:
-            encoder = _POOL[key] = ClusterEncoder(spec, batch_size, workers, device, cpus_per_worker, onnx_dir)
+            # One pool at a time: other workers would hold the CPUs the new ones wait for.
+            for old in _POOL.values():
+                old.close()
+            _POOL.clear()
+            encoder = _POOL[key] = ClusterEncoder(spec, batch_size, workers, device, cpus_per_worker)
         encoder.batch_size = batch_size
         self._encoders.append(encoder)
         return encoder
@@ -131,14 +136,15 @@ def _worker_class():
     class EncodeWorker:
         """One backbone on one node: decodes and encodes the batches it is sent."""
 
-        def __init__(self, spec_json: str, device: str, onnx_dir: Optional[str], threads: int) -> None:
+        def __init__(self, spec_json: str, device: str, threads: int) -> None:
             import torch
 
             from ..models.backbones import Backbone
 
             torch.set_num_threads(threads)
             self.threads = threads
-            self.backbone = Backbone(BackboneSpec.from_json(spec_json), device=device, onnx_dir=_writable(onnx_dir))
+            # An int8 tower is exported once per node, into that node's BitLens cache.
+            self.backbone = Backbone(BackboneSpec.from_json(spec_json), device=device)
 
         def info(self) -> dict:
             import ray
@@ -171,20 +177,6 @@ def _worker_class():
     return EncodeWorker
 
 
-def _writable(folder: Optional[str]) -> str:
-    """The driver's export folder when this node can write there, else a folder of this node's own."""
-    if folder:
-        try:
-            os.makedirs(folder, exist_ok=True)
-            if os.access(folder, os.W_OK):
-                return folder
-        except OSError:
-            pass
-    import tempfile
-
-    return os.path.join(tempfile.gettempdir(), "bitlens-onnx")
-
-
 def _read(path: str) -> bytes | str:
     """A photo's bytes to send; an unreadable file goes as its path, so the worker reports why."""
     try:
@@ -198,7 +190,7 @@ class ClusterEncoder:
     """Photo paths in, EncodedBatches out, computed by a pool of Ray actors."""
 
     def __init__(self, spec: BackboneSpec, batch_size: int = 32, workers: Optional[int] = None, device: str = "auto",
-                 cpus_per_worker: int = 1, onnx_dir: Optional[str] = None) -> None:
+                 cpus_per_worker: int = 1, start_timeout: float = 600.0) -> None:
         import ray
 
         self.batch_size = batch_size
@@ -208,10 +200,14 @@ class ClusterEncoder:
         options = {"num_cpus": cpus_per_worker, "num_gpus": 1 if gpus else 0}
         cls = _worker_class()
         run = uuid.uuid4().hex[:8]
-        self.workers = [cls.options(name=f"{NAME_PREFIX}{run}-{i}", **options).remote(spec.to_json(), device, onnx_dir, cpus_per_worker)
+        self.workers = [cls.options(name=f"{NAME_PREFIX}{run}-{i}", **options).remote(spec.to_json(), device, cpus_per_worker)
                         for i in range(workers)]
         try:
-            self.infos = ray.get([w.info.remote() for w in self.workers])
+            self.infos = ray.get([w.info.remote() for w in self.workers], timeout=start_timeout)
+        except ray.exceptions.GetTimeoutError:
+            self.close()
+            raise ClusterError(f"no Ray worker started within {start_timeout:.0f} s: the cluster has no free "
+                               f"{'GPU' if gpus else 'CPU'} for one, or cannot load the backbone") from None
         except Exception as error:
             self.close()
             raise ClusterError(f"the Ray workers could not load the backbone: {_first_line(error)}") from None

@@ -171,7 +171,7 @@ class Library:
                 onnx_dir = self.paths.cache / "onnx"
                 open_encoder = None
                 if connection is not None:
-                    open_encoder = lambda: connection.encoder(spec, batch_size, device=device, onnx_dir=str(onnx_dir))  # noqa: E731
+                    open_encoder = lambda: connection.encoder(spec, batch_size, device=device)  # noqa: E731
                 encode_missing(self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device, onnx_dir=onnx_dir), report, reporter, cancel,
                                batch_size=batch_size, open_encoder=open_encoder)
                 if self.current_backbone() is None and not _embedded_count(self.store, spec.key):
