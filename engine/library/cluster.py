@@ -83,6 +83,8 @@ class Cluster:
                 if address == LOCAL:
                     ray.init(num_cpus=num_cpus, include_dashboard=False, object_store_memory=object_store_mb << 20,
                              log_to_driver=False, configure_logging=False)
+                elif address.startswith("ray://"):
+                    ray.init(address=address)  # Ray Client passes other arguments on to the server's ray.init
                 else:
                     ray.init(address=address, log_to_driver=False, configure_logging=False)
             except Exception as error:  # a version mismatch, a refused client: one line, nothing changed
