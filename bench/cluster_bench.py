@@ -127,11 +127,12 @@ def main() -> None:
 
             nodes = TestCluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 100 << 20, "include_dashboard": False})
             nodes.add_node(num_cpus=1, object_store_memory=100 << 20)
-            ray.init(address=nodes.address, log_to_driver=False)
-            try:
+            nodes.wait_for_nodes()
+            try:  # this process connects the way `--cluster HOST:PORT` does (and disconnects after the run)
                 results["two_nodes_fp32"] = run("2 nodes fp32", photos, work, spec, args.batch, precision="fp32", cluster=nodes.address)
             finally:
-                ray.shutdown()
+                if ray.is_initialized():
+                    ray.shutdown()
                 nodes.shutdown()
         if not args.skip_int8:
             started = time.perf_counter()

@@ -20,6 +20,7 @@ Needs the optional ``ray`` package (``pip install bitlens[cluster]``).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import socket
@@ -59,11 +60,40 @@ def check_reachable(address: str, timeout: float = 3.0) -> None:
     if not host or not port.isdigit():
         raise ClusterError(f"--cluster wants HOST:PORT (a `ray start --head` node), ray://HOST:10001 or local, not '{address}'")
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+        connection = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
     except OSError as error:
         reason = error.strerror or type(error).__name__
         raise ClusterError(f"cannot reach the Ray cluster at {address} ({reason}): start it there with `ray start --head`, "
                            "or index on this computer without --cluster") from None
+    with connection:
+        if not _answers_http2(connection, timeout):
+            raise ClusterError(f"cannot connect to the Ray cluster at {address}: something answers there, but no Ray head "
+                               "(check the address, and that `ray start --head` runs there)")
+
+
+# The HTTP/2 client preface and an empty SETTINGS frame (RFC 9113, 3.4 and 6.5).
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+def _answers_http2(connection: socket.socket, timeout: float) -> bool:
+    """Whether the server speaks HTTP/2, as Ray's head (GCS) and Ray Client do (gRPC).
+
+    A server must open with a SETTINGS frame. Without this check, a port held by another
+    service keeps ray.init retrying for minutes (about 40 s per attempt when the peer
+    closes at once).
+    """
+    try:
+        connection.settimeout(timeout)
+        connection.sendall(_H2_PREFACE)
+        header = b""
+        while len(header) < 9:
+            chunk = connection.recv(9 - len(header))
+            if not chunk:
+                return False
+            header += chunk
+        return header[3] == 0x04  # frame type SETTINGS
+    except OSError:
+        return False
 
 
 class Cluster:
@@ -86,9 +116,13 @@ class Cluster:
                 elif address.startswith("ray://"):
                     ray.init(address=address)  # Ray Client passes other arguments on to the server's ray.init
                 else:
-                    ray.init(address=address, log_to_driver=False, configure_logging=False)
+                    with _connect_quietly():
+                        ray.init(address=address, log_to_driver=False, configure_logging=False)
+            except ConnectionError:
+                raise ClusterError(f"cannot connect to the Ray cluster at {address}: something answers there, but no Ray head "
+                                   "(check the address, and that `ray start --head` runs there with this Ray version)") from None
             except Exception as error:  # a version mismatch, a refused client: one line, nothing changed
-                raise ClusterError(f"cannot connect to the Ray cluster at {address}: {error}") from None
+                raise ClusterError(f"cannot connect to the Ray cluster at {address}: {_first_line(error)}") from None
 
     def close(self) -> None:
         """Stop Ray (and so this run's workers) when this connection started it; else keep the workers for the next run."""
@@ -128,6 +162,37 @@ class Cluster:
         encoder.batch_size = batch_size
         self._encoders.append(encoder)
         return encoder
+
+
+@contextlib.contextmanager
+def _connect_quietly(wait_s: int = 5):
+    """Give up on a head that does not answer as Ray within `wait_s` (Ray's own wait is 20 s), without its retry log.
+
+    Something else listening on the port (a proxy, another service) passes the TCP check;
+    Ray's C++ client then logs a warning a second on stderr while it retries. That output
+    is held back and shown only if the connection succeeds.
+    """
+    import tempfile
+
+    key = "RAY_gcs_server_port_wait_time_s"
+    previous = os.environ.get(key)
+    os.environ.setdefault(key, str(wait_s))
+    held = tempfile.TemporaryFile()
+    saved = os.dup(2)
+    os.dup2(held.fileno(), 2)
+    ok = False
+    try:
+        yield
+        ok = True
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        if previous is None:
+            os.environ.pop(key, None)
+        if ok:
+            held.seek(0)
+            os.write(2, held.read())
+        held.close()
 
 
 def _worker_class():
