@@ -157,3 +157,31 @@ def test_an_unreachable_cluster_is_one_line_within_seconds_and_changes_nothing(p
     assert code == 1 and len(err) == 1 and "cannot reach the Ray cluster" in err[0] and "ray start --head" in err[0]
     with Library(library) as opened:
         assert opened.folders() == [] and opened.status()["photos"] == 0  # the folder was not added, nothing was scanned
+
+
+def test_a_port_held_by_something_else_is_one_line_at_once(tmp_path):
+    import threading
+
+    from engine.library.cluster import ClusterError
+    from engine.library.library import Library
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def hang_up():  # accepts and closes, like a service that is not Ray
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            connection.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with Library(tmp_path / "library") as library, pytest.raises(ClusterError, match="no Ray head"):
+            library.index([tmp_path], cluster=f"127.0.0.1:{server.getsockname()[1]}")
+        assert time.monotonic() - started < 10  # ray.init alone would retry for minutes
+    finally:
+        server.close()

@@ -269,18 +269,34 @@ class ClusterEncoder:
         run = uuid.uuid4().hex[:8]
         self.workers = [cls.options(name=f"{NAME_PREFIX}{run}-{i}", **options).remote(spec.to_json(), device, cpus_per_worker)
                         for i in range(workers)]
+        # Workers load the backbone while this machine scans; `ready` waits for them.
+        self._starting = [w.info.remote() for w in self.workers]
+        self._start_timeout = start_timeout
+        self._resource = "GPU" if gpus else "CPU"
+        self.infos: list[dict] = []
+        self.send_bytes = False  # True: always send photo bytes, even to workers that see the files
+        self.message = f"encoding photos on the Ray cluster ({len(self.workers)} workers)"
+
+    def ready(self) -> None:
+        """Wait until every worker has loaded the backbone (ClusterError if none can)."""
+        import ray
+
+        if self.infos:
+            return
         try:
-            self.infos = ray.get([w.info.remote() for w in self.workers], timeout=start_timeout)
+            self.infos = ray.get(self._starting, timeout=self._start_timeout)
         except ray.exceptions.GetTimeoutError:
             self.close()
-            raise ClusterError(f"no Ray worker started within {start_timeout:.0f} s: the cluster has no free "
-                               f"{'GPU' if gpus else 'CPU'} for one, or cannot load the backbone") from None
+            raise ClusterError(f"no Ray worker started within {self._start_timeout:.0f} s: the cluster has no free "
+                               f"{self._resource} for one, or cannot load the backbone") from None
         except Exception as error:
             self.close()
             raise ClusterError(f"the Ray workers could not load the backbone: {_first_line(error)}") from None
-        self.has_tokens = self.infos[0]["has_tokens"]
-        self.send_bytes = False  # True: always send photo bytes, even to workers that see the files
-        self.message = f"encoding photos on the Ray cluster ({len(self.workers)} workers)"
+
+    @property
+    def has_tokens(self) -> bool:
+        self.ready()
+        return self.infos[0]["has_tokens"]
 
     def close(self) -> None:
         import ray
@@ -311,6 +327,7 @@ class ClusterEncoder:
 
         if not paths:
             return
+        self.ready()
         # Probed per run: another run's folders may live on another mount.
         sees = [False] * len(self.workers) if self.send_bytes else self._probe(paths)
         shared = sum(sees)

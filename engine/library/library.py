@@ -161,12 +161,14 @@ class Library:
             connection = Cluster(cluster)
         try:
             with self.writing("index"):
-                for folder in folders:
-                    self.add_folder(folder)
-                report = self.scan(progress, cancel)
                 from ..models.precision import local_gpu
 
                 spec = self._index_spec(backbone, precision, connection.has_gpu if connection else local_gpu(device))
+                if connection is not None:
+                    connection.encoder(spec, batch_size, device=device)  # workers start (import torch, load the model) during the scan
+                for folder in folders:
+                    self.add_folder(folder)
+                report = self.scan(progress, cancel)
                 reporter = Reporter(progress)
                 onnx_dir = self.paths.cache / "onnx"
                 open_encoder = None
