@@ -59,6 +59,11 @@ DEVICE: Setting[str] = Setting(
     "index/device", str, "auto", "Device", "Where the model runs: auto picks CUDA, then Apple MPS, then the CPU.",
     choices=("auto", "cpu", "cuda", "mps"),
 )
+COMPUTE_ON: Setting[str] = Setting(
+    "index/cluster", str, "", "Compute on",
+    "Empty: this computer. Else a Ray cluster that decodes and encodes the photos: HOST:6379 of a `ray start --head` "
+    "machine, ray://HOST:10001, or 'local'. Scanning and the library stay here. Needs `pip install bitlens[cluster]`.",
+)
 THUMBNAIL_SIZE: Setting[int] = Setting(
     "view/thumbnail_size", int, 160, "Thumbnail size", "Edge of a grid thumbnail in pixels.", minimum=64, maximum=512,
 )
@@ -69,7 +74,7 @@ BACKBONE: Setting[str] = Setting(
 PRETRAINED: Setting[str] = Setting("model/pretrained", str, "", "Pretrained tag", "open_clip weights tag for a named model (e.g. laion2b_s34b_b79k).")
 WEIGHTS: Setting[str] = Setting("model/weights", str, "", "Weights file", "A local weights file for the model (imported on first run).", kind="file")
 
-ALL: tuple[Setting, ...] = (LIBRARY_LOCATION, CODE_BITS, DEVICE, THUMBNAIL_SIZE, BACKBONE, PRETRAINED, WEIGHTS)
+ALL: tuple[Setting, ...] = (LIBRARY_LOCATION, CODE_BITS, DEVICE, COMPUTE_ON, THUMBNAIL_SIZE, BACKBONE, PRETRAINED, WEIGHTS)
 
 # Where the user left off, restored at the next start (not shown in the settings dialog).
 WINDOW_GEOMETRY: Setting[str] = Setting("state/window_geometry", str, "", "Window geometry", "The window's size and place (base64 of QWidget.saveGeometry).")

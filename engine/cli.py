@@ -18,8 +18,12 @@ def _progress_printer(enabled: bool):
     from tqdm import tqdm
 
     bars: dict[str, tqdm] = {}
+    said: set[str] = set()
 
     def show(event: ProgressEvent) -> None:
+        if len(event.message) > 40 and event.message not in said:
+            said.add(event.message)  # too long for the bar (e.g. where the cluster reads photos): its own line, once
+            tqdm.write(event.message, file=sys.stderr)
         bar = bars.get(event.stage)
         if bar is None:
             for other in bars.values():
@@ -49,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--bits", type=int, choices=(16, 32, 64, 128), help="code length for a new code model (default 64)")
     index.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     index.add_argument("--batch-size", type=int, default=32)
+    index.add_argument("--precision", default="auto", choices=("auto", "int8", "fp32"),
+                       help="image tower precision: auto = int8 (ONNX Runtime) where no GPU encodes, fp32 with one; "
+                            "a library keeps its own unless you choose (default: auto)")
+    index.add_argument("--cluster", metavar="ADDRESS",
+                       help="encode on a Ray cluster: HOST:6379 of a `ray start --head` node, ray://HOST:10001, "
+                            "or local (Ray in this process); needs `pip install bitlens[cluster]`")
     index.add_argument("--json", action="store_true", help="print the scan report as JSON")
 
     search = commands.add_parser("search", help="rank photos by a text or image query")
@@ -143,7 +153,8 @@ def _cmd_index(library, args) -> int:
         raise UserError("no folders yet: give one, e.g. `bitlens index ~/Pictures`")
     progress = _progress_printer(sys.stderr.isatty())
     try:
-        report = library.index(args.folders, backbone=spec, bits=args.bits, device=args.device, progress=progress, cancel=CancelToken(), batch_size=args.batch_size)
+        report = library.index(args.folders, backbone=spec, bits=args.bits, device=args.device, progress=progress, cancel=CancelToken(),
+                               batch_size=args.batch_size, precision=args.precision, cluster=args.cluster)
     finally:
         if progress is not None:
             progress.close()
@@ -331,17 +342,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; errors become one clear line on stderr and a non-zero exit."""
     args = _parser().parse_args(argv)
     from .library.library import Library, LibraryError
+    from .library.cluster import ClusterError
     from .library.lock import LibraryBusy
     from .library.migrations import LibraryTooNew
     from .library.codemodels import ModelFileError
     from .models import weights_cli
     from .models.backbones import BackboneError
+    from .models.precision import PrecisionError
     from .models.weights import WeightsUnavailable
     from .search.searcher import SearchError
     from .training.errors import ModelError, TrainingDataError
 
     expected = (UserError, search_verbs.UsageError, LibraryError, LibraryTooNew, ModelFileError, BackboneError, WeightsUnavailable, SearchError,
-                TrainingDataError, ModelError, LibraryBusy, FileNotFoundError, PermissionError)
+                TrainingDataError, ModelError, LibraryBusy, FileNotFoundError, PermissionError, ClusterError, PrecisionError)
     try:
         if args.command == "models" and args.action in weights_cli.ACTIONS:  # no library needed
             return weights_cli.run(args)

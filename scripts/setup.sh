@@ -18,6 +18,6 @@ want="$(sha256sum "$repo/pyproject.toml" | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "Installing BitLens and its dependencies (first time: a few minutes, several GB for torch) ..." >&2
     "$venv/bin/python" -m pip install --quiet --upgrade pip >&2
-    "$venv/bin/python" -m pip install --quiet -e "$repo[test]" >&2
+    "$venv/bin/python" -m pip install --quiet -e "$repo[test,cluster]" >&2
     echo "$want" > "$stamp"
 fi

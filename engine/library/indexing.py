@@ -71,11 +71,14 @@ def encode_missing(
     progress: Reporter,
     cancel: Optional[CancelToken],
     batch_size: int = 32,
+    open_encoder: Optional[Callable[[], object]] = None,
 ) -> None:
     """Run the backbone over every ok photo whose content lacks an embedding (or cached tokens).
 
     The backbone is only loaded (`load_backbone`) when there is something to encode, so
     a rescan of an unchanged library never pays for importing torch and building a model.
+    `open_encoder` replaces the local encoder with another one of its interface (`has_tokens`,
+    `encode(paths, cancel)`, optional `message` and `close()`): the Ray cluster's.
     """
     from ..models.encoder import ImageEncoder
     from .features import FeatureCache
@@ -92,14 +95,14 @@ def encode_missing(
         items, copies = _to_encode(todo, embedded, tokenised)
         if not items:
             return
-        backbone = load_backbone()
-        features.set_meta("has_tokens", "1" if backbone.has_tokens else "0")
-        if not backbone.has_tokens:
+        encoder = open_encoder() if open_encoder is not None else ImageEncoder(load_backbone(), batch_size=batch_size)
+        has_tokens = encoder.has_tokens if open_encoder is not None else encoder.backbone.has_tokens
+        features.set_meta("has_tokens", "1" if has_tokens else "0")
+        if not has_tokens:
             items, copies = _to_encode(todo, embedded, None)
         report.reused += copies
-        encoder = ImageEncoder(backbone, batch_size=batch_size)
         done = 0
-        progress("encode", 0, len(items), "encoding photos", force=True)
+        progress("encode", 0, len(items), getattr(encoder, "message", "encoding photos"), force=True)
         for batch in encoder.encode([path for _, (path, _) in items], cancel=cancel):
             if batch.tokens is not None and batch.indices:
                 features.put_tokens((items[i][0], t) for i, t in zip(batch.indices, batch.tokens))
@@ -117,7 +120,8 @@ def encode_missing(
                     session.execute(update(Image).where(Image.content_hash == items[i][0]).values(status="error", error=reason))
             report.encoded += len(batch.indices)
             done += len(batch.indices) + len(batch.failures)
-            progress("encode", done, len(items), "encoding photos")
+            # The cluster's line says where photos are encoded and how their bytes travel.
+            progress("encode", done, len(items), getattr(encoder, "message", "encoding photos"))
     finally:
         features.close()
 

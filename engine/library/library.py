@@ -168,23 +168,60 @@ class Library:
         progress: Optional[ProgressCallback] = None,
         cancel: Optional[CancelToken] = None,
         batch_size: int = 32,
+        precision: str = "auto",
+        cluster: Optional[str] = None,
     ) -> ScanReport:
-        """Add folders, scan everything, encode new photos and give every photo a code."""
-        with self.writing("index"):
-            for folder in folders:
-                self.add_folder(folder)
-            report = self.scan(progress, cancel)
-            spec = backbone or self.current_backbone() or BackboneSpec.from_args(None)
-            reporter = Reporter(progress)
-            encode_missing(self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device), report, reporter, cancel, batch_size=batch_size)
-            if self.current_backbone() is None and not _embedded_count(self.store, spec.key):
-                # nothing readable yet (an empty folder, or only bad files): not an error, just nothing to search
-                report.notes.append("no photo could be encoded yet, so there is nothing to search")
-                return report
-            model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
-            write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
-            adopt_model(self.store, model_id, self.paths.models)  # a new fit serves searches only once complete
-        return report
+        """Add folders, scan everything, encode new photos and give every photo a code.
+
+        `precision`: "auto" (int8 where no GPU encodes, else fp32; a library keeps its own),
+        "int8" or "fp32". `cluster`: a Ray address (or "local") to encode on, see
+        `engine/library/cluster.py`; it is connected first, so an unreachable one changes nothing.
+        """
+        connection = None
+        if cluster:
+            from .cluster import Cluster
+
+            connection = Cluster(cluster)
+        try:
+            with self.writing("index"):
+                from ..models.precision import local_gpu
+
+                spec = self._index_spec(backbone, precision, connection.has_gpu if connection else local_gpu(device))
+                if connection is not None:
+                    connection.encoder(spec, batch_size, device=device)  # workers start (import torch, load the model) during the scan
+                for folder in folders:
+                    self.add_folder(folder)
+                report = self.scan(progress, cancel)
+                reporter = Reporter(progress)
+                onnx_dir = self.paths.cache / "onnx"
+                open_encoder = None
+                if connection is not None:
+                    open_encoder = lambda: connection.encoder(spec, batch_size, device=device)  # noqa: E731
+                encode_missing(self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device, onnx_dir=onnx_dir), report, reporter, cancel,
+                               batch_size=batch_size, open_encoder=open_encoder)
+                if self.current_backbone() is None and not _embedded_count(self.store, spec.key):
+                    # nothing readable yet (an empty folder, or only bad files): not an error, just nothing to search
+                    report.notes.append("no photo could be encoded yet, so there is nothing to search")
+                    return report
+                model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
+                write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
+                adopt_model(self.store, model_id, self.paths.models)  # a new fit serves searches only once complete
+            return report
+        finally:
+            if connection is not None:
+                connection.close()
+
+    def _index_spec(self, backbone: Optional[BackboneSpec], precision: str, has_gpu) -> BackboneSpec:
+        """The backbone to index with, its precision resolved; "auto" keeps the library's own."""
+        from dataclasses import replace
+
+        from ..models.precision import resolve
+
+        current = self.current_backbone()
+        if precision == "auto" and current is not None and (backbone is None or replace(backbone, precision=current.precision).key == current.key):
+            return current  # no silent re-encoding of a whole library at another precision
+        spec = backbone or current or BackboneSpec.from_args(None)
+        return replace(spec, precision=resolve(precision, has_gpu))
 
     # -- looking things up ---------------------------------------------------------
 

@@ -69,6 +69,10 @@ class BackboneSpec:
     config_sha256: Optional[str] = None
     # For weights tuned by BitLens from a pretrained tag: whose preprocessing they keep.
     base_pretrained: Optional[str] = None
+    # How the image tower runs: None is torch as loaded (fp32 on a CPU), "int8" is the
+    # ONNX Runtime int8 tower (engine/models/onnx_tower.py). Part of the key: int8
+    # embeddings are close to fp32 ones, not equal, and are never mixed with them.
+    precision: Optional[str] = None
 
     @classmethod
     def from_args(cls, backbone: Optional[str], pretrained: Optional[str] = None, weights: Optional[str] = None) -> "BackboneSpec":
@@ -128,11 +132,16 @@ class BackboneSpec:
             parts.append(f"weights:{self.weights_sha256}")
         else:
             parts.append(f"random:{RANDOM_INIT_SEED}")
+        if self.precision:
+            parts.append(f"precision:{self.precision}")
         return "|".join(parts)
 
     @property
     def label(self) -> str:
-        """How the backbone is named to a user, honest about random weights."""
+        """How the backbone is named to a user, honest about random weights and int8."""
+        return self._label() + (f", {self.precision} image tower" if self.precision else "")
+
+    def _label(self) -> str:
         name = Path(self.arch).stem if self.arch.endswith(".json") else self.arch
         if self.pretrained:
             return f"{name} ({self.pretrained})"
@@ -189,12 +198,14 @@ def _preprocess_settings(name: str, tag: str) -> dict:
 class Backbone:
     """A loaded open_clip model with its preprocessing and tokenizer, in eval mode."""
 
-    def __init__(self, spec: BackboneSpec, device: str = "auto") -> None:
+    def __init__(self, spec: BackboneSpec, device: str = "auto", onnx_dir: Optional[os.PathLike[str] | str] = None) -> None:
         import open_clip
         import torch
 
         self.spec = spec
         self.device = pick_device(device)
+        self._onnx_dir = onnx_dir  # where an int8 spec's exported tower is cached (default: the user cache)
+        self._int8 = None
         if spec.arch == TINY:
             name = _register_config(TINY_CONFIG)
         elif spec.arch.endswith(".json"):
@@ -269,10 +280,25 @@ class Backbone:
             return torch.autocast("cuda", dtype=torch.float16)
         return contextlib.nullcontext()
 
+    def int8_tower(self):
+        """The ONNX Runtime int8 image tower of an int8 spec (exported on first use, then cached on disk)."""
+        if self._int8 is None:
+            import torch
+
+            from ..paths import library_paths
+            from .onnx_tower import OnnxImageTower
+
+            folder = self._onnx_dir or library_paths().cache / "onnx"
+            # torch's thread count: Ray sets it to a worker's CPUs, so workers do not oversubscribe a node.
+            self._int8 = OnnxImageTower(self, folder, int8=True, threads=torch.get_num_threads())
+        return self._int8
+
     def encode_images(self, batch) -> np.ndarray:
         """L2-normalised image embeddings (float32, N × D) of a preprocessed batch tensor."""
         import torch
 
+        if self.spec.precision == "int8":
+            return self.int8_tower().encode_images(batch)
         with torch.inference_mode(), self._autocast():
             features = self.model.encode_image(batch.to(self.device), normalize=True)
         return features.float().cpu().numpy()
@@ -300,6 +326,8 @@ class Backbone:
         import torch.nn.functional as F
 
         visual = self.model.visual
+        if self.spec.precision == "int8":
+            return self.int8_tower().encode_images_with_tokens(batch)
         if not self.has_tokens:
             return self.encode_images(batch), None
         with torch.inference_mode(), self._autocast():

@@ -108,7 +108,8 @@ class OnnxImageTower:
         example = torch.zeros(2, 3, size, size)
         names = ["embedding", "tokens"] if self.with_tokens else ["embedding"]
         if not fp32_path.is_file():
-            tmp = fp32_path.with_suffix(".tmp")
+            # One temporary name per process: Ray workers on one node may export at once.
+            tmp = fp32_path.with_name(f"{fp32_path.name}.{os.getpid()}.tmp")
             # Not under no_grad/inference_mode: there torch swaps in a fused attention
             # kernel that has no ONNX form.
             with torch.enable_grad():
@@ -119,7 +120,7 @@ class OnnxImageTower:
         if path != fp32_path:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            tmp = path.with_suffix(".tmp")
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
             quantize_dynamic(str(fp32_path), str(tmp), weight_type=QuantType.QInt8)
             tmp.replace(path)
 

@@ -121,7 +121,7 @@ class Searcher:
         if self._backbone is None:
             from ..models.backbones import Backbone
 
-            self._backbone = Backbone(self.spec, device=self.device)
+            self._backbone = Backbone(self.spec, device=self.device, onnx_dir=self.library.paths.cache / "onnx")
         return self._backbone
 
     def text_embedding(self, text: str) -> np.ndarray:
