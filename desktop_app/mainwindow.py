@@ -203,7 +203,8 @@ class MainWindow(QMainWindow):
     def options(self) -> ops.IndexOptions:
         """How to index, from the settings and this run's command-line choice of model."""
         choice = self.model_override or ModelChoice(self.settings.get(s.BACKBONE), self.settings.get(s.PRETRAINED), self.settings.get(s.WEIGHTS))
-        return ops.IndexOptions(choice.backbone, choice.pretrained, choice.weights, self.settings.get(s.CODE_BITS), self.settings.get(s.DEVICE))
+        return ops.IndexOptions(choice.backbone, choice.pretrained, choice.weights, self.settings.get(s.CODE_BITS), self.settings.get(s.DEVICE),
+                                read_text=self.settings.get(s.READ_TEXT) == "on")
 
     # -- overview: folders and numbers -----------------------------------------------------------
 

@@ -34,6 +34,7 @@ class IndexOptions:
     weights: str = ""
     bits: int = 64
     device: str = "auto"
+    read_text: bool = True  # OCR where the engine is installed
 
     @property
     def explicit_model(self) -> bool:
@@ -190,7 +191,8 @@ def index_folders(ctx: "JobContext", folders: list[str], options: IndexOptions) 
     # A library keeps its model: the settings choose only the model of a library without one.
     spec = None if has_model else options.spec()
     bits = None if has_model else options.bits
-    return library.index(folders, backbone=spec, bits=bits, device=options.device, progress=ctx.progress, cancel=ctx.cancel)
+    return library.index(folders, backbone=spec, bits=bits, device=options.device, progress=ctx.progress, cancel=ctx.cancel,
+                         ocr=None if options.read_text else False)
 
 
 def add_folder(ctx: "JobContext", folder: str) -> str:

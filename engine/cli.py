@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--bits", type=int, choices=(16, 32, 64, 128), help="code length for a new code model (default 64)")
     index.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     index.add_argument("--batch-size", type=int, default=32)
+    index.add_argument("--ocr", action=argparse.BooleanOptionalAction, default=None,
+                       help="read the text in photos so searches find their words (default: on where the OCR engine is installed)")
     index.add_argument("--json", action="store_true", help="print the scan report as JSON")
 
     search = commands.add_parser("search", help="rank photos by a text or image query")
@@ -143,7 +145,8 @@ def _cmd_index(library, args) -> int:
         raise UserError("no folders yet: give one, e.g. `bitlens index ~/Pictures`")
     progress = _progress_printer(sys.stderr.isatty())
     try:
-        report = library.index(args.folders, backbone=spec, bits=args.bits, device=args.device, progress=progress, cancel=CancelToken(), batch_size=args.batch_size)
+        report = library.index(args.folders, backbone=spec, bits=args.bits, device=args.device, progress=progress, cancel=CancelToken(), batch_size=args.batch_size,
+                               ocr=args.ocr)
     finally:
         if progress is not None:
             progress.close()
@@ -199,6 +202,8 @@ def _cmd_show(library, args) -> int:
         print(f"  camera: {camera}")
     for tag in info["tags"]:
         print(f"  tag: {tag['tag']}  [{tag['source']}]")
+    for line in info.get("text", []):
+        print(f"  text: {line['text']}  ({line['confidence']:.0%})")
     return 0
 
 

@@ -30,6 +30,18 @@ def _is_text(path: str) -> bool:
         return False
 
 
+def _photo_text(session, content_hash: Optional[str]) -> list[dict]:
+    """The lines of text read in a photo (boxes as fractions of its width and height); [] if none or not read."""
+    if not content_hash:
+        return []
+    import json
+
+    from sqlalchemy import text
+
+    row = session.execute(text("SELECT lines FROM photo_text WHERE content_hash = :h AND has_text ORDER BY read_at DESC LIMIT 1"), {"h": content_hash}).first()
+    return json.loads(row[0]) if row else []
+
+
 class LibraryError(RuntimeError):
     """A request the library cannot honour, explained in one sentence."""
 
@@ -145,8 +157,12 @@ class Library:
         progress: Optional[ProgressCallback] = None,
         cancel: Optional[CancelToken] = None,
         batch_size: int = 32,
+        ocr: Optional[bool] = None,
     ) -> ScanReport:
-        """Add folders, scan everything, encode new photos and give every photo a code."""
+        """Add folders, scan everything, encode new photos and give every photo a code.
+
+        `ocr`: read the text in photos (photo_text.py); None = where the OCR engine is installed.
+        """
         with self.writing("index"):
             for folder in folders:
                 self.add_folder(folder)
@@ -161,6 +177,10 @@ class Library:
             model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
             write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
             adopt_model(self.store, model_id, self.paths.models)  # a new fit serves searches only once complete
+            if ocr is not False:  # last, so photos are searchable by what they show while text is read
+                from .photo_text import read_photo_text
+
+                read_photo_text(self.store, report, reporter, cancel, required=bool(ocr))
         return report
 
     # -- looking things up ---------------------------------------------------------
@@ -208,6 +228,7 @@ class Library:
                 "camera_model": image.camera_model,
                 "content_hash": image.content_hash,
                 "tags": [{"tag": name, "source": source} for name, source in tags],
+                "text": _photo_text(session, image.content_hash),
             }
 
     def searcher(self, device: str = "auto"):
