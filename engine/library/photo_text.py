@@ -54,14 +54,17 @@ class _Readers:
         return reader
 
 
-def read_one(reader, path: str) -> tuple[Optional[list[dict]], Optional[str]]:
-    """The lines read in one photo (boxes as fractions), None where the gate saw no text; or an error."""
+def read_one(readers: "_Readers", path: str) -> tuple[Optional[list[dict]], Optional[str]]:
+    """The lines read in one photo (boxes as fractions), None where a gate saw no text; or an error."""
     from ..models.encoder import DecodeError, load_rgb
-    from ..ocr.reader import GATE_SIDE, READ_SIDE
+    from ..ocr.reader import GATE_SIDE, READ_SIDE, may_hold_text
 
     try:
         image = load_rgb(path, GATE_SIDE)  # JPEGs decode straight at about this size (DCT scaling)
-        if not reader.has_text(image):
+        if not may_hold_text(image):  # most photos stop here, before any model is even loaded
+            return None, None
+        reader = readers.get()
+        if not reader.detects_text(image):
             return None, None
         if max(image.size) < READ_SIDE:
             full = load_rgb(path, READ_SIDE)
@@ -144,7 +147,7 @@ def read_photo_text(store: Store, report: ScanReport, progress: Reporter, cancel
                 if cancel is not None:
                     cancel.raise_if_cancelled()
                 chunk = todo[start : start + BATCH]
-                outcomes = list(pool.map(lambda item: read_one(readers.get(), item[1]), chunk))
+                outcomes = list(pool.map(lambda item: read_one(readers, item[1]), chunk))
                 results = []
                 for (digest, path), (lines, error) in zip(chunk, outcomes):
                     if error is not None:

@@ -66,6 +66,32 @@ def _scaled(image: Image.Image, side: int) -> tuple[Image.Image, float]:
     return image.resize(size, Image.BILINEAR), longest / side
 
 
+def stroke_density(image: Image.Image) -> float:
+    """The densest CELL-px cell's share of thin-stroke pixels in a grey copy of at most GATE_SIDE px."""
+    grey = np.asarray(_scaled(image.convert("L"), GATE_SIDE)[0], dtype=np.int16)
+    hits = np.zeros(grey.shape, dtype=bool)
+    for axis in (0, 1):
+        step = np.diff(grey, axis=axis)
+        up, down = step > STROKE_EDGE, step < -STROKE_EDGE
+        n = step.shape[axis]
+        for k in range(1, min(STROKE_WIDTH, n - 1) + 1):
+            first, second = [slice(None), slice(None)], [slice(None), slice(None)]
+            first[axis], second[axis] = slice(0, n - k), slice(k, n)
+            pair = (up[tuple(first)] & down[tuple(second)]) | (down[tuple(first)] & up[tuple(second)])
+            hits[tuple(first)] |= pair
+    h, w = hits.shape
+    rows, cols = h // CELL, w // CELL
+    if rows == 0 or cols == 0:
+        return float(hits.mean()) if hits.size else 0.0
+    cells = hits[: rows * CELL, : cols * CELL].reshape(rows, CELL, cols, CELL).sum(axis=(1, 3))
+    return float(cells.max()) / (CELL * CELL)
+
+
+def may_hold_text(image: Image.Image) -> bool:
+    """The pixel test: some cell is dense with thin strokes (no model, under a millisecond)."""
+    return stroke_density(image) >= STROKE_DENSITY
+
+
 class PhotoReader:
     """The OCR engine, loaded once: `has_text` (cheap) and `read` (the full pass)."""
 
@@ -75,30 +101,6 @@ class PhotoReader:
         # One ONNX Runtime thread per reader: parallelism comes from the worker pool.
         self._engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, det_limit_type="max", det_limit_side_len=READ_SIDE)
         self._detector = self._engine.text_det.infer
-
-    @staticmethod
-    def stroke_density(image: Image.Image) -> float:
-        """The densest CELL-px cell's share of thin-stroke pixels in a grey copy of at most GATE_SIDE px."""
-        grey = np.asarray(_scaled(image.convert("L"), GATE_SIDE)[0], dtype=np.int16)
-        hits = np.zeros(grey.shape, dtype=bool)
-        for axis in (0, 1):
-            step = np.diff(grey, axis=axis)
-            up, down = step > STROKE_EDGE, step < -STROKE_EDGE
-            n = step.shape[axis]
-            for k in range(1, STROKE_WIDTH + 1):
-                if k >= n:
-                    break
-                first = [slice(None), slice(None)]
-                second = [slice(None), slice(None)]
-                first[axis], second[axis] = slice(0, n - k), slice(k, n)
-                pair = (up[tuple(first)] & down[tuple(second)]) | (down[tuple(first)] & up[tuple(second)])
-                hits[tuple(first)] |= pair
-        h, w = hits.shape
-        rows, cols = h // CELL, w // CELL
-        if rows == 0 or cols == 0:
-            return float(hits.mean()) if hits.size else 0.0
-        cells = hits[: rows * CELL, : cols * CELL].reshape(rows, CELL, cols, CELL).sum(axis=(1, 3))
-        return float(cells.max()) / (CELL * CELL)
 
     def text_probability(self, image: Image.Image) -> np.ndarray:
         """The detector's per-pixel text probability on a copy of at most GATE_SIDE px."""
@@ -112,8 +114,10 @@ class PhotoReader:
 
     def has_text(self, image: Image.Image) -> bool:
         """Whether the pixel test and then the small detection pass see a blob of text (no recognition)."""
-        if self.stroke_density(image) < STROKE_DENSITY:
-            return False
+        return may_hold_text(image) and self.detects_text(image)
+
+    def detects_text(self, image: Image.Image) -> bool:
+        """Whether the detector, on a copy of at most GATE_SIDE px, finds a text-sized blob."""
         mask = self.text_probability(image) > GATE_PIXEL
         if mask.sum() < GATE_MIN_PIXELS:
             return False
