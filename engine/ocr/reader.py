@@ -24,8 +24,11 @@ GATE_SIDE = 256
 READ_SIDE = 1280
 # A pixel counts as "text" where the detector's probability passes this (PP-OCR's own 0.3).
 GATE_PIXEL = 0.3
-# ... and a photo goes on to the full read when at least this many such pixels touch.
+# ... and a photo goes on to the full read when at least this many such pixels touch, in a
+# blob at least GATE_MIN_ASPECT times as long as it is wide (half the detector's false
+# alarms on the emoji scenes are round blobs).
 GATE_MIN_PIXELS = 12
+GATE_MIN_ASPECT = 1.5
 # The pixel test: a strong edge is a grey step of more than STROKE_EDGE levels, a thin
 # stroke an edge followed by an opposite one within STROKE_WIDTH px, and a photo may hold
 # text when some CELL x CELL cell has thin strokes at more than STROKE_DENSITY of its pixels.
@@ -123,8 +126,15 @@ class PhotoReader:
             return False
         import cv2
 
-        count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-        return bool(count > 1 and stats[1:, cv2.CC_STAT_AREA].max() >= GATE_MIN_PIXELS)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+        for label in range(1, count):
+            if stats[label, cv2.CC_STAT_AREA] < GATE_MIN_PIXELS:
+                continue
+            ys, xs = np.nonzero(labels == label)
+            _, (w, h), _ = cv2.minAreaRect(np.stack([xs, ys], axis=1).astype(np.float32))
+            if max(w, h) >= GATE_MIN_ASPECT * max(1.0, min(w, h)):  # a line of text is long and thin, at any angle
+                return True
+        return False
 
     def read(self, image: Image.Image) -> list[TextLine]:
         """Every line of text found in the photo, top to bottom, in the photo's own pixel coordinates."""
