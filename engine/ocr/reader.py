@@ -11,7 +11,9 @@ per worker thread.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -71,22 +73,26 @@ def _scaled(image: Image.Image, side: int) -> tuple[Image.Image, float]:
 
 def stroke_density(image: Image.Image) -> float:
     """The densest CELL-px cell's share of thin-stroke pixels in a grey copy of at most GATE_SIDE px."""
+    import cv2  # comes with the OCR engine
+
     grey = np.asarray(_scaled(image.convert("L"), GATE_SIDE)[0], dtype=np.int16)
-    hits = np.zeros(grey.shape, dtype=bool)
+    hits = np.zeros(grey.shape, dtype=np.uint8)
     for axis in (0, 1):
         step = np.diff(grey, axis=axis)
-        up, down = step > STROKE_EDGE, step < -STROKE_EDGE
-        n = step.shape[axis]
-        for k in range(1, min(STROKE_WIDTH, n - 1) + 1):
-            first, second = [slice(None), slice(None)], [slice(None), slice(None)]
-            first[axis], second[axis] = slice(0, n - k), slice(k, n)
-            pair = (up[tuple(first)] & down[tuple(second)]) | (down[tuple(first)] & up[tuple(second)])
-            hits[tuple(first)] |= pair
+        up, down = (step > STROKE_EDGE).astype(np.uint8), (step < -STROKE_EDGE).astype(np.uint8)
+        # "an opposite edge within STROKE_WIDTH px ahead": a dilation looking forward only
+        ahead = np.ones((STROKE_WIDTH + 1, 1) if axis == 0 else (1, STROKE_WIDTH + 1), np.uint8)
+        pair = (up & cv2.dilate(down, ahead, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0)) | (
+            down & cv2.dilate(up, ahead, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0))
+        if axis == 0:
+            hits[:-1] |= pair
+        else:
+            hits[:, :-1] |= pair
     h, w = hits.shape
     rows, cols = h // CELL, w // CELL
     if rows == 0 or cols == 0:
         return float(hits.mean()) if hits.size else 0.0
-    cells = hits[: rows * CELL, : cols * CELL].reshape(rows, CELL, cols, CELL).sum(axis=(1, 3))
+    cells = hits[: rows * CELL, : cols * CELL].reshape(rows, CELL, cols, CELL).sum(axis=(1, 3), dtype=np.int32)
     return float(cells.max()) / (CELL * CELL)
 
 
@@ -95,15 +101,38 @@ def may_hold_text(image: Image.Image) -> bool:
     return stroke_density(image) >= STROKE_DENSITY
 
 
+@functools.lru_cache(maxsize=1)
+def _gate_detector():
+    """The text detector alone, for the gate: one ONNX Runtime session shared by every thread (its run is thread-safe)."""
+    import onnxruntime
+    import rapidocr_onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = 1, 1  # parallelism comes from the worker pool
+    model = Path(rapidocr_onnxruntime.__file__).parent / "models" / "ch_PP-OCRv4_det_infer.onnx"
+    session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda tensor: session.run(None, {name: tensor})
+
+
 class PhotoReader:
-    """The OCR engine, loaded once: `has_text` (cheap) and `read` (the full pass)."""
+    """The OCR engine: `has_text` (cheap: the detector alone) and `read` (the full pass, loaded on first use)."""
 
     def __init__(self, threads: int = 1) -> None:
-        from rapidocr_onnxruntime import RapidOCR
+        self.threads = threads
+        self._full = None
 
-        # One ONNX Runtime thread per reader: parallelism comes from the worker pool.
-        self._engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, det_limit_type="max", det_limit_side_len=READ_SIDE)
-        self._detector = self._engine.text_det.infer
+    @property
+    def _engine(self):
+        if self._full is None:
+            from rapidocr_onnxruntime import RapidOCR
+
+            self._full = RapidOCR(intra_op_num_threads=self.threads, inter_op_num_threads=1, det_limit_type="max", det_limit_side_len=READ_SIDE)
+        return self._full
+
+    @staticmethod
+    def _detector(tensor: np.ndarray):
+        return _gate_detector()(tensor)
 
     def text_probability(self, image: Image.Image) -> np.ndarray:
         """The detector's per-pixel text probability on a copy of at most GATE_SIDE px."""
