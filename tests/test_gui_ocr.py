@@ -70,3 +70,24 @@ def test_a_word_in_the_photo_finds_it_and_the_preview_outlines_the_text(qtbot, m
     qtbot.waitUntil(lambda: preview.details is not None and preview.details["path"] == scene, timeout=WAIT_MS)
     assert preview.photo_text.text() == "<i>none found</i>" and not preview.photo_text.isVisible()
     qtbot.waitUntil(lambda: preview.image.pixmap() is not None and not _has_box_colour(preview.image.pixmap()), timeout=WAIT_MS)
+
+
+def test_text_in_the_photo_is_a_tag_source_the_wizard_can_untick(qtbot, make_window, text_library):
+    from desktop_app.wizard.hook import open_training_wizard
+
+    _, library = text_library
+    window = make_window(library)
+    wizard = open_training_wizard(window)
+    page = wizard.data_page
+    box = page.sources["ocr"]
+    assert box.text() == "text in the photo" and box.isChecked()
+    qtbot.waitUntil(lambda: page.overview is not None, timeout=WAIT_MS)
+    assert "marmalade" in {tag for tag, _ in page.overview.top_tags}
+    for source, other in page.sources.items():
+        other.setChecked(source == "ocr")
+    qtbot.waitUntil(lambda: page.overview is not None and page.overview.tagged_photos == 2, timeout=WAIT_MS)
+    box.setChecked(False)
+    page.sources["folder"].setChecked(True)
+    qtbot.waitUntil(lambda: page.overview is not None and "marmalade" not in {tag for tag, _ in page.overview.top_tags}
+                    and page.overview.tagged_photos == 5, timeout=WAIT_MS)
+    wizard.reject()
