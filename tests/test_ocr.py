@@ -90,6 +90,9 @@ def test_no_ocr_skips_reading_and_a_later_run_catches_up(tmp_path, tiny_spec):
         report = lib.index()
         assert report.added == 0 and any("read text in 1 of 1" in n for n in report.notes)
         assert [Path(r.path).name for r in lib.searcher().search("text:lagoon")] == ["sign.jpg"]
+        lib.remove_folder(photos)  # what was read goes with the photos, as their embeddings do
+        with lib.store.raw() as db:
+            assert db.execute("SELECT count(*) FROM photo_text").fetchone()[0] == 0
 
 
 def test_reading_resumes_after_a_cancel_and_copies_are_not_read_again(ocr_library, tmp_path, monkeypatch):

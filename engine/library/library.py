@@ -18,7 +18,7 @@ from .indexing import _embedded_count, adopt_model, encode_missing, ensure_model
 from .lock import writer_lock
 from .report import ScanReport
 from .scanner import Scanner
-from .schema import Embedding, Folder, Image, ImageTag, Model, Tag
+from .schema import Embedding, Folder, Image, ImageTag, Model, PhotoText, Tag
 from .store import Store
 
 
@@ -115,6 +115,7 @@ class Library:
             count = session.scalar(select(func.count()).select_from(Image).where(Image.folder_id == row.id))
             session.execute(delete(Folder).where(Folder.id == row.id))  # cascades to images, tags, codes
             session.execute(delete(Embedding).where(~Embedding.content_hash.in_(select(Image.content_hash).where(Image.content_hash.is_not(None)))))
+            session.execute(delete(PhotoText).where(~PhotoText.content_hash.in_(select(Image.content_hash).where(Image.content_hash.is_not(None)))))
         return int(count)
 
     def folders(self) -> list[FolderInfo]:
