@@ -43,7 +43,7 @@ def main() -> None:
     home = args.library or tempfile.mkdtemp(prefix="bitlens-eval-")
     with Library(home) as library:
         started = time.perf_counter()
-        report = library.index([scenes], backbone=spec, bits=args.bits)
+        report = library.index([scenes], backbone=spec, bits=args.bits, ocr=False)
         index_s = time.perf_counter() - started
         searcher = library.searcher()
         row_of = {p: i for i, p in enumerate(searcher.paths)}

@@ -269,7 +269,7 @@ class MainWindow(QMainWindow):
         """How to index, from the settings and this run's command-line choice of model."""
         choice = self.model_override or ModelChoice(self.settings.get(s.BACKBONE), self.settings.get(s.PRETRAINED), self.settings.get(s.WEIGHTS))
         return ops.IndexOptions(choice.backbone, choice.pretrained, choice.weights, self.settings.get(s.CODE_BITS), self.settings.get(s.DEVICE),
-                                cluster=self.settings.get(s.COMPUTE_ON))
+                                cluster=self.settings.get(s.COMPUTE_ON), read_text=self.settings.get(s.READ_TEXT) == "on")
 
     # -- overview: folders and numbers -----------------------------------------------------------
 

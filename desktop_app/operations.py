@@ -35,6 +35,7 @@ class IndexOptions:
     bits: int = 64
     device: str = "auto"
     cluster: str = ""  # "Compute on": empty for this computer, else a Ray address (engine/library/cluster.py)
+    read_text: bool = True  # OCR where the engine is installed
 
     @property
     def explicit_model(self) -> bool:
@@ -200,7 +201,7 @@ def index_folders(ctx: "JobContext", folders: list[str], options: IndexOptions) 
     spec = None if has_model else options.spec()
     bits = None if has_model else options.bits
     return library.index(folders, backbone=spec, bits=bits, device=options.device, progress=ctx.progress, cancel=ctx.cancel,
-                         cluster=options.cluster.strip() or None)
+                         cluster=options.cluster.strip() or None, ocr=None if options.read_text else False)
 
 
 def add_folder(ctx: "JobContext", folder: str) -> str:

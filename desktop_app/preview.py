@@ -13,10 +13,12 @@ from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QSizePol
 from . import operations as ops
 from .jobs import READ, THUMBS, JobRunner
 from .tag_editor import TagEditor
+from .text_overlay import draw_text_boxes, format_text
 from .thumbnails import load_scaled
 
 PREVIEW_SIDE = 1024  # decoded size: sharp in a wide pane, cheap to decode with JPEG draft mode
-SOURCE_NAMES = {"folder": "folder name", "filename": "file name", "xmp": "XMP", "iptc": "IPTC", "sidecar": "sidecar file", "user": "you"}
+SOURCE_NAMES = {"folder": "folder name", "filename": "file name", "xmp": "XMP", "iptc": "IPTC", "sidecar": "sidecar file", "user": "you",
+                "ocr": "text in the photo"}
 
 
 def human_size(count: Optional[int]) -> str:
@@ -58,6 +60,7 @@ class ImageLabel(QLabel):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self._pixmap: Optional[QPixmap] = None
+        self._text_lines: list[dict] = []  # OCR lines outlined over the picture
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumSize(160, 120)
         # As tall as the picture needs at the pane's width, so the details sit right below it.
@@ -68,6 +71,11 @@ class ImageLabel(QLabel):
     def set_image(self, pixmap: Optional[QPixmap]) -> None:
         self._pixmap = pixmap
         self.updateGeometry()
+        self._rescale()
+
+    def set_text_lines(self, lines: list[dict]) -> None:
+        """Outline these lines of text (boxes as fractions of the picture) over the picture."""
+        self._text_lines = list(lines)
         self._rescale()
 
     def sizeHint(self) -> QSize:
@@ -94,7 +102,8 @@ class ImageLabel(QLabel):
         # Fit the pane, enlarging small pictures at most twice (more only shows blur).
         limit = QSize(2 * self._pixmap.width(), 2 * self._pixmap.height())
         target = self.size().boundedTo(limit)
-        self.setPixmap(self._pixmap.scaled(target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        scaled = self._pixmap.scaled(target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        self.setPixmap(draw_text_boxes(scaled, self._text_lines) if self._text_lines else scaled)
 
 
 class PreviewPane(QWidget):
@@ -117,11 +126,14 @@ class PreviewPane(QWidget):
         self.size_label = self._value()
         self.tags = self._value()
         self.tags.setTextFormat(Qt.TextFormat.RichText)
+        self.photo_text = self._value()
+        self.photo_text.setTextFormat(Qt.TextFormat.RichText)
         self.status = self._value()
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        rows = (("Distance", self.distance), ("Path", self.path_label), ("Taken", self.date), ("Camera", self.camera), ("Size", self.size_label), ("Tags", self.tags), ("Status", self.status))
+        rows = (("Distance", self.distance), ("Path", self.path_label), ("Taken", self.date), ("Camera", self.camera), ("Size", self.size_label), ("Tags", self.tags),
+                ("Text in photo", self.photo_text), ("Status", self.status))
         for label, widget in rows:
             form.addRow(f"<span style='color:gray'>{label}</span>", widget)
         self._form = form
@@ -161,9 +173,11 @@ class PreviewPane(QWidget):
     def show_photo(self, path: Optional[str], distance: Optional[int] = None, bits: Optional[int] = None) -> None:
         """Show a photo (None: the pane says how to pick one); loads picture and details off the GUI thread."""
         self.path, self.details = path, None
-        for label in (self.path_label, self.date, self.camera, self.size_label, self.tags, self.status):
+        for label in (self.path_label, self.date, self.camera, self.size_label, self.tags, self.photo_text, self.status):
             label.setText("")
         self._set_row_visible(self.status, False)
+        self._set_row_visible(self.photo_text, False)
+        self.image.set_text_lines([])
         self.tag_editor.set_photos([path] if path else [])
         self.details_area.setVisible(path is not None)
         self.layout().setStretchFactor(self.image, 1 if path is None else 0)  # placeholder text centred
@@ -214,6 +228,10 @@ class PreviewPane(QWidget):
         dims = f"{details['width']} × {details['height']}" if details.get("width") else "?"
         self.size_label.setText(f"{dims} {details.get('format') or ''}, {human_size(details.get('size'))}".strip())
         self.tags.setText(format_tags(details.get("tags", [])))
+        lines = details.get("text", [])
+        self.photo_text.setText(format_text(lines))
+        self._set_row_visible(self.photo_text, bool(lines))
+        self.image.set_text_lines(lines)
         self.tag_editor.set_user_tags([t["tag"] for t in details.get("tags", []) if t["source"] == "user"])
         if details.get("status") != "ok":
             self.status.setText(f"{details.get('status')}: {details.get('error') or ''}".strip(": "))

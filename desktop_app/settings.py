@@ -74,7 +74,13 @@ BACKBONE: Setting[str] = Setting(
 PRETRAINED: Setting[str] = Setting("model/pretrained", str, "", "Pretrained tag", "open_clip weights tag for a named model (e.g. laion2b_s34b_b79k).")
 WEIGHTS: Setting[str] = Setting("model/weights", str, "", "Weights file", "A local weights file for the model (imported on first run).", kind="file")
 
-ALL: tuple[Setting, ...] = (LIBRARY_LOCATION, CODE_BITS, DEVICE, COMPUTE_ON, THUMBNAIL_SIZE, BACKBONE, PRETRAINED, WEIGHTS)
+READ_TEXT: Setting[str] = Setting(
+    "index/read_text", str, "on", "Read text in photos",
+    "on: indexing reads the words in photos (signs, receipts, screenshots) so a search finds them; off: skip it (faster indexing).",
+    choices=("on", "off"),
+)
+
+ALL: tuple[Setting, ...] = (LIBRARY_LOCATION, CODE_BITS, DEVICE, COMPUTE_ON, THUMBNAIL_SIZE, BACKBONE, PRETRAINED, WEIGHTS, READ_TEXT)
 
 # Where the user left off, restored at the next start (not shown in the settings dialog).
 WINDOW_GEOMETRY: Setting[str] = Setting("state/window_geometry", str, "", "Window geometry", "The window's size and place (base64 of QWidget.saveGeometry).")

@@ -11,7 +11,7 @@ from engine.jobs import ProgressEvent
 
 from .jobs import Job
 
-STAGES = {"scan": "Scanning", "encode": "Encoding photos", "codes": "Writing codes", "download": "Downloading the model",
+STAGES = {"scan": "Scanning", "encode": "Encoding photos", "codes": "Writing codes", "ocr": "Reading text in photos", "download": "Downloading the model",
           "train": "Training", "epoch": "Training", "evaluate": "Evaluating"}
 
 
@@ -42,7 +42,7 @@ def describe_model(model: Optional[dict]) -> str:
 
 def short_progress(event: ProgressEvent) -> str:
     """A few words for the sidebar: "scanning", "encoding 40%"."""
-    stage = {"scan": "scanning", "encode": "encoding", "codes": "writing codes"}.get(event.stage, event.stage)
+    stage = {"scan": "scanning", "encode": "encoding", "codes": "writing codes", "ocr": "reading text"}.get(event.stage, event.stage)
     return f"{stage} {100 * event.done // event.total}%" if event.total else stage
 
 

@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--cluster", metavar="ADDRESS",
                        help="encode on a Ray cluster: HOST:6379 of a `ray start --head` node, ray://HOST:10001, "
                             "or local (Ray in this process); needs `pip install bitlens[cluster]`")
+    index.add_argument("--ocr", action=argparse.BooleanOptionalAction, default=None,
+                       help="read the text in photos so searches find their words (default: on where the OCR engine is installed)")
     index.add_argument("--json", action="store_true", help="print the scan report as JSON")
 
     search = commands.add_parser("search", help="rank photos by a text or image query")
@@ -154,7 +156,7 @@ def _cmd_index(library, args) -> int:
     progress = _progress_printer(sys.stderr.isatty())
     try:
         report = library.index(args.folders, backbone=spec, bits=args.bits, device=args.device, progress=progress, cancel=CancelToken(),
-                               batch_size=args.batch_size, precision=args.precision, cluster=args.cluster)
+                               batch_size=args.batch_size, precision=args.precision, cluster=args.cluster, ocr=args.ocr)
     finally:
         if progress is not None:
             progress.close()
@@ -210,6 +212,8 @@ def _cmd_show(library, args) -> int:
         print(f"  camera: {camera}")
     for tag in info["tags"]:
         print(f"  tag: {tag['tag']}  [{tag['source']}]")
+    for line in info.get("text", []):
+        print(f"  text: {line['text']}  ({line['confidence']:.0%})")
     return 0
 
 

@@ -19,7 +19,7 @@ from .lock import writer_lock
 from .name_dates import photo_date
 from .report import ScanReport
 from .scanner import Scanner
-from .schema import Embedding, Folder, Image, ImageTag, Model, Tag
+from .schema import Embedding, Folder, Image, ImageTag, Model, PhotoText, Tag
 from .store import Store
 
 
@@ -29,6 +29,18 @@ def _is_text(path: str) -> bool:
         return True
     except UnicodeEncodeError:
         return False
+
+
+def _photo_text(session, content_hash: Optional[str]) -> list[dict]:
+    """The lines of text read in a photo (boxes as fractions of its width and height); [] if none or not read."""
+    if not content_hash:
+        return []
+    import json
+
+    from sqlalchemy import text
+
+    row = session.execute(text("SELECT lines FROM photo_text WHERE content_hash = :h AND has_text ORDER BY read_at DESC LIMIT 1"), {"h": content_hash}).first()
+    return json.loads(row[0]) if row else []
 
 
 class LibraryError(RuntimeError):
@@ -104,6 +116,7 @@ class Library:
             count = session.scalar(select(func.count()).select_from(Image).where(Image.folder_id == row.id))
             session.execute(delete(Folder).where(Folder.id == row.id))  # cascades to images, tags, codes
             session.execute(delete(Embedding).where(~Embedding.content_hash.in_(select(Image.content_hash).where(Image.content_hash.is_not(None)))))
+            session.execute(delete(PhotoText).where(~PhotoText.content_hash.in_(select(Image.content_hash).where(Image.content_hash.is_not(None)))))
         return int(count)
 
     def folders(self) -> list[FolderInfo]:
@@ -170,12 +183,14 @@ class Library:
         batch_size: int = 32,
         precision: str = "auto",
         cluster: Optional[str] = None,
+        ocr: Optional[bool] = None,
     ) -> ScanReport:
         """Add folders, scan everything, encode new photos and give every photo a code.
 
         `precision`: "auto" (int8 where no GPU encodes, else fp32; a library keeps its own),
         "int8" or "fp32". `cluster`: a Ray address (or "local") to encode on, see
         `engine/library/cluster.py`; it is connected first, so an unreachable one changes nothing.
+        `ocr`: read the text in photos (photo_text.py); None = where the OCR engine is installed.
         """
         connection = None
         if cluster:
@@ -206,6 +221,10 @@ class Library:
                 model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
                 write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
                 adopt_model(self.store, model_id, self.paths.models)  # a new fit serves searches only once complete
+                if ocr is not False:  # last, so photos are searchable by what they show while text is read
+                    from .photo_text import read_photo_text
+
+                    read_photo_text(self.store, report, reporter, cancel, required=bool(ocr))
             return report
         finally:
             if connection is not None:
@@ -275,6 +294,7 @@ class Library:
                 "camera_model": image.camera_model,
                 "content_hash": image.content_hash,
                 "tags": [{"tag": name, "source": source} for name, source in tags],
+                "text": _photo_text(session, image.content_hash),
             }
 
     def searcher(self, device: str = "auto"):

@@ -98,8 +98,39 @@ def _v1_initial(db: sqlite3.Connection) -> None:
     )
 
 
+def _v2_photo_text(db: sqlite3.Connection) -> None:
+    """Text read in photos (OCR), per content; "ocr" joins the tag sources."""
+    _run_script(db,
+        """
+        CREATE TABLE photo_text (
+            content_hash VARCHAR(64) NOT NULL,
+            engine TEXT NOT NULL,
+            has_text BOOLEAN NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            lines TEXT NOT NULL DEFAULT '[]',
+            tags TEXT NOT NULL DEFAULT '',
+            read_at FLOAT NOT NULL,
+            PRIMARY KEY (content_hash, engine)
+        );
+        CREATE INDEX ix_photo_text_found ON photo_text(content_hash) WHERE has_text;
+        -- SQLite cannot change a CHECK constraint in place: rebuild image_tags with "ocr" allowed.
+        CREATE TABLE image_tags_v2 (
+            image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+            tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+            source VARCHAR(16) NOT NULL
+                CHECK (source IN ('folder', 'filename', 'xmp', 'iptc', 'sidecar', 'user', 'ocr')),
+            PRIMARY KEY (image_id, tag_id, source)
+        );
+        INSERT INTO image_tags_v2 (image_id, tag_id, source) SELECT image_id, tag_id, source FROM image_tags;
+        DROP TABLE image_tags;
+        ALTER TABLE image_tags_v2 RENAME TO image_tags;
+        CREATE INDEX ix_image_tags_tag ON image_tags(tag_id);
+        """
+    )
+
+
 # Index i holds the step that takes a library from version i to version i + 1.
-MIGRATIONS: list[Step] = [_v1_initial]
+MIGRATIONS: list[Step] = [_v1_initial, _v2_photo_text]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -11,8 +11,9 @@ from typing import Optional
 from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# Where a weak tag came from. "user" tags are the user's own and survive every rescan.
-TAG_SOURCES = ("folder", "filename", "xmp", "iptc", "sidecar", "user")
+# Where a weak tag came from. "user" tags are the user's own and survive every rescan;
+# "ocr" tags are words read in the photo itself (engine/library/photo_text.py).
+TAG_SOURCES = ("folder", "filename", "xmp", "iptc", "sidecar", "user", "ocr")
 IMAGE_STATUSES = ("ok", "missing", "error")
 
 
@@ -119,3 +120,17 @@ class Embedding(Base):
     content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     backbone_key: Mapped[str] = mapped_column(Text, primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PhotoText(Base):
+    """The text an OCR engine read in one photo content (none found is stored too, so it is not read again)."""
+
+    __tablename__ = "photo_text"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    engine: Mapped[str] = mapped_column(Text, primary_key=True)
+    has_text: Mapped[bool]
+    text: Mapped[str] = mapped_column(Text, default="")  # the lines joined by newlines, as read
+    lines: Mapped[str] = mapped_column(Text, default="[]")  # JSON: [{text, box, confidence}]
+    tags: Mapped[str] = mapped_column(Text, default="")  # the words that became "ocr" tags, space-separated
+    read_at: Mapped[float]

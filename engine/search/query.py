@@ -4,6 +4,7 @@
     "red car" -"parking lot"                   quoted phrases keep their words together
     sunset:0.5 beach                           a weight (a positive number) after a term
     img:~/Pictures/cat.jpg +snow               an example photo as a term (img:"a b.jpg" for spaces)
+    text:"opening hours" -text:closed          words written in the photo (read by OCR), nothing else
 
 Rules (docs/search.md says the same for users):
 
@@ -14,6 +15,8 @@ Rules (docs/search.md says the same for users):
 * `:NUMBER` right after a term (after a word, a closing quote or an image path) sets its
   weight; the sign comes only from the operator.
 * `img:PATH` (or `image:PATH`) is an example photo; it is always a term on its own.
+* `text:WORD` or `text:"SOME WORDS"` matches the text read in photos only (kind "ocr"): an
+  added one keeps the photos whose text holds it, a taken-away one drops them.
 
 Parsing is pure text work (no model): errors carry the 0-based column where they were
 found, so the search box and the CLI can point at it.
@@ -27,6 +30,8 @@ from dataclasses import dataclass, field
 __all__ = ["QueryError", "Term", "ParsedQuery", "parse_query"]
 
 _IMAGE_PREFIXES = ("img:", "image:")
+_TEXT_PREFIXES = ("text:",)
+_GLUED = _IMAGE_PREFIXES + _TEXT_PREFIXES  # a quoted value right after these stays in the token
 _WEIGHT = re.compile(r"^(?P<body>.*?):(?P<weight>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)$", re.S)
 _LOOKS_LIKE_WEIGHT = re.compile(r"^(?P<body>.*?[^:]):(?P<weight>[-+.\d][\w.+-]*)$", re.S)
 MAX_WEIGHT = 100.0
@@ -50,14 +55,14 @@ class QueryError(ValueError):
 class Term:
     """One part of a query: a text phrase or an example photo, with a signed weight."""
 
-    kind: str  # "text" or "image"
+    kind: str  # "text" (what the photo shows), "image" (an example photo) or "ocr" (words written in it)
     value: str
     weight: float = 1.0  # negative = taken away
     start: int = 0  # column where the term starts in the query
 
     def describe(self) -> str:
         sign = "-" if self.weight < 0 else "+"
-        what = f"photo {self.value}" if self.kind == "image" else f"“{self.value}”"
+        what = f"photo {self.value}" if self.kind == "image" else f"text “{self.value}”" if self.kind == "ocr" else f"“{self.value}”"
         return f"{sign}{what}" + ("" if abs(self.weight) == 1 else f" ×{abs(self.weight):g}")
 
 
@@ -77,6 +82,14 @@ class ParsedQuery:
     @property
     def images(self) -> list[Term]:
         return [t for t in self.terms if t.kind == "image"]
+
+    @property
+    def photo_text(self) -> list[Term]:
+        """The `text:` terms: words written in the photo, matched against OCR, never coded."""
+        return [t for t in self.terms if t.kind == "ocr"]
+
+    def without_photo_text(self) -> "ParsedQuery":
+        return ParsedQuery([t for t in self.terms if t.kind != "ocr"])
 
 
 @dataclass
@@ -123,7 +136,7 @@ def _tokens(query: str) -> list[_Token]:
             continue
         # An image term may quote its path: img:"My Photos/a.jpg"
         lowered = query[i:].lower()
-        prefix = next((p for p in _IMAGE_PREFIXES if lowered.startswith(p) or lowered[1:].startswith(p) and query[i] in "+-"), None)
+        prefix = next((p for p in _GLUED if lowered.startswith(p) or lowered[1:].startswith(p) and query[i] in "+-"), None)
         if prefix is not None:
             body = i + (1 if query[i] in "+-" else 0) + len(prefix)
             if body < n and query[body] == '"':
@@ -205,6 +218,17 @@ def parse_query(query: str) -> ParsedQuery:
         elif pending_operator:
             op = pending_operator[0]
         lowered = text.lower()
+        if any(lowered.startswith(p) for p in _TEXT_PREFIXES):
+            close_text()
+            body, w = _split_weight(text[len("text:") :], body_start + len("text:"), query)
+            if body.startswith('"') and body.endswith('"') and len(body) >= 2:
+                body = body[1:-1]
+            if not " ".join(body.split()):
+                raise QueryError("'text:' needs words after it, e.g. text:\"opening hours\"", body_start, query)
+            begin = pending_operator[1] if pending_operator else token.start
+            terms.append(Term("ocr", " ".join(body.split()), (op or 1) * (w or 1.0), begin))
+            pending_operator = None
+            continue
         prefix = next((p for p in _IMAGE_PREFIXES if lowered.startswith(p)), None)
         if prefix is not None:
             close_text()

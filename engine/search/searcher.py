@@ -24,6 +24,7 @@ from .hamming import pack_bits, unpack_bits
 from .mih import build_index
 from .openvocab import ZeroShotNeighbours, mixed_values, vocabulary_form
 from .pathcolumn import PathColumn
+from .phototext import PhotoTexts
 from .query import ParsedQuery, QueryError, Term, parse_query
 
 # CLIP was trained on captions; a short prompt around a bare query word helps it.
@@ -105,6 +106,8 @@ class Searcher:
             del zero_shot
         # Paths are read when a result needs one (a million strings cost seconds to load).
         self.paths = PathColumn(library.store, self.ids)
+        # Text read in photos at index time (OCR), loaded on the first query that needs it.
+        self.photo_texts = PhotoTexts(library.store)
         self._backbone = None
 
     def __len__(self) -> int:
@@ -246,7 +249,9 @@ class Searcher:
         stored code). Several terms, weights or taken-away terms are combined on the code
         model's real-valued outputs, each scaled to unit length, then binarised by sign.
         """
-        parsed = self.parse(text, image)
+        parsed = self.parse(text, image).without_photo_text()
+        if not parsed.terms:
+            raise SearchError("text: terms match the words written in photos; they have no code to rank by")
         if parsed.is_plain:
             term = parsed.terms[0]
             if term.kind == "text":
@@ -288,16 +293,68 @@ class Searcher:
     def search(self, text: Optional[str] = None, image: Optional[str] = None, limit: int = 20, folder: Optional[str] = None,
                filters: Optional[Filters] = None, radius: Optional[int] = None, sort: str = "distance") -> list[SearchResult]:
         """Rank the library by Hamming distance to the query; `limit` 0 means everything."""
+        parsed = self.parse(text, image)
+        only, exclude = self.photo_text_terms(parsed)
+        if not parsed.without_photo_text().terms:  # text: terms alone: no code, the matches in library order
+            return self.rank_matches(only, limit, folder, filters=filters, exclude=exclude, sort=sort)
+        first = self.photo_text_matches(parsed)
         code = self.query_code(text, image)
-        return self.rank(code, limit, folder, filters=filters, radius=radius, sort=sort)
+        return self.rank(code, limit, folder, filters=filters, radius=radius, sort=sort, only=only, exclude=exclude, first=first)
+
+    def photo_text_terms(self, parsed: ParsedQuery) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+        """Ids the `text:` terms allow (None: no added one) and ids they take away (None: none)."""
+        only = exclude = None
+        for term in parsed.photo_text:
+            ids = self.photo_texts.matching_phrase(term.value)
+            if term.weight > 0:
+                only = ids if only is None else np.intersect1d(only, ids)
+            else:
+                exclude = ids if exclude is None else np.union1d(exclude, ids)
+        return only, exclude
+
+    def photo_text_matches(self, parsed: ParsedQuery) -> Optional[np.ndarray]:
+        """Ids of photos whose text holds every word of the added plain phrases (ranked first), or None."""
+        from ..ocr.words import query_words
+
+        words = [w for term in parsed.texts if term.weight > 0 for w in query_words(term.value)]
+        if not words or not len(self.photo_texts):
+            return None
+        found = self.photo_texts.matching(words)
+        return found if len(found) else None
+
+    def rank_matches(self, ids: Optional[np.ndarray], limit: int = 20, folder: Optional[str] = None, filters: Optional[Filters] = None,
+                     exclude: Optional[np.ndarray] = None, sort: str = "distance") -> list[SearchResult]:
+        """Photos matched by their text alone (distance 0 each), in library order or by date."""
+        if sort not in SORTS:
+            raise SearchError(f"unknown sort order '{sort}' (one of {', '.join(SORTS)})")
+        keep = np.isin(self.ids, ids if ids is not None else np.zeros(0, np.int64))
+        mask = self.mask(folder, filters)
+        if mask is not None:
+            keep &= mask
+        if exclude is not None:
+            keep &= ~np.isin(self.ids, exclude)
+        rows = np.flatnonzero(keep)
+        self.last_matched = len(rows)
+        if sort != "distance":
+            with self.library.store.raw() as db:
+                dates = photo_dates(db, self.ids[rows])
+            order = sorted(range(len(rows)), key=lambda j: dates.get(int(self.ids[rows[j]]), ""), reverse=(sort == "date"))
+            rows = rows[np.asarray(order, dtype=np.int64)] if order else rows
+        if limit > 0:
+            rows = rows[:limit]
+        return [SearchResult(rank + 1, int(self.ids[row]), self.paths[int(row)], 0) for rank, row in enumerate(rows)]
 
     def rank(self, code: np.ndarray, limit: int = 20, folder: Optional[str] = None, filters: Optional[Filters] = None,
-             radius: Optional[int] = None, sort: str = "distance") -> list[SearchResult]:
+             radius: Optional[int] = None, sort: str = "distance", only: Optional[np.ndarray] = None,
+             exclude: Optional[np.ndarray] = None, first: Optional[np.ndarray] = None) -> list[SearchResult]:
         """Rank by an already computed packed code.
 
         `radius`: only photos at most this many bits from the query (none may be left).
         `sort`: "distance" (closest first), or "date"/"date-asc" (newest/oldest first among
         the matches: the photos within the radius, or without one the `limit` closest).
+        `only` / `exclude`: ids allowed / taken out (the `text:` terms). `first`: ids ranked
+        above all others (photos whose text holds the query's words), by distance among
+        themselves; they stay within any `radius`.
 
         Afterwards `last_matched` says how many photos passed the folder, the filters and
         the radius: the "of N" behind a page of `limit` results.
@@ -305,17 +362,37 @@ class Searcher:
         if sort not in SORTS:
             raise SearchError(f"unknown sort order '{sort}' (one of {', '.join(SORTS)})")
         mask = self.mask(folder, filters)
+        if only is not None or exclude is not None:
+            allowed = np.isin(self.ids, only) if only is not None else np.ones(len(self), dtype=bool)
+            if exclude is not None:
+                allowed &= ~np.isin(self.ids, exclude)
+            mask = allowed if mask is None else mask & allowed
+        ahead = None if first is None or not len(first) else np.isin(self.ids, first)
+        if ahead is not None and mask is not None:
+            ahead &= mask
         if radius is None and sort == "distance":
             self.last_matched = len(self) if mask is None else int(np.count_nonzero(mask))
+        if radius is None and sort == "distance" and ahead is not None:
+            ids, distances = self.index.search(code, limit, mask=ahead)
+            if limit <= 0 or len(ids) < limit:
+                rest = ~ahead if mask is None else mask & ~ahead
+                more_ids, more_distances = self.index.search(code, 0 if limit <= 0 else limit - len(ids), mask=rest)
+                ids, distances = np.concatenate([ids, more_ids]), np.concatenate([distances, more_distances])
+        elif radius is None and sort == "distance":
             ids, distances = self.index.search(code, limit, mask=mask)
         else:
             all_distances = self.index.distances(code)
             keep = np.ones(len(self), dtype=bool) if mask is None else mask.copy()
             if radius is not None:
                 keep &= all_distances <= radius
+                if ahead is not None:
+                    keep |= ahead  # a photo with the words written in it is a match, however far its code
             rows = np.flatnonzero(keep)
             self.last_matched = len(rows)
-            rows = rows[np.argsort(all_distances[rows], kind="stable")]  # (distance, position)
+            if ahead is None:
+                rows = rows[np.argsort(all_distances[rows], kind="stable")]  # (distance, position)
+            else:
+                rows = rows[np.lexsort((all_distances[rows], ~ahead[rows]))]  # text matches, then distance
             if radius is None and limit > 0:
                 rows = rows[:limit]  # no cutoff: the matches are the closest, not the newest of the library
             if sort != "distance":

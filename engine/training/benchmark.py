@@ -150,9 +150,9 @@ def run_benchmark(
     db_paths, q_paths = layout(database, regime), layout(queries, regime)
     started = time.perf_counter()
     library = Library(work / "library")
-    library.index([work / "database"], backbone=spec, progress=progress, precision="fp32")
+    library.index([work / "database"], backbone=spec, progress=progress, precision="fp32", ocr=False)
     query_library = Library(work / "query-library")
-    query_library.index([work / "queries"], backbone=spec, progress=progress, precision="fp32")
+    query_library.index([work / "queries"], backbone=spec, progress=progress, precision="fp32", ocr=False)
     index_seconds = time.perf_counter() - started
     encoder = Backbone(spec)
 
@@ -229,8 +229,8 @@ def run_benchmark(
             v_db_emb, v_db_tok, v_q_emb, v_q_tok, v_q_views = db_emb, db_tok, q_emb, q_tok, q_views
             if tuned.key != spec.key:
                 # a tuned image tower: both splits are encoded again with it, as activation would
-                library.index([work / "database"], backbone=tuned, progress=progress, precision="fp32")
-                query_library.index([work / "queries"], backbone=tuned, progress=progress, precision="fp32")
+                library.index([work / "database"], backbone=tuned, progress=progress, precision="fp32", ocr=False)
+                query_library.index([work / "queries"], backbone=tuned, progress=progress, precision="fp32", ocr=False)
                 v_db_emb, v_db_tok, _ = _library_features(library, work / "database", db_paths, tuned.key)
                 v_q_emb, v_q_tok, _ = _library_features(query_library, work / "queries", q_paths, tuned.key)
                 v_q_views = _view_features(Backbone(tuned), work / "queries", q_paths)
@@ -267,7 +267,7 @@ def run_benchmark(
             results["rows"].append({"method": f"{variant}: fused codes, photo queries with their tags", "bits": bits,
                                     "image_to_image": i2i(distances["image_to_image"])})
             if tuned.key != spec.key:
-                library.index([work / "database"], backbone=spec, precision="fp32")  # the next run starts from the base backbone again
+                library.index([work / "database"], backbone=spec, precision="fp32", ocr=False)  # the next run starts from the base backbone again
             if bits == bits_list[0] and variant == next(iter(variants or {"trained": {}})):
                 curves["trained (fused database)"] = pr_curve(distances["query_to_image"], relevant["query_to_image"], bits)
                 results["precision_at_100_query_to_image"] = round(precision_at_k(distances["query_to_image"], relevant["query_to_image"], 100), 4)

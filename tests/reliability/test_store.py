@@ -49,14 +49,15 @@ def test_an_older_library_migrates_step_by_step_and_keeps_its_data(tmp_path, mon
         runs.append(1)
         migrations._run_script(db, "ALTER TABLE images ADD COLUMN rating INTEGER NOT NULL DEFAULT 0;\nCREATE INDEX ix_images_rating ON images(rating);")
 
+    latest = len(migrations.MIGRATIONS)
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, v2_add_rating])
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", latest + 1)
     for _ in range(2):  # the second open finds nothing to do
         with Library(tmp_path / "lib") as library:
             assert library.photo(photo)["tags"] == [{"tag": "Grandma", "source": "user"}]
     assert runs == [1]
     db = sqlite3.connect(tmp_path / "lib" / "library.sqlite")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == latest + 1
     assert db.execute("SELECT rating FROM images").fetchall() == [(0,)]
     db.close()
     assert snapshot(tmp_path / "lib" / "library.sqlite") == before
@@ -75,12 +76,16 @@ def test_a_failing_migration_step_leaves_the_old_library_untouched(tmp_path, mon
         db.execute("DELETE FROM image_tags")
         raise sqlite3.OperationalError("disk I/O error")  # e.g. the drive went away mid-step
 
+    latest = len(migrations.MIGRATIONS)
+    with Library(tmp_path / "lib"):  # every real step first, so only the breaking one is left
+        pass
+    before = snapshot(tmp_path / "lib" / "library.sqlite")
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, v2_breaks_halfway])
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", latest + 1)
     with pytest.raises(Exception):
         Library(tmp_path / "lib")
     db = sqlite3.connect(tmp_path / "lib" / "library.sqlite")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == latest
     assert "rating" not in {r[1] for r in db.execute("PRAGMA table_info(images)")}
     db.close()
     assert snapshot(tmp_path / "lib" / "library.sqlite") == before
