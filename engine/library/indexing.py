@@ -17,7 +17,8 @@ from ..search.hamming import codes_to_bytes, pack_bits
 from .codemodels import (ZERO_SHOT_BITS, activate, active_model, backbone_of, checkpoint_path, companion_of, load_code_model, save_itq,
                          zero_shot_companion)
 from .report import ScanReport
-from .schema import Code, Embedding, Image, Model
+from .fingerprints import KIND as FINGERPRINT_KIND
+from .schema import Code, Embedding, Fingerprint, Image, Model
 from .store import Store
 
 EMBED_DTYPE = np.float16  # half the size; the projection is insensitive to fp16 rounding
@@ -79,6 +80,7 @@ def encode_missing(
     """
     from ..models.encoder import ImageEncoder
     from .features import FeatureCache
+    from .fingerprints import fingerprint
 
     key = spec.key
     with store.raw() as db:
@@ -97,7 +99,7 @@ def encode_missing(
         if not backbone.has_tokens:
             items, copies = _to_encode(todo, embedded, None)
         report.reused += copies
-        encoder = ImageEncoder(backbone, batch_size=batch_size)
+        encoder = ImageEncoder(backbone, batch_size=batch_size, fingerprint=fingerprint)
         done = 0
         progress("encode", 0, len(items), "encoding photos", force=True)
         for batch in encoder.encode([path for _, (path, _) in items], cancel=cancel):
@@ -110,6 +112,9 @@ def encode_missing(
                 ]
                 if rows:
                     session.execute(insert(Embedding).on_conflict_do_nothing(), rows)
+                prints = [{"content_hash": items[i][0], "kind": FINGERPRINT_KIND, "value": value} for i, value in zip(batch.indices, batch.fingerprints)]
+                if prints:
+                    session.execute(insert(Fingerprint).on_conflict_do_nothing(), prints)
                 for i, reason in batch.failures:
                     path, image_id = items[i][1]
                     report.problem(path, reason)

@@ -14,6 +14,7 @@ from ..jobs import CancelToken, ProgressCallback, Reporter
 from ..models.backbones import Backbone, BackboneSpec
 from ..paths import LibraryPaths, library_paths
 from .codemodels import active_model, backbone_of, companion_of
+from .fingerprints import fingerprint_missing
 from .indexing import _embedded_count, adopt_model, encode_missing, ensure_model, write_codes
 from .lock import writer_lock
 from .report import ScanReport
@@ -154,6 +155,7 @@ class Library:
             spec = backbone or self.current_backbone() or BackboneSpec.from_args(None)
             reporter = Reporter(progress)
             encode_missing(self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device), report, reporter, cancel, batch_size=batch_size)
+            fingerprint_missing(self.store, report, reporter, cancel)  # photos encoded before fingerprints existed
             if self.current_backbone() is None and not _embedded_count(self.store, spec.key):
                 # nothing readable yet (an empty folder, or only bad files): not an error, just nothing to search
                 report.notes.append("no photo could be encoded yet, so there is nothing to search")

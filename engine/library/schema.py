@@ -119,3 +119,13 @@ class Embedding(Base):
     content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     backbone_key: Mapped[str] = mapped_column(Text, primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Fingerprint(Base):
+    """A perceptual fingerprint of a photo's pixels (for near-duplicates), keyed by file content."""
+
+    __tablename__ = "fingerprints"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)

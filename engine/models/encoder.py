@@ -11,7 +11,7 @@ import warnings
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -61,6 +61,8 @@ class EncodedBatch:
     embeddings: np.ndarray
     tokens: Optional[np.ndarray] = None
     failures: list[tuple[int, str]] = field(default_factory=list)
+    # The encoder's `fingerprint` of each encoded photo (same order as `indices`), when asked for.
+    fingerprints: list[bytes] = field(default_factory=list)
 
 
 def default_workers() -> int:
@@ -70,13 +72,17 @@ def default_workers() -> int:
 class ImageEncoder:
     """Turns photo paths into backbone embeddings, batch by batch."""
 
-    def __init__(self, backbone: Backbone, batch_size: int = 32, workers: Optional[int] = None) -> None:
+    def __init__(self, backbone: Backbone, batch_size: int = 32, workers: Optional[int] = None,
+                 fingerprint: Optional[Callable[[Image.Image], bytes]] = None) -> None:
         self.backbone = backbone
         self.batch_size = batch_size
         self.workers = workers or default_workers()
+        # Computed from the picture already decoded for the model: no second decode.
+        self.fingerprint = fingerprint
 
     def _prepare(self, path: str):
-        return prepare_image(self.backbone, path)
+        image = load_rgb(path, self.backbone.image_size)
+        return self.backbone.preprocess(image), (self.fingerprint(image) if self.fingerprint is not None else None)
 
     def encode(self, paths: Sequence[str], cancel: Optional[CancelToken] = None) -> Iterator[EncodedBatch]:
         """Yield embeddings for `paths` in order, batch by batch; bad files are reported, not raised."""
@@ -97,10 +103,12 @@ class ImageEncoder:
             for batch_indices, futures in self._drain(pending, queue, submit):
                 if cancel is not None:
                     cancel.raise_if_cancelled()
-                tensors, ok, failures = [], [], []
+                tensors, ok, failures, prints = [], [], [], []
                 for index, future in zip(batch_indices, futures):
                     try:
-                        tensors.append(future.result())
+                        tensor, fingerprint = future.result()
+                        tensors.append(tensor)
+                        prints.append(fingerprint)
                         ok.append(index)
                     except DecodeError as error:
                         failures.append((index, str(error)))
@@ -111,7 +119,7 @@ class ImageEncoder:
                     embeddings, tokens = self.backbone.encode_images_with_tokens(torch.stack(tensors))
                 else:
                     embeddings = np.zeros((0, self.backbone.embed_dim), np.float32)
-                yield EncodedBatch(ok, embeddings, tokens, failures)
+                yield EncodedBatch(ok, embeddings, tokens, failures, prints if self.fingerprint is not None else [])
 
     @staticmethod
     def _drain(pending, queue, submit):
