@@ -16,8 +16,8 @@ from ..models.projection import fit_itq
 from ..search.hamming import codes_to_bytes, pack_bits
 from .codemodels import (ZERO_SHOT_BITS, activate, active_model, backbone_of, checkpoint_path, companion_of, load_code_model, save_itq,
                          zero_shot_companion)
-from .report import ScanReport
 from .fingerprints import KIND as FINGERPRINT_KIND
+from .report import ScanReport
 from .schema import Code, Embedding, Fingerprint, Image, Model
 from .store import Store
 
