@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -329,6 +330,18 @@ class UserError(Exception):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; errors become one clear line on stderr and a non-zero exit."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        # The reader went away (`bitlens search … | head`): stop quietly, as Unix tools do.
+        # Point stdout at /dev/null so that the interpreter's final flush cannot complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13  # what a shell reports for a tool ended by SIGPIPE
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     args = _parser().parse_args(argv)
     from .library.library import Library, LibraryError
     from .library.lock import LibraryBusy
@@ -354,6 +367,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 with library.writing(args.command):
                     return handler(library, args)
             return handler(library, args)
+    except BrokenPipeError:
+        raise
     except expected as error:
         print(f"bitlens: error: {error}", file=sys.stderr)
         return 1
