@@ -33,6 +33,8 @@ import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from PIL import Image, IptcImagePlugin, UnidentifiedImageError
 
+from .pixel_limit import photo_pixel_limit, too_many_pixels
+
 __all__ = [
     "HEIF_AVAILABLE",
     "MAX_SIDECAR_BYTES",
@@ -691,13 +693,13 @@ def read_photo_metadata(path: Path | str, siblings: Optional[Set[str]] = None) -
     # warning may land on a neighbour's photo, which is harmless.)
     with handle, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        image = _open_image(handle)
+        with photo_pixel_limit():  # real 100–250 MP photos open; Pillow refuses far beyond
+            image = _open_image(handle)
         with image:
             width, height = image.size
-            limit = Image.MAX_IMAGE_PIXELS  # read at call time: the application may raise it
-            if limit and width * height > limit:
-                # Pillow only warns up to twice the limit; refuse like it does beyond that.
-                raise MetadataError(f"image is too large: {width}×{height} pixels")
+            # Pillow only warns up to twice its limit; BitLens refuses by its own rule.
+            if reason := too_many_pixels(width, height, info.st_size):
+                raise MetadataError(reason)
             meta = PhotoMetadata(width=width, height=height, format=image.format or "unknown")
             _read_exif(image, meta)
             embedded = _read_embedded_xmp(image, meta)

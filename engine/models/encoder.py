@@ -26,10 +26,15 @@ class DecodeError(Exception):
 
 def load_rgb(path: str, target: int) -> Image.Image:
     """Open a photo as an upright RGB image, decoding JPEGs at reduced size when possible."""
+    from ..library.pixel_limit import photo_pixel_limit, too_many_pixels
+
     try:
-        with warnings.catch_warnings():
+        # The limit is raised for the whole decode: Pillow checks sizes again when it crops.
+        with warnings.catch_warnings(), photo_pixel_limit():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
+                if reason := too_many_pixels(image.width, image.height, os.path.getsize(path)):
+                    raise DecodeError(reason)
                 if image.format in ("JPEG", "MPO"):
                     # DCT scaling: decode straight to >= target px instead of full size.
                     image.draft("RGB", (target, target))
