@@ -6,8 +6,9 @@ Kept apart from `cli.py`, which only hooks them in (`add_search_filters`, `add_c
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Optional
+
+from .library.report import json_text, printable_path
 
 
 class UsageError(Exception):
@@ -86,14 +87,14 @@ def _cmd_duplicates(library, args) -> int:
     except ValueError as error:
         raise _user_error(str(error)) from error
     if args.json:
-        print(json.dumps([g.as_dict() for g in groups], indent=2, ensure_ascii=False))
+        print(json_text([g.as_dict() for g in groups], indent=2))
     elif not groups:
         print("No near-duplicates found.")
     for number, group in enumerate(groups if not args.json else (), 1):
         print(f"group {number} ({len(group.photos)} photos, at least {group.similarity:.0%} alike):")
         for photo in group.photos:
             size = f"{photo.width}×{photo.height}" if photo.width else "?"
-            print(f"  {photo.similarity:>5.0%}  {size:>11}  {photo.size:>10,} B  {photo.path}")
+            print(f"  {photo.similarity:>5.0%}  {size:>11}  {photo.size:>10,} B  {printable_path(photo.path)}")
     return 0
 
 
@@ -110,10 +111,10 @@ def _cmd_suggest(library, args) -> int:
             raise _user_error(f"not in the library: {args.paths[0]}")
         if args.accept:
             accept_tag(library, info["path"], args.accept)
-            print(f"tagged {info['path']} with '{args.accept}'")
+            print(f"tagged {printable_path(info['path'])} with '{args.accept}'")
         if args.reject:
             reject_tag(library, info["path"], args.reject)
-            print(f"'{args.reject}' will not be suggested for {info['path']} again")
+            print(f"'{args.reject}' will not be suggested for {printable_path(info['path'])} again")
         return 0
     suggester = TagSuggester(library.searcher(device="cpu"), use_text=args.text)
     paths = [str(Path(p).expanduser().absolute()) for p in args.paths] or (suggester.untagged_paths() if args.untagged else [])
@@ -126,11 +127,11 @@ def _cmd_suggest(library, args) -> int:
         except ValueError as error:
             raise _user_error(str(error)) from error
     if args.json:
-        print(json.dumps(out, indent=2, ensure_ascii=False))
+        print(json_text(out, indent=2))
         return 0
     for entry in out:
         found = ", ".join(f"{s['tag']} ({s['confidence']:.0%})" for s in entry["suggestions"]) or "no confident suggestion"
-        print(f"{entry['path']}: {found}")
+        print(f"{printable_path(entry['path'])}: {found}")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -17,18 +18,10 @@ from .codemodels import active_model, backbone_of, companion_of
 from .fingerprints import fingerprint_missing
 from .indexing import _embedded_count, adopt_model, encode_missing, ensure_model, write_codes
 from .lock import writer_lock
-from .report import ScanReport
+from .report import ScanReport, json_text, printable_path
 from .scanner import Scanner
 from .schema import Embedding, Folder, Image, ImageTag, Model, Tag
 from .store import Store
-
-
-def _is_text(path: str) -> bool:
-    try:
-        path.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 class LibraryError(RuntimeError):
@@ -129,7 +122,23 @@ class Library:
                 folder_ids = list(session.scalars(select(Folder.id).order_by(Folder.path)))
             for folder_id in folder_ids:
                 scanner.scan(folder_id)
+            self._keep_problems(report)
         return report
+
+    PROBLEMS_FILE = "last-problems.json"
+
+    def _keep_problems(self, report: ScanReport) -> None:
+        """Remember the last run's per-file problems, so that `status` can count what needs attention."""
+        target = self.paths.root / self.PROBLEMS_FILE
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(json_text([{"path": p, "reason": r} for p, r in report.problems], indent=1), encoding="utf-8")
+        os.replace(temporary, target)
+
+    def _last_problems(self) -> list[dict]:
+        try:
+            return list(json.loads((self.paths.root / self.PROBLEMS_FILE).read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return []
 
     def current_backbone(self) -> Optional[BackboneSpec]:
         """The backbone of the active model, if there is one."""
@@ -163,6 +172,7 @@ class Library:
             model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
             write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
             adopt_model(self.store, model_id, self.paths.models)  # a new fit serves searches only once complete
+            self._keep_problems(report)  # with the encoder's problems too
         return report
 
     # -- looking things up ---------------------------------------------------------
@@ -172,12 +182,17 @@ class Library:
         with self.store.session() as session:
             by_status = dict(session.execute(select(Image.status, func.count()).group_by(Image.status)).all())
             active = active_model(session)
+            failed = {printable_path(p) for p in session.scalars(select(Image.path).where(Image.status == "error"))}
+            # Files the last scan could not take in at all (broken links, unreadable folders) have no row to count.
+            skipped = [p for p in self._last_problems() if p.get("path") not in failed]
             return {
                 "library": str(self.paths.root),
                 "folders": session.scalar(select(func.count()).select_from(Folder)),
                 "photos": by_status.get("ok", 0),
                 "missing": by_status.get("missing", 0),
                 "errors": by_status.get("error", 0),
+                "needs_attention": by_status.get("error", 0) + len(skipped),  # errors and files that could not be taken in
+                "skipped": skipped,
                 "tags": session.scalar(select(func.count(func.distinct(ImageTag.tag_id)))),
                 "models": sum(1 for m in session.scalars(select(Model)) if companion_of(m) is None),  # companions go with their model
                 "active_model": None if active is None else {"id": active.id, "name": active.name, "kind": active.kind, "bits": active.bits, "backbone": backbone_of(active).label},
@@ -188,8 +203,6 @@ class Library:
         absolute = str(Path(path).expanduser().absolute())
         # realpath, not Path.resolve: a symlink loop must give "not in the library", not a crash.
         candidates = [absolute, os.path.realpath(absolute)]
-        if not all(_is_text(c) for c in candidates):
-            return None  # undecodable name bytes: the scanner never stores such a path
         with self.store.session() as session:
             image = session.scalar(select(Image).where(Image.path.in_(candidates)))
             if image is None:

@@ -33,6 +33,7 @@ import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from PIL import Image, IptcImagePlugin, UnidentifiedImageError
 
+from .pathtext import legible
 from .pixel_limit import photo_pixel_limit, too_many_pixels
 
 __all__ = [
@@ -215,6 +216,7 @@ def _name_tags(name: str, drop: frozenset[str]) -> list[str]:
 
 def tags_from_folder_name(name: str) -> list[str]:
     """Tags from a folder name: "2012-06 cars and trains" → ["cars", "trains"]; generic → []."""
+    name = legible(name)  # undecodable bytes of an old archive's name read as Windows-1252
     if _DCF_FOLDER_RE.fullmatch(name.strip()):
         return []
     return _name_tags(name, _FOLDER_DROP)
@@ -222,6 +224,7 @@ def tags_from_folder_name(name: str) -> list[str]:
 
 def tags_from_filename(stem: str) -> list[str]:
     """Tags from a file name without extension: "beach_sunset_2019" → ["beach", "sunset"]; IMG_1234 → []."""
+    stem = legible(stem)
     compact = re.sub(r"[\W_]+", "", stem).lower()
     if _HEX_RE.fullmatch(compact) and any(ch.isdigit() for ch in compact):
         return []  # UUID-like or hash-like names

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from .migrations import migrate
+from .pathtext import text_factory
 
 BUSY_TIMEOUT_MS = 15000
 
@@ -41,6 +42,8 @@ def _configure(dbapi_connection: sqlite3.Connection) -> None:
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # Paths whose names are not UTF-8 are stored escaped (pathtext.to_db); every read turns them back.
+    dbapi_connection.text_factory = text_factory
 
 
 def _migrate_file(path: Path) -> None:
