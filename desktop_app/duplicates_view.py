@@ -8,16 +8,18 @@ the folder so the user can act there. The slider sets how alike two photos must 
 
 from __future__ import annotations
 
+import html
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImageReader, QPixmap
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSlider, QSplitter, QVBoxLayout, QWidget,
 )
 
+from engine.library.report import printable_path
 from engine.paths import library_paths
 
 if TYPE_CHECKING:
@@ -45,13 +47,15 @@ def load_groups(ctx: "JobContext", codes_generation: int, device: str = "auto", 
 
 
 def _scaled(path: str, side: int) -> QPixmap:
-    reader = QImageReader(path)
-    reader.setAutoTransform(True)
-    size = reader.size()
-    if size.isValid() and (size.width() > side or size.height() > side):
-        reader.setScaledSize(size.scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio))
-    image = reader.read()
-    return QPixmap.fromImage(image) if not image.isNull() else QPixmap()
+    """The photo upright and scaled to fit `side`, by the engine's decoder (HEIC, RAW, any file name); empty if unreadable."""
+    from engine.models.encoder import DecodeError
+
+    from .thumbnails import load_scaled
+
+    try:
+        return QPixmap.fromImage(load_scaled(path, side))
+    except (DecodeError, OSError):
+        return QPixmap()
 
 
 class PhotoCard(QWidget):
@@ -69,13 +73,13 @@ class PhotoCard(QWidget):
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.picture.setPixmap(_scaled(photo.path, PREVIEW_SIDE))
         size = f"{photo.width} × {photo.height}" if photo.width else "size unknown"
-        facts = f"<b>{Path(photo.path).name}</b><br>{size}, {photo.size / 1024:,.0f} KB<br>{photo.date.replace('T', ' ')}"
+        facts = f"<b>{html.escape(printable_path(Path(photo.path).name))}</b><br>{size}, {photo.size / 1024:,.0f} KB<br>{photo.date.replace('T', ' ')}"
         facts += "<br><i>the group's reference</i>" if representative else f"<br>{photo.similarity:.0%} alike"
         if largest:
             facts += "<br><i>largest picture</i>"
         self.facts = QLabel(facts, self)
         self.facts.setWordWrap(True)
-        self.facts.setToolTip(photo.path)
+        self.facts.setToolTip(printable_path(photo.path))
         self.keep_button = QPushButton("Keep this", self)
         self.keep_button.setToolTip("Forget the other photos of this group in the review (no file is deleted)")
         self.forget_button = QPushButton("Forget", self)
@@ -176,8 +180,8 @@ class DuplicatesDialog(QDialog):
         self.list.clear()
         for number, group in enumerate(self.groups, 1):
             head = group.photos[0]
-            item = QListWidgetItem(f"{number}. {len(group.photos)} photos, {group.similarity:.0%} alike\n{Path(head.path).name}")
-            item.setToolTip(f"every photo is at least {group.similarity:.0%} alike with {head.path}")
+            item = QListWidgetItem(f"{number}. {len(group.photos)} photos, {group.similarity:.0%} alike\n{printable_path(Path(head.path).name)}")
+            item.setToolTip(f"every photo is at least {group.similarity:.0%} alike with {printable_path(head.path)}")
             pixmap = _scaled(head.path, LIST_ICON_SIDE)
             if not pixmap.isNull():
                 item.setIcon(QIcon(pixmap))
@@ -225,7 +229,7 @@ class DuplicatesDialog(QDialog):
         self.undo_stack.append((row, DuplicateGroup(list(group.photos)), True, restored))
         del self.groups[row]
         self._refill(row)
-        self.window_.status.say(f"Kept {Path(path).name}; the others are out of this review (Undo brings them back)", 6000)
+        self.window_.status.say(f"Kept {printable_path(Path(path).name)}; the others are out of this review (Undo brings them back)", 6000)
 
     def forget(self, path: str) -> None:
         from engine.search.duplicates import DuplicateGroup
