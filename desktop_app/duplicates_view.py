@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 PREVIEW_SIDE = 260
 LIST_ICON_SIDE = 56
-SLIDER_FLOOR = 75  # percent: below this, pixel fingerprints of unrelated photos start to meet
+SLIDER_FLOOR = 80  # percent: below this, pixel fingerprints of unrelated photos start to meet
 
 
 def load_groups(ctx: "JobContext", codes_generation: int, device: str = "auto", min_similarity: Optional[float] = None) -> list["DuplicateGroup"]:

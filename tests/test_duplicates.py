@@ -25,19 +25,22 @@ def load_bench():
 def test_aligned_pair_scan_matches_brute_force():
     rng = np.random.default_rng(3)
     prints = rng.integers(0, 2**63, size=(1200, 11), dtype=np.uint64)
-    prints[300:, 1:] = prints[300:, :1]  # views near the whole picture, so some random pairs pass the prefilter
-    prints[300:, 0] &= np.uint64(0xFFFF)
     prints[100] = prints[5]  # an exact copy
     prints[200, 0] = prints[6, 4] ^ np.uint64(0b111)  # a crop of photo 6: its whole picture is 3 bits from one of 6's views
-    found = aligned_pairs(prints, 6)
-    found = {(a, b): d for a, b, d in zip(*(x.tolist() for x in found))}
-    expected = {}
+    for k in range(300, 400):  # more near pairs, 1 to 9 bits apart, in all parts of the hash
+        other = int(rng.integers(0, 1200))
+        flips = rng.choice(64, size=k % 9 + 1, replace=False)
+        prints[k, 0] = prints[other, int(rng.integers(0, 11))] ^ np.uint64(sum(1 << int(f) for f in flips))
+    rest_of = {}
     for i in range(len(prints)):
         rest = prints[i + 1 :]
         d = np.minimum(np.bitwise_count(prints[i, 0] ^ rest).min(axis=1), np.bitwise_count(rest[:, :1] ^ prints[i]).min(axis=1))
-        for j in np.flatnonzero(d <= 6):
-            expected[(i, i + 1 + int(j))] = int(d[j])
-    assert found == expected and len(expected) > 10
+        rest_of[i] = d
+    # 6 bits: multi-index hashing on 16-bit chunks; 9 bits: every pair compared
+    for most in (6, 9):
+        found = {(a, b): d for a, b, d in zip(*(x.tolist() for x in aligned_pairs(prints, most)))}
+        expected = {(i, i + 1 + int(j)): int(d[j]) for i, d in rest_of.items() for j in np.flatnonzero(d <= most)}
+        assert found == expected and len(expected) > 50, most
     assert found[(5, 100)] == 0 and found[(6, 200)] == 3
 
 

@@ -36,10 +36,8 @@ DEFAULT_MIN_SIMILARITY = 0.90
 # A pair whose cached embeddings disagree this much shows two different pictures, whatever
 # the pixels' coarse layout says (a flat dark frame against another, say).
 EMBEDDING_VETO = 0.5
-# Whole-picture hashes further apart than this are not compared view by view: no aligned
-# copy measured was more than 25 bits apart unaligned.
-_PREFILTER_BITS = 28
 _BLOCK = 1024
+_SCRATCH_CELLS = 8_000_000  # bounds each block's (rows × N) distance scratch to 64 MB
 
 
 def similarity_of(distance: int) -> float:
@@ -65,26 +63,77 @@ def _aligned(prints: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndar
 def aligned_pairs(prints: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All pairs (i < j) of fingerprints (N, views) whose aligned distance is <= max_distance."""
     prints = np.ascontiguousarray(prints, dtype=np.uint64)
-    n = len(prints)
-    whole = prints[:, 0]
-    left, right, dist = [], [], []
-    for start in range(0, n, _BLOCK):
-        stop = min(n, start + _BLOCK)
-        near = np.bitwise_count(np.bitwise_xor(whole[start:stop, None], whole[None, start:])) <= _PREFILTER_BITS
-        i, j = np.nonzero(near)
-        i, j = i + start, j + start
-        keep = j > i
-        i, j = i[keep], j[keep]
-        if not len(i):
-            continue
-        d = _aligned(prints, i, j)
-        close = d <= max_distance
-        left.append(i[close])
-        right.append(j[close])
-        dist.append(d[close])
-    if not left:
+    if len(prints) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32)
-    return np.concatenate(left).astype(np.int64), np.concatenate(right).astype(np.int64), np.concatenate(dist).astype(np.int32)
+    if max_distance < 2 * _CHUNKS and len(prints) > _DENSE_UP_TO:
+        left, right = _candidates_by_chunks(prints, max_distance)
+    else:
+        left, right = _candidates_dense(prints, max_distance)
+    dist = _aligned(prints, left, right)
+    close = dist <= max_distance
+    left, right, dist = left[close], right[close], dist[close]
+    order = np.lexsort((right, left))
+    return left[order].astype(np.int64), right[order].astype(np.int64), dist[order].astype(np.int32)
+
+
+# Below this many photos every pair is compared; above it, pairs are first found by
+# multi-index hashing on the whole-picture hash's four 16-bit chunks (valid up to 7 bits).
+_DENSE_UP_TO = 1000
+_CHUNKS = 4
+
+
+def _candidates_dense(prints: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair compared view by view, block by block: exact at any distance, quadratic in time."""
+    n, views = prints.shape
+    whole = prints[:, 0]
+    left, right = [], []
+    block = max(16, min(_BLOCK, _SCRATCH_CELLS // n))
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        best = np.full((stop - start, n - start), 255, dtype=np.uint8)
+        for view in range(views):
+            np.minimum(best, np.bitwise_count(whole[start:stop, None] ^ prints[None, start:, view]).astype(np.uint8), out=best)
+            np.minimum(best, np.bitwise_count(prints[start:stop, view, None] ^ whole[None, start:]).astype(np.uint8), out=best)
+        i, j = np.nonzero(best <= max_distance)
+        keep = j > i  # both offset by `start`
+        left.append(i[keep] + start)
+        right.append(j[keep] + start)
+    return np.concatenate(left), np.concatenate(right)
+
+
+def _candidates_by_chunks(prints: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs where one photo's whole-picture hash and some view of the other agree on a 16-bit chunk but for at most one bit.
+
+    Pigeonhole: two 64-bit hashes at most 7 bits apart differ in at most one bit of at
+    least one of their four 16-bit chunks, so every pair within 7 bits is among these.
+    """
+    n, views = prints.shape
+    owners = np.repeat(np.arange(n, dtype=np.int64), views)
+    found = []
+    for chunk in range(_CHUNKS):
+        shift = np.uint64(16 * chunk)
+        keys = ((prints.reshape(-1) >> shift) & np.uint64(0xFFFF)).astype(np.int64)
+        order = np.argsort(keys, kind="stable")
+        sorted_keys, sorted_owners = keys[order], owners[order]
+        base = ((prints[:, 0] >> shift) & np.uint64(0xFFFF)).astype(np.int64)
+        for flip in [0] + [1 << b for b in range(16)]:
+            probe = base ^ flip
+            lo = np.searchsorted(sorted_keys, probe, "left")
+            counts = np.searchsorted(sorted_keys, probe, "right") - lo
+            total = int(counts.sum())
+            if not total:
+                continue
+            asker = np.repeat(np.arange(n, dtype=np.int64), counts)
+            offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+            other = sorted_owners[np.repeat(lo, counts) + offsets]
+            keep = asker != other
+            a, b = np.minimum(asker[keep], other[keep]), np.maximum(asker[keep], other[keep])
+            close = _aligned(prints, a, b) <= max_distance  # checked at once: candidates can run to millions
+            found.append(np.unique(a[close] * n + b[close]))
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    pairs = np.unique(np.concatenate(found))
+    return pairs // n, pairs % n
 
 
 @dataclass
