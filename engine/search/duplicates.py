@@ -38,6 +38,10 @@ DEFAULT_MIN_SIMILARITY = 0.90
 EMBEDDING_VETO = 0.5
 _BLOCK = 1024
 _SCRATCH_CELLS = 8_000_000  # bounds each block's (rows × N) distance scratch to 64 MB
+# Below this many photos every pair is compared; above it, pairs are first found by
+# multi-index hashing on the whole-picture hash's four 16-bit chunks (valid up to 7 bits).
+_DENSE_UP_TO = 1000
+_CHUNKS = 4
 
 
 def similarity_of(distance: int) -> float:
@@ -74,12 +78,6 @@ def aligned_pairs(prints: np.ndarray, max_distance: int) -> tuple[np.ndarray, np
     left, right, dist = left[close], right[close], dist[close]
     order = np.lexsort((right, left))
     return left[order].astype(np.int64), right[order].astype(np.int64), dist[order].astype(np.int32)
-
-
-# Below this many photos every pair is compared; above it, pairs are first found by
-# multi-index hashing on the whole-picture hash's four 16-bit chunks (valid up to 7 bits).
-_DENSE_UP_TO = 1000
-_CHUNKS = 4
 
 
 def _candidates_dense(prints: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.ndarray]:
