@@ -106,11 +106,13 @@ def load_overview(ctx: "JobContext") -> Overview:
 def browse(ctx: "JobContext", query: Query) -> ResultPage:
     """Every photo of the library (or one folder) in the order it was indexed."""
     # The engine has no listing verb yet; this is the one read the GUI layer does itself.
+    from engine.library.pathtext import to_db
+
     sql = "SELECT i.id, i.path FROM images i WHERE i.status = 'ok' ORDER BY i.id"
     parameters: tuple = ()
     if query.folder:
         sql = "SELECT i.id, i.path FROM images i JOIN folders f ON f.id = i.folder_id WHERE i.status = 'ok' AND f.path = ? ORDER BY i.id"
-        parameters = (query.folder,)
+        parameters = (to_db(query.folder),)  # stored escaped if its name is not UTF-8
     with ctx.library.store.raw() as db:
         rows = db.execute(sql, parameters).fetchall()
         if query.filters is not None and not query.filters.empty:
