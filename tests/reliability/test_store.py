@@ -49,14 +49,15 @@ def test_an_older_library_migrates_step_by_step_and_keeps_its_data(tmp_path, mon
         runs.append(1)
         migrations._run_script(db, "ALTER TABLE images ADD COLUMN rating INTEGER NOT NULL DEFAULT 0;\nCREATE INDEX ix_images_rating ON images(rating);")
 
+    newest = len(migrations.MIGRATIONS) + 1  # the released steps, then this one
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, v2_add_rating])
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", newest)
     for _ in range(2):  # the second open finds nothing to do
         with Library(tmp_path / "lib") as library:
             assert library.photo(photo)["tags"] == [{"tag": "Grandma", "source": "user"}]
     assert runs == [1]
     db = sqlite3.connect(tmp_path / "lib" / "library.sqlite")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == newest
     assert db.execute("SELECT rating FROM images").fetchall() == [(0,)]
     db.close()
     assert snapshot(tmp_path / "lib" / "library.sqlite") == before
@@ -75,12 +76,13 @@ def test_a_failing_migration_step_leaves_the_old_library_untouched(tmp_path, mon
         db.execute("DELETE FROM image_tags")
         raise sqlite3.OperationalError("disk I/O error")  # e.g. the drive went away mid-step
 
+    released = len(migrations.MIGRATIONS)
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, v2_breaks_halfway])
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", released + 1)
     with pytest.raises(Exception):
         Library(tmp_path / "lib")
     db = sqlite3.connect(tmp_path / "lib" / "library.sqlite")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == released  # the released steps, not the failed one
     assert "rating" not in {r[1] for r in db.execute("PRAGMA table_info(images)")}
     db.close()
     assert snapshot(tmp_path / "lib" / "library.sqlite") == before
