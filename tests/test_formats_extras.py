@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from engine.library.metadata import SUPPORTED_EXTENSIONS, read_photo_metadata
 from engine.models.encoder import load_rgb
