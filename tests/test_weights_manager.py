@@ -239,18 +239,23 @@ class ConnectProxy:
         import socket
 
         self.answer, self.requests = answer, []
+        self.stopped = threading.Event()
         self.server = socket.create_server(("127.0.0.1", 0))
-        self.server.settimeout(10)
+        self.server.settimeout(0.1)  # wakes up often enough to notice close()
         self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
         self.thread = threading.Thread(target=self._serve, args=(most,), daemon=True)
         self.thread.start()
 
     def _serve(self, most: int) -> None:
-        for _ in range(most):  # bounded: a test makes a few checks
+        served, deadline = 0, time.monotonic() + 60  # bounded: a test makes a few checks
+        while served < most and not self.stopped.is_set() and time.monotonic() < deadline:
             try:
                 client, _address = self.server.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            served += 1
             with client:
                 client.settimeout(5)
                 request = b""
@@ -269,8 +274,9 @@ class ConnectProxy:
                     pass
 
     def close(self) -> None:
-        self.server.close()
+        self.stopped.set()
         self.thread.join(5)
+        self.server.close()
 
 
 @pytest.fixture
