@@ -1,12 +1,15 @@
-"""Near-duplicate finder: precision and recall on planted duplicates.
+"""Near-duplicate finder: pair precision and recall on planted duplicates.
 
-Takes photos of the scenes benchmark, plants four kinds of copies of some of them (exact
-copy, resized to 60%, recompressed as JPEG quality 35, cropped 6% on every side), indexes
-everything with the offline stand-in CLIP (ITQ codes), and scores the duplicate groups
-pair by pair: a pair is a true duplicate when both photos come from the same original.
+Takes photos of the scenes benchmark (128-px pictures, many of them showing the same
+subjects), plants four kinds of copies of some of them (exact copy, resized to 96 px,
+recompressed as JPEG quality 55, 4 px cropped off every side), indexes everything and
+scores the returned groups pair by pair: every pair of photos that a group puts together
+counts, and it is a true duplicate when both come from the same original.
 
-    .venv/bin/python bench/duplicates_bench.py [--originals 400] [--planted 60] [--bits 64]
+    .venv/bin/python bench/duplicates_bench.py [--originals 200] [--planted 40] [--backbone standin|tiny]
 
+`--backbone standin` is the offline stand-in CLIP, `tiny` the small random model: the
+pixels' fingerprints carry the decision, so both should score alike.
 The last line printed is one JSON object with the figures.
 """
 
@@ -25,6 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SCENES = REPO.parent / "shared" / "benchmark" / "scenes-s0"
 KINDS = ("copy", "resized", "recompressed", "cropped")
+RESIZED_SIDE = 96
+RECOMPRESS_QUALITY = 55
+CROP_PX = 4
 
 
 def plant(source: Path, target_dir: Path, kind: str) -> Path:
@@ -40,17 +46,17 @@ def plant(source: Path, target_dir: Path, kind: str) -> Path:
             out.write_bytes(source.read_bytes())
             return out
         if kind == "resized":
-            image = image.resize((max(1, round(image.width * 0.6)), max(1, round(image.height * 0.6))), Image.LANCZOS)
+            scale = RESIZED_SIDE / max(image.size)
+            image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
             out = target_dir / f"{stem}.png"
             image.save(out)
             return out
         if kind == "recompressed":
             out = target_dir / f"{stem}.jpg"
-            image.save(out, quality=35)
+            image.save(out, quality=RECOMPRESS_QUALITY)
             return out
         if kind == "cropped":
-            dx, dy = round(image.width * 0.06), round(image.height * 0.06)
-            image = image.crop((dx, dy, image.width - dx, image.height - dy))
+            image = image.crop((CROP_PX, CROP_PX, image.width - CROP_PX, image.height - CROP_PX))
             out = target_dir / f"{stem}.jpg"
             image.save(out, quality=92)
             return out
@@ -99,28 +105,35 @@ def score(groups, truth: dict[str, str]) -> dict:
         "recall": round(len(hits) / len(actual), 4) if actual else 1.0,
         "recall_vs_original": per_kind,
         "groups": len(groups),
+        "largest_group": max((len(g.photos) for g in groups), default=0),
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--originals", type=int, default=400)
-    parser.add_argument("--planted", type=int, default=60)
+    parser.add_argument("--originals", type=int, default=200)
+    parser.add_argument("--planted", type=int, default=40)
     parser.add_argument("--bits", type=int, default=64, choices=(16, 32, 64, 128))
-    parser.add_argument("--radii", type=int, nargs="+", help="radii to score (default: 0..bits/8)")
+    parser.add_argument("--backbone", choices=("standin", "tiny"), default="standin", help="stand-in CLIP, or the small random model")
+    parser.add_argument("--similarities", type=float, nargs="+", default=[0.80, 0.85, 0.875, 0.90, 0.925, 0.95, 1.0],
+                        help="pixel similarity thresholds to score (the default one is always scored)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--min-similarity", type=float, nargs="+", default=[0.0, 0.9], help="embedding cosine thresholds to score (0 = codes only)")
     args = parser.parse_args()
+    from engine.models.backbones import BackboneSpec
     from engine.training.benchmark import standin_backbone, standin_files
 
-    weights = standin_files(SCENES)[1]
-    if not weights.is_file():
-        print(json.dumps({"error": f"stand-in backbone not found at {weights}"}))
-        return 1
+    if args.backbone == "standin":
+        weights = standin_files(SCENES)[1]
+        if not weights.is_file():
+            print(json.dumps({"error": f"stand-in backbone not found at {weights}"}))
+            return 1
+        spec = standin_backbone(SCENES)
+    else:
+        spec = BackboneSpec.from_args("tiny")
     from engine.library.library import Library
-    from engine.search.duplicates import DEFAULT_MIN_SIMILARITY, default_duplicate_radius, find_duplicates
+    from engine.search.duplicates import DEFAULT_MIN_SIMILARITY, EMBEDDING_VETO, find_duplicates
 
-    spec = standin_backbone(SCENES)
+    similarities = sorted(set(args.similarities) | {DEFAULT_MIN_SIMILARITY})
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         truth = build(work, args.originals, args.planted, args.seed)
@@ -129,31 +142,28 @@ def main() -> int:
             library.index([work / "Photos"], backbone=spec, bits=args.bits, device="cpu")
             indexed_s = time.perf_counter() - started
             searcher = library.searcher(device="cpu")
-            default = default_duplicate_radius(args.bits)
-            radii = args.radii or list(range(0, args.bits // 8 + 1, max(1, args.bits // 32)))
             rows = []
-            for similarity in args.min_similarity:
-                for radius in radii:
+            for veto in (True, False):
+                for similarity in similarities:
                     started = time.perf_counter()
-                    groups = find_duplicates(searcher, radius=radius, min_similarity=similarity)
+                    groups = find_duplicates(searcher, min_similarity=similarity, embedding_veto=None if not veto else EMBEDDING_VETO)
                     elapsed = time.perf_counter() - started
-                    row = {"radius": radius, "min_similarity": similarity, **score(groups, truth), "seconds": round(elapsed, 3)}
+                    row = {"min_similarity": similarity, "embedding_veto": veto, **score(groups, truth), "seconds": round(elapsed, 3)}
                     rows.append(row)
-                    print(f"radius {radius:>2} cosine >= {similarity:.2f}: precision {row['precision']:.3f} recall {row['recall']:.3f} "
-                          f"({row['pairs_found']} pairs found, {row['pairs_true']} true) per kind {row['recall_vs_original']}")
-    at_default = next((r for r in rows if r["radius"] == default and r["min_similarity"] == DEFAULT_MIN_SIMILARITY), None)
+                    print(f"similarity >= {similarity:.3f} {'with' if veto else 'without'} embedding veto: precision {row['precision']:.3f} "
+                          f"recall {row['recall']:.3f} ({row['pairs_found']} pairs found, {row['pairs_true']} true, largest group "
+                          f"{row['largest_group']}) per kind {row['recall_vs_original']}")
+    at_default = next(r for r in rows if r["min_similarity"] == DEFAULT_MIN_SIMILARITY and r["embedding_veto"])
     summary = {
         "bench": "duplicates",
-        "backbone": "scenes-clip-tiny (offline stand-in)",
-        "codes": f"ITQ {args.bits}-bit",
+        "backbone": "scenes-clip-tiny (offline stand-in)" if args.backbone == "standin" else "tiny (small random model)",
         "photos": len(truth),
         "originals": args.originals,
         "planted_originals": args.planted,
-        "kinds": list(KINDS),
-        "default_radius": default,
+        "kinds": {"copy": "byte copy", "resized": f"{RESIZED_SIDE} px", "recompressed": f"JPEG q{RECOMPRESS_QUALITY}", "cropped": f"{CROP_PX} px off each side"},
         "default_min_similarity": DEFAULT_MIN_SIMILARITY,
         "at_default": at_default,
-        "by_radius": rows,
+        "by_similarity": rows,
         "index_seconds": round(indexed_s, 1),
     }
     print(json.dumps(summary))

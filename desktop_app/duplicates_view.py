@@ -2,21 +2,24 @@
 
 Nothing here deletes, moves or renames a file. "Keep this" forgets the other photos of the
 group and "Forget" forgets one photo, both only in BitLens's duplicate review (a small file
-in the library folder); "Show in file manager" opens the folder so the user can act there.
+in the library folder), and "Undo" takes the last of them back; "Show in file manager" opens
+the folder so the user can act there. The slider sets how alike two photos must be.
 """
 
 from __future__ import annotations
 
+import html
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QImageReader, QPixmap
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget,
+    QDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSlider, QSplitter, QVBoxLayout, QWidget,
 )
 
+from engine.library.report import printable_path
 from engine.paths import library_paths
 
 if TYPE_CHECKING:
@@ -26,28 +29,33 @@ if TYPE_CHECKING:
     from .mainwindow import MainWindow
 
 PREVIEW_SIDE = 260
+LIST_ICON_SIDE = 56
+SLIDER_FLOOR = 80  # percent: below this, pixel fingerprints of unrelated photos start to meet
 
 
-def load_groups(ctx: "JobContext", codes_generation: int, device: str = "auto") -> list["DuplicateGroup"]:
+def load_groups(ctx: "JobContext", codes_generation: int, device: str = "auto", min_similarity: Optional[float] = None) -> list["DuplicateGroup"]:
     """Runs off the GUI thread: the duplicate groups not yet resolved in the review."""
-    from engine.search.duplicates import Review, find_duplicates
+    from engine.search.duplicates import DEFAULT_MIN_SIMILARITY, Review, find_duplicates
 
     from . import operations as ops
 
     searcher = ops._searcher(ctx, codes_generation, device)  # noqa: SLF001 - the worker's shared searcher
     if searcher is None:
         return []
-    return find_duplicates(searcher, review=Review(ctx.library.paths.root))
+    similarity = DEFAULT_MIN_SIMILARITY if min_similarity is None else min_similarity
+    return find_duplicates(searcher, min_similarity=similarity, review=Review(ctx.library.paths.root))
 
 
 def _scaled(path: str, side: int) -> QPixmap:
-    reader = QImageReader(path)
-    reader.setAutoTransform(True)
-    size = reader.size()
-    if size.isValid() and (size.width() > side or size.height() > side):
-        reader.setScaledSize(size.scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio))
-    image = reader.read()
-    return QPixmap.fromImage(image) if not image.isNull() else QPixmap()
+    """The photo upright and scaled to fit `side`, by the engine's decoder (HEIC, RAW, any file name); empty if unreadable."""
+    from engine.models.encoder import DecodeError
+
+    from .thumbnails import load_scaled
+
+    try:
+        return QPixmap.fromImage(load_scaled(path, side))
+    except (DecodeError, OSError):
+        return QPixmap()
 
 
 class PhotoCard(QWidget):
@@ -57,7 +65,7 @@ class PhotoCard(QWidget):
     forget = Signal(str)
     show_in_folder = Signal(str)
 
-    def __init__(self, photo: "DuplicatePhoto", best: bool, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, photo: "DuplicatePhoto", largest: bool, representative: bool, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.path = photo.path
         self.picture = QLabel(self)
@@ -65,12 +73,13 @@ class PhotoCard(QWidget):
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.picture.setPixmap(_scaled(photo.path, PREVIEW_SIDE))
         size = f"{photo.width} × {photo.height}" if photo.width else "size unknown"
-        facts = f"<b>{Path(photo.path).name}</b><br>{size}, {photo.size / 1024:,.0f} KB<br>{photo.date.replace('T', ' ')}"
-        if best:
+        facts = f"<b>{html.escape(printable_path(Path(photo.path).name))}</b><br>{size}, {photo.size / 1024:,.0f} KB<br>{photo.date.replace('T', ' ')}"
+        facts += "<br><i>the group's reference</i>" if representative else f"<br>{photo.similarity:.0%} alike"
+        if largest:
             facts += "<br><i>largest picture</i>"
         self.facts = QLabel(facts, self)
         self.facts.setWordWrap(True)
-        self.facts.setToolTip(photo.path)
+        self.facts.setToolTip(printable_path(photo.path))
         self.keep_button = QPushButton("Keep this", self)
         self.keep_button.setToolTip("Forget the other photos of this group in the review (no file is deleted)")
         self.forget_button = QPushButton("Forget", self)
@@ -86,19 +95,43 @@ class PhotoCard(QWidget):
 
 
 class DuplicatesDialog(QDialog):
-    """The review: pick a group, compare its photos, keep one or forget some."""
+    """The review: pick a group, compare its photos, keep one or forget some, undo."""
 
     loaded = Signal(int)  # number of groups shown
 
     def __init__(self, window: "MainWindow") -> None:
+        from engine.search.duplicates import DEFAULT_MIN_SIMILARITY
+
         super().__init__(window)
         self.window_ = window
         self.setWindowTitle("Near-duplicates")
         self.resize(1000, 620)
         self.groups: list["DuplicateGroup"] = []
+        # (row, the group as it was, whether the decision removed it, paths to restore), last decision last
+        self.undo_stack: list[tuple[int, "DuplicateGroup", bool, list[str]]] = []
         self.note = QLabel("Looking for near-duplicates…", self)
         self.note.setWordWrap(True)
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setRange(SLIDER_FLOOR, 100)
+        self.slider.setValue(round(DEFAULT_MIN_SIMILARITY * 100))
+        self.slider.setTracking(False)  # look again when the handle is let go, not at every step
+        self.slider.setToolTip("How alike two photos' pixels must be to count as near-duplicates")
+        self.slider.valueChanged.connect(self._show_threshold)
+        self.slider.valueChanged.connect(lambda _: self.start())
+        self.slider.sliderMoved.connect(self._show_threshold)
+        self.threshold = QLabel(self)
+        self._show_threshold(self.slider.value())
+        self.undo_button = QPushButton("Undo", self)
+        self.undo_button.setToolTip("Take back the last “Keep this” or “Forget”")
+        self.undo_button.setEnabled(False)
+        self.undo_button.clicked.connect(self.undo)
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Similarity at least", self))
+        controls.addWidget(self.slider, 1)
+        controls.addWidget(self.threshold)
+        controls.addWidget(self.undo_button)
         self.list = QListWidget(self)
+        self.list.setIconSize(QSize(LIST_ICON_SIDE, LIST_ICON_SIDE))
         self.list.currentRowChanged.connect(self._show_group)
         self.cards_host = QWidget(self)
         self.cards = QHBoxLayout(self.cards_host)
@@ -108,9 +141,10 @@ class DuplicatesDialog(QDialog):
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.list)
         splitter.addWidget(scroll)
-        splitter.setSizes([220, 780])
+        splitter.setSizes([260, 740])
         layout = QVBoxLayout(self)
         layout.addWidget(self.note)
+        layout.addLayout(controls)
         layout.addWidget(splitter, 1)
 
     @property
@@ -119,10 +153,18 @@ class DuplicatesDialog(QDialog):
 
         return Review(library_paths(self.window_.library_location).root)
 
+    @property
+    def min_similarity(self) -> float:
+        return self.slider.value() / 100
+
+    def _show_threshold(self, value: int) -> None:
+        self.threshold.setText(f"{value} %")
+
     def start(self) -> None:
         from .jobs import SEARCH
 
-        job = partial(load_groups, codes_generation=self.window_.codes_generation, device=self.window_.options().device)
+        self.note.setText("Looking for near-duplicates…")
+        job = partial(load_groups, codes_generation=self.window_.codes_generation, device=self.window_.options().device, min_similarity=self.min_similarity)
         self.window_.runner.run_in_background(job, lane=SEARCH, label="Finding near-duplicates", on_success=self.set_groups,
                                               on_failure=lambda error: self.note.setText(f"Could not look for duplicates: {error}"))
 
@@ -133,21 +175,27 @@ class DuplicatesDialog(QDialog):
 
     # -- showing ---------------------------------------------------------------------------
 
-    def _refill(self) -> None:
+    def _refill(self, row: int = 0) -> None:
         self.list.blockSignals(True)
         self.list.clear()
         for number, group in enumerate(self.groups, 1):
-            item = QListWidgetItem(f"{number}. {len(group.photos)} photos — {Path(group.photos[0].path).name}")
-            item.setToolTip(f"codes within {group.max_distance} bits of each other")
+            head = group.photos[0]
+            item = QListWidgetItem(f"{number}. {len(group.photos)} photos, {group.similarity:.0%} alike\n{printable_path(Path(head.path).name)}")
+            item.setToolTip(f"every photo is at least {group.similarity:.0%} alike with {printable_path(head.path)}")
+            pixmap = _scaled(head.path, LIST_ICON_SIDE)
+            if not pixmap.isNull():
+                item.setIcon(QIcon(pixmap))
             self.list.addItem(item)
         self.list.blockSignals(False)
+        self.undo_button.setEnabled(bool(self.undo_stack))
         if self.groups:
             self.note.setText(f"{len(self.groups)} groups of near-duplicates. Nothing is deleted here: “Forget” only leaves a photo out "
                               "of this review; use “Show in file manager” to delete or move files yourself.")
-            self.list.setCurrentRow(0)
-            self._show_group(0)
+            row = min(max(row, 0), len(self.groups) - 1)
+            self.list.setCurrentRow(row)
+            self._show_group(row)
         else:
-            self.note.setText("No near-duplicates found.")
+            self.note.setText(f"No near-duplicates at {self.slider.value()} % similarity or more.")
             self._show_group(-1)
 
     def _show_group(self, row: int) -> None:
@@ -157,8 +205,10 @@ class DuplicatesDialog(QDialog):
                 widget.deleteLater()
         if not 0 <= row < len(self.groups):
             return
-        for index, photo in enumerate(self.groups[row].photos):
-            card = PhotoCard(photo, best=index == 0, parent=self.cards_host)
+        group = self.groups[row]
+        largest = group.largest
+        for index, photo in enumerate(group.photos):
+            card = PhotoCard(photo, largest=largest is not None and photo.path == largest.path, representative=index == 0, parent=self.cards_host)
             card.keep.connect(self.keep)
             card.forget.connect(self.forget)
             card.show_in_folder.connect(self.window_.open_folder_of)
@@ -171,19 +221,38 @@ class DuplicatesDialog(QDialog):
     # -- deciding --------------------------------------------------------------------------
 
     def keep(self, path: str) -> None:
+        from engine.search.duplicates import DuplicateGroup
+
         row = self.list.currentRow()
         group = self.groups[row]
-        self.review.keep(group, path)
+        restored = self.review.keep(group, path)
+        self.undo_stack.append((row, DuplicateGroup(list(group.photos)), True, restored))
         del self.groups[row]
-        self._refill()
+        self._refill(row)
+        self.window_.status.say(f"Kept {printable_path(Path(path).name)}; the others are out of this review (Undo brings them back)", 6000)
 
     def forget(self, path: str) -> None:
+        from engine.search.duplicates import DuplicateGroup
+
         row = self.list.currentRow()
         group = self.groups[row]
-        self.review.forget([p for p in group.photos if p.path == path])
+        before = DuplicateGroup(list(group.photos))
+        restored = self.review.forget([p for p in group.photos if p.path == path])
         group.photos = [p for p in group.photos if p.path != path]
-        if len(group.photos) < 2:
+        removed = len(group.photos) < 2
+        if removed:
             del self.groups[row]
-        self._refill()
-        if 0 <= row < len(self.groups):
-            self.list.setCurrentRow(row)
+        self.undo_stack.append((row, before, removed, restored))
+        self._refill(row)
+
+    def undo(self) -> None:
+        """Take back the last keep or forget: its photos are in the review again, the group where it was."""
+        if not self.undo_stack:
+            return
+        row, group, removed, restored = self.undo_stack.pop()
+        self.review.restore(restored)
+        if removed:
+            self.groups.insert(row, group)
+        else:
+            self.groups[row] = group
+        self._refill(row)

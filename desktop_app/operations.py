@@ -113,11 +113,13 @@ def load_overview(ctx: "JobContext") -> Overview:
 def browse(ctx: "JobContext", query: Query) -> ResultPage:
     """Every photo of the library (or one folder) in the order it was indexed."""
     # The engine has no listing verb yet; this is the one read the GUI layer does itself.
+    from engine.library.pathtext import to_db
+
     sql = "SELECT i.id, i.path FROM images i WHERE i.status = 'ok' ORDER BY i.id"
     parameters: tuple = ()
     if query.folder:
         # a library folder or any sub-folder of one: the photos below it
-        prefix = query.folder.rstrip(os.sep) + os.sep
+        prefix = to_db(query.folder.rstrip(os.sep) + os.sep)  # stored escaped if a name is not UTF-8
         sql = "SELECT i.id, i.path FROM images i WHERE i.status = 'ok' AND substr(i.path, 1, ?) = ? ORDER BY i.id"
         parameters = (len(prefix), prefix)
     with ctx.library.store.raw() as db:

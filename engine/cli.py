@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Optional, Sequence
 
 from . import __version__, cli_search as search_verbs
 from .jobs import Cancelled, CancelToken, ProgressEvent
+from .library.report import json_text, printable_path
 
 
 def _progress_printer(enabled: bool):
@@ -134,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _print_report(report, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        print(json_text(report.as_dict(), indent=2))
         return
     print(f"Indexed: {report.summary()}")
     for note in report.notes:
@@ -178,19 +180,19 @@ def _cmd_search(library, args) -> int:
                     continue
                 image = query[1:] if query.startswith("@") else None
                 text = None if image else query
-                print(json.dumps({"query": query, "results": _results(searcher, args, text, image)}, ensure_ascii=False), flush=True)
+                print(json_text({"query": query, "results": _results(searcher, args, text, image)}), flush=True)
         return 0
     if not args.text and not args.image:
         raise UserError("give a text query, --image FILE, or --batch FILE")
     searcher = library.searcher(device=args.device)
     results = _results(searcher, args, args.text, args.image)
     if args.json:
-        print(json.dumps(results, indent=2, ensure_ascii=False))
+        print(json_text(results, indent=2))
     elif not results:
         print("No photos match.")
     else:
         for r in results:
-            print(f"{r['rank']:>4}  {r['distance']:>3}  {r['path']}")
+            print(f"{r['rank']:>4}  {r['distance']:>3}  {printable_path(r['path'])}")
     return 0
 
 
@@ -199,9 +201,9 @@ def _cmd_show(library, args) -> int:
     if info is None:
         raise UserError(f"not in the library: {args.path}")
     if args.json:
-        print(json.dumps(info, indent=2, ensure_ascii=False))
+        print(json_text(info, indent=2))
         return 0
-    print(info["path"])
+    print(printable_path(info["path"]))
     print(f"  status: {info['status']}" + (f" ({info['error']})" if info["error"] else ""))
     if info["width"]:
         print(f"  size: {info['width']}×{info['height']} {info['format'] or ''}, {info['size']:,} bytes")
@@ -220,10 +222,14 @@ def _cmd_show(library, args) -> int:
 def _cmd_status(library, args) -> int:
     status = library.status()
     if args.json:
-        print(json.dumps(status, indent=2, ensure_ascii=False))
+        print(json_text(status, indent=2))
         return 0
     print(f"Library: {status['library']}")
     print(f"  folders: {status['folders']}, photos: {status['photos']}, missing: {status['missing']}, errors: {status['errors']}, tags: {status['tags']}")
+    if status["needs_attention"]:
+        print(f"  needs attention: {status['needs_attention']} file(s)" + (" (`bitlens index` lists them)" if status["errors"] else ""))
+        for problem in status["skipped"]:
+            print(f"    {problem['path']}: {problem['reason']}")
     model = status["active_model"]
     print(f"  active model: {model['name']}" if model else "  no codes yet: run `bitlens index FOLDER`")
     return 0
@@ -235,19 +241,19 @@ def _cmd_folders(library, args) -> int:
         if args.json:
             from dataclasses import asdict
 
-            print(json.dumps([asdict(i) for i in infos], indent=2, ensure_ascii=False))
+            print(json_text([asdict(i) for i in infos], indent=2))
         elif not infos:
             print("No folders yet: `bitlens folders add FOLDER` or `bitlens index FOLDER`.")
         for info in infos if not args.json else ():
             state = "" if info.reachable else "  (not reachable)"
-            print(f"{info.path}: {info.photos} photos, {info.missing} missing, {info.errors} errors{state}")
+            print(f"{printable_path(info.path)}: {info.photos} photos, {info.missing} missing, {info.errors} errors{state}")
     elif args.action == "add":
         for path in args.paths:
-            print(f"added {library.add_folder(path)} (run `bitlens index` to index it)")
+            print(f"added {printable_path(library.add_folder(path))} (run `bitlens index` to index it)")
     else:
         for path in args.paths:
             count = library.remove_folder(path)
-            print(f"forgot {path} and its {count} photos (no file was touched)")
+            print(f"forgot {printable_path(path)} and its {count} photos (no file was touched)")
     return 0
 
 
@@ -344,6 +350,18 @@ class UserError(Exception):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; errors become one clear line on stderr and a non-zero exit."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        # The reader went away (`bitlens search … | head`): stop quietly, as Unix tools do.
+        # Point stdout at /dev/null so that the interpreter's final flush cannot complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13  # what a shell reports for a tool ended by SIGPIPE
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     args = _parser().parse_args(argv)
     from .library.library import Library, LibraryError
     from .library.cluster import ClusterError
@@ -371,6 +389,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 with library.writing(args.command):
                     return handler(library, args)
             return handler(library, args)
+    except BrokenPipeError:
+        raise
     except expected as error:
         print(f"bitlens: error: {error}", file=sys.stderr)
         return 1

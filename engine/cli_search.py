@@ -5,8 +5,10 @@ Kept apart from `cli.py`, which only hooks them in (`add_search_filters`, `add_c
 
 from __future__ import annotations
 
-import json
+import argparse
 from typing import Optional
+
+from .library.report import json_text, printable_path
 
 
 class UsageError(Exception):
@@ -29,11 +31,11 @@ def add_search_filters(search) -> None:
 
 def add_commands(commands) -> None:
     duplicates = commands.add_parser("duplicates", help="groups of near-duplicate photos (nothing is deleted)")
-    duplicates.add_argument("--radius", type=int, metavar="BITS", help="most bits two duplicates' codes may differ in (default: 1/8 of the code length)")
-    duplicates.add_argument("--min-similarity", type=float, default=0.9, metavar="COS", help="also need this cosine of the photos' embeddings (0: codes only; default 0.9)")
+    duplicates.add_argument("--min-similarity", type=_similarity, default=None, metavar="PERCENT",
+                            help="how alike two photos' pixel fingerprints must be, in percent (default 90; 100: only identical fingerprints)")
     duplicates.add_argument("--folder", help="only photos below this folder")
     duplicates.add_argument("--all", action="store_true", help="include photos forgotten in an earlier review")
-    duplicates.add_argument("--json", action="store_true", help="print JSON: a list of {max_distance, photos: [{path, size, width, height, date}]}")
+    duplicates.add_argument("--json", action="store_true", help="print JSON: a list of {similarity, photos: [{path, size, width, height, date, similarity}]}")
 
     suggest = commands.add_parser("suggest", help="suggest your own tags for photos (accept or reject them)")
     suggest.add_argument("paths", nargs="*", metavar="PHOTO", help="library photos (default with --untagged: every photo without tags)")
@@ -66,24 +68,33 @@ def results(searcher, args, text: Optional[str], image: Optional[str]) -> list[d
     return [r.as_dict() for r in found]
 
 
+def _similarity(text: str) -> float:
+    """A similarity given in percent (90, 92.5) or as a fraction (0.9)."""
+    value = float(text.rstrip("%"))
+    value = value / 100 if value > 1 else value
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("the similarity must be between 0 and 100 %")
+    return value
+
+
 def _cmd_duplicates(library, args) -> int:
-    from .search.duplicates import Review, find_duplicates
+    from .search.duplicates import DEFAULT_MIN_SIMILARITY, Review, find_duplicates
 
     searcher = library.searcher(device="cpu")
+    similarity = DEFAULT_MIN_SIMILARITY if args.min_similarity is None else args.min_similarity
     try:
-        groups = find_duplicates(searcher, radius=args.radius, review=None if args.all else Review(library.paths.root), folder=args.folder,
-                                 min_similarity=args.min_similarity)
+        groups = find_duplicates(searcher, min_similarity=similarity, review=None if args.all else Review(library.paths.root), folder=args.folder)
     except ValueError as error:
         raise _user_error(str(error)) from error
     if args.json:
-        print(json.dumps([g.as_dict() for g in groups], indent=2, ensure_ascii=False))
+        print(json_text([g.as_dict() for g in groups], indent=2))
     elif not groups:
         print("No near-duplicates found.")
     for number, group in enumerate(groups if not args.json else (), 1):
-        print(f"group {number} (within {group.max_distance} bits):")
+        print(f"group {number} ({len(group.photos)} photos, at least {group.similarity:.0%} alike):")
         for photo in group.photos:
             size = f"{photo.width}×{photo.height}" if photo.width else "?"
-            print(f"  {size:>11}  {photo.size:>10,} B  {photo.path}")
+            print(f"  {photo.similarity:>5.0%}  {size:>11}  {photo.size:>10,} B  {printable_path(photo.path)}")
     return 0
 
 
@@ -100,10 +111,10 @@ def _cmd_suggest(library, args) -> int:
             raise _user_error(f"not in the library: {args.paths[0]}")
         if args.accept:
             accept_tag(library, info["path"], args.accept)
-            print(f"tagged {info['path']} with '{args.accept}'")
+            print(f"tagged {printable_path(info['path'])} with '{args.accept}'")
         if args.reject:
             reject_tag(library, info["path"], args.reject)
-            print(f"'{args.reject}' will not be suggested for {info['path']} again")
+            print(f"'{args.reject}' will not be suggested for {printable_path(info['path'])} again")
         return 0
     suggester = TagSuggester(library.searcher(device="cpu"), use_text=args.text)
     paths = [str(Path(p).expanduser().absolute()) for p in args.paths] or (suggester.untagged_paths() if args.untagged else [])
@@ -116,11 +127,11 @@ def _cmd_suggest(library, args) -> int:
         except ValueError as error:
             raise _user_error(str(error)) from error
     if args.json:
-        print(json.dumps(out, indent=2, ensure_ascii=False))
+        print(json_text(out, indent=2))
         return 0
     for entry in out:
         found = ", ".join(f"{s['tag']} ({s['confidence']:.0%})" for s in entry["suggestions"]) or "no confident suggestion"
-        print(f"{entry['path']}: {found}")
+        print(f"{printable_path(entry['path'])}: {found}")
     return 0
 
 

@@ -48,6 +48,28 @@ def test_search_json_contract(indexed):
     assert len(everything) == 9
     # a text query gives the same codes in every process (the tiny backbone is seeded)
     assert everything[:4] == results
+    # `bitlens search … | head` when head has already gone: no traceback, the SIGPIPE status
+    closed = into_closed_pipe(library, "search", "a red car", "--limit", "0")
+    assert closed.returncode == 141 and closed.stderr == ""
+
+
+def into_closed_pipe(library: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the CLI with its stdout a pipe whose reader is already closed (`| head` that has finished)."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env.pop("BITLENS_HOME", None)
+    try:
+        return subprocess.run([sys.executable, "-m", "engine.cli", "--library", str(library), *args], cwd=REPO, env=env,
+                              stdout=writer, stderr=subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(writer)
+
+
+def test_closed_pipe_ends_quietly(tmp_path):
+    result = into_closed_pipe(tmp_path / "lib", "status")
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+    assert result.returncode == 141
 
 
 def test_image_query_in_another_process_finds_the_photo(indexed):

@@ -102,11 +102,24 @@ def test_duplicates_review_keeps_and_forgets_without_touching_files(qtbot, make_
     groups = [{Path(p.path).name for p in g.photos} for g in dialog.groups]
     assert {"p1.jpg", "p1 copy.jpg"} in groups and {"p4.jpg", "p4 copy.jpg"} in groups
     count = len(dialog.groups)
+    # the group list shows a thumbnail and how alike the photos are; the cards say it per photo
+    item = dialog.list.item(0)
+    assert not item.icon().isNull() and "100% alike" in item.text()
     cards = dialog.current_cards()
     assert len(cards) == len(dialog.groups[0].photos) >= 2  # side by side
+    assert "100% alike" in cards[1].facts.text()
+    assert "largest picture" not in cards[0].facts.text()  # two equal pictures: neither is "largest"
     cards[1].folder_button.click()
     assert window.errors[-1] == f"opened {Path(cards[1].path).parent}"
+    kept_group = {p.path for p in dialog.groups[0].photos}
+    assert not dialog.undo_button.isEnabled()
     cards[0].keep_button.click()
+    assert len(dialog.groups) == count - 1
+    # Keep this can be undone: the group comes back, and the review file no longer forgets its photos
+    dialog.undo_button.click()
+    assert len(dialog.groups) == count and {p.path for p in dialog.groups[0].photos} == kept_group
+    assert not dialog.review.forgotten & kept_group
+    dialog.current_cards()[0].keep_button.click()
     assert len(dialog.groups) == count - 1
     dialog.current_cards()[0].forget_button.click()
     assert len(dialog.groups) == count - 2
@@ -115,6 +128,11 @@ def test_duplicates_review_keeps_and_forgets_without_touching_files(qtbot, make_
     with qtbot.waitSignal(again.loaded, timeout=WAIT_MS):
         pass
     assert len(again.groups) == count - 2
+    # the threshold slider looks again: at 100 % only identical fingerprints remain, none of them forgotten
+    assert again.slider.value() == 90
+    with qtbot.waitSignal(again.loaded, timeout=WAIT_MS):
+        again.slider.setValue(100)
+    assert all(g.similarity == 1.0 for g in again.groups) and "100 %" in again.threshold.text()
     assert tree_fingerprint(photos) == before
     dialog.close()
     again.close()

@@ -591,6 +591,9 @@ def test_truncated_jpeg_gives_metadata_or_metadata_error(tmp_path: Path) -> None
 
 
 def test_decompression_bomb_becomes_metadata_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.library import pixel_limit
+
+    monkeypatch.setattr(pixel_limit, "MAX_PHOTO_PIXELS", 1000)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
     warned = make_jpeg(tmp_path / "warned.jpg", (40, 40))  # 1,600 px: Pillow only warns
     refused = make_jpeg(tmp_path / "refused.jpg", (64, 64))  # 4,096 px > 2 × limit: Pillow raises
@@ -600,6 +603,40 @@ def test_decompression_bomb_becomes_metadata_error(tmp_path: Path, monkeypatch: 
             read_photo_metadata(warned)
         with pytest.raises(MetadataError, match="image is too large"):
             read_photo_metadata(refused)
+
+
+def _with_frame_size(jpeg: bytes, width: int, height: int) -> bytes:
+    """The same JPEG with its SOF0 frame header claiming another size (a forged header)."""
+    at = jpeg.index(b"\xff\xc0")
+    return jpeg[: at + 5] + struct.pack(">HH", height, width) + jpeg[at + 9 :]
+
+
+def test_real_camera_sizes_are_read_and_forged_headers_refused(tmp_path: Path) -> None:
+    """A 100 MP photo (over Pillow's 89.5 MP bomb limit) is read; headers that lie about size are not."""
+    from engine.models.encoder import DecodeError, load_rgb
+
+    before = Image.MAX_IMAGE_PIXELS
+    rng = random.Random(5)
+    tile = Image.frombytes("RGB", (250, 250), bytes(rng.randrange(256) for _ in range(250 * 250 * 3)))
+    big = tmp_path / "IMG_100MP.jpg"
+    tile.resize((10_000, 10_000), Image.BILINEAR).save(big, "JPEG", quality=90)
+    assert big.stat().st_size > 2_000_000  # what a real photo of this size weighs at the very least
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        meta = read_photo_metadata(big)
+        assert (meta.width, meta.height) == (10_000, 10_000)
+        assert max(load_rgb(str(big), 224).size) >= 224  # decoded (DCT-scaled) for the model
+    assert Image.MAX_IMAGE_PIXELS == before  # raised only while BitLens opened the photo
+
+    small = make_jpeg(tmp_path / "small.jpg", (64, 48))
+    for name, (width, height), reason in [("huge.jpg", (60_000, 60_000), "image is too large"),
+                                          ("lying.jpg", (12_000, 10_000), "too large for its file")]:
+        forged = tmp_path / name
+        forged.write_bytes(_with_frame_size(small.read_bytes(), width, height))
+        with pytest.raises(MetadataError, match=reason):
+            read_photo_metadata(forged)
+        with pytest.raises(DecodeError, match=reason):
+            load_rgb(str(forged), 224)
 
 
 def test_module_import_leaves_global_pixel_limit_alone() -> None:

@@ -230,3 +230,93 @@ def test_the_recommended_model_needs_no_torch_and_matches_open_clip(hub_cache, m
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["1", "False"] and "offline" in done.stderr
     assert time.monotonic() - started < 5.0  # an answer at once, not a network timeout
+
+
+class ConnectProxy:
+    """A tiny HTTPS proxy on 127.0.0.1: records each CONNECT request line and answers it, connecting nowhere."""
+
+    def __init__(self, answer: bytes = b"HTTP/1.1 200 Connection established\r\n\r\n", most: int = 8) -> None:
+        import socket
+
+        self.answer, self.requests = answer, []
+        self.stopped = threading.Event()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.1)  # wakes up often enough to notice close()
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, args=(most,), daemon=True)
+        self.thread.start()
+
+    def _serve(self, most: int) -> None:
+        served, deadline = 0, time.monotonic() + 60  # bounded: a test makes a few checks
+        while served < most and not self.stopped.is_set() and time.monotonic() < deadline:
+            try:
+                client, _address = self.server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            served += 1
+            with client:
+                client.settimeout(5)
+                request = b""
+                try:
+                    while b"\r\n\r\n" not in request and len(request) < 8192:
+                        chunk = client.recv(1024)
+                        if not chunk:
+                            break
+                        request += chunk
+                except OSError:
+                    pass
+                self.requests.append(request.split(b"\r\n", 1)[0].decode("latin-1"))
+                try:
+                    client.sendall(self.answer)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(5)
+        self.server.close()
+
+
+@pytest.fixture
+def behind_proxy(monkeypatch):
+    """HTTPS_PROXY set to a local proxy, and a hub whose name resolves nowhere: only the proxy can answer."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.bitlens-test.invalid")
+    proxies = []
+
+    def start(**options) -> ConnectProxy:
+        proxy = ConnectProxy(**options)
+        proxies.append(proxy)
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        return proxy
+
+    yield start
+    for proxy in proxies:
+        proxy.close()
+
+
+def test_reachability_checks_go_through_the_https_proxy(behind_proxy) -> None:
+    from engine.models.weights import hub_reachable
+
+    proxy = behind_proxy()
+    # the first-run dialog's check and the download's check both ask the proxy for the hub
+    assert hub_reachable() is True
+    d.check_online(d.hub_endpoint())
+    assert proxy.requests == ["CONNECT hub.bitlens-test.invalid:443 HTTP/1.1"] * 2
+
+
+def test_a_proxy_that_refuses_means_offline(behind_proxy, monkeypatch) -> None:
+    from engine.models.weights import hub_reachable
+
+    proxy = behind_proxy(answer=b"HTTP/1.1 403 Forbidden\r\n\r\n")
+    assert hub_reachable() is False
+    with pytest.raises(WeightsUnavailable, match="403 Forbidden"):
+        d.check_online(d.hub_endpoint())
+    assert len(proxy.requests) == 2
+    # NO_PROXY names the hub: the proxy is not asked, and the unresolvable hub is not reachable directly
+    monkeypatch.setenv("NO_PROXY", "bitlens-test.invalid")
+    assert hub_reachable(timeout=1) is False
+    assert len(proxy.requests) == 2

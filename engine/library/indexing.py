@@ -16,8 +16,9 @@ from ..models.projection import fit_itq
 from ..search.hamming import codes_to_bytes, pack_bits
 from .codemodels import (ZERO_SHOT_BITS, activate, active_model, backbone_of, checkpoint_path, companion_of, load_code_model, save_itq,
                          zero_shot_companion)
+from .fingerprints import KIND as FINGERPRINT_KIND
 from .report import ScanReport
-from .schema import Code, Embedding, Image, Model
+from .schema import Code, Embedding, Fingerprint, Image, Model
 from .store import Store
 
 EMBED_DTYPE = np.float16  # half the size; the projection is insensitive to fp16 rounding
@@ -82,6 +83,7 @@ def encode_missing(
     """
     from ..models.encoder import ImageEncoder
     from .features import FeatureCache
+    from .fingerprints import fingerprint
 
     key = spec.key
     with store.raw() as db:
@@ -95,7 +97,7 @@ def encode_missing(
         items, copies = _to_encode(todo, embedded, tokenised)
         if not items:
             return
-        encoder = open_encoder() if open_encoder is not None else ImageEncoder(load_backbone(), batch_size=batch_size)
+        encoder = open_encoder() if open_encoder is not None else ImageEncoder(load_backbone(), batch_size=batch_size, fingerprint=fingerprint)
         has_tokens = encoder.has_tokens if open_encoder is not None else encoder.backbone.has_tokens
         features.set_meta("has_tokens", "1" if has_tokens else "0")
         if not has_tokens:
@@ -113,6 +115,9 @@ def encode_missing(
                 ]
                 if rows:
                     session.execute(insert(Embedding).on_conflict_do_nothing(), rows)
+                prints = [{"content_hash": items[i][0], "kind": FINGERPRINT_KIND, "value": value} for i, value in zip(batch.indices, batch.fingerprints)]
+                if prints:
+                    session.execute(insert(Fingerprint).on_conflict_do_nothing(), prints)
                 for i, reason in batch.failures:
                     path, image_id = items[i][1]
                     report.problem(path, reason)

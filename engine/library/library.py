@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -14,21 +15,14 @@ from ..jobs import CancelToken, ProgressCallback, Reporter
 from ..models.backbones import Backbone, BackboneSpec
 from ..paths import LibraryPaths, library_paths
 from .codemodels import active_model, backbone_of, companion_of
+from .fingerprints import fingerprint_missing
 from .indexing import _embedded_count, adopt_model, encode_missing, ensure_model, write_codes
 from .lock import writer_lock
 from .name_dates import photo_date
-from .report import ScanReport
+from .report import ScanReport, json_text, printable_path
 from .scanner import Scanner
 from .schema import Embedding, Folder, Image, ImageTag, Model, PhotoText, Tag
 from .store import Store
-
-
-def _is_text(path: str) -> bool:
-    try:
-        path.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 def _photo_text(session, content_hash: Optional[str]) -> list[dict]:
@@ -164,7 +158,23 @@ class Library:
                 folder_ids = list(session.scalars(select(Folder.id).order_by(Folder.path)))
             for folder_id in folder_ids:
                 scanner.scan(folder_id)
+            self._keep_problems(report)
         return report
+
+    PROBLEMS_FILE = "last-problems.json"
+
+    def _keep_problems(self, report: ScanReport) -> None:
+        """Remember the last run's per-file problems, so that `status` can count what needs attention."""
+        target = self.paths.root / self.PROBLEMS_FILE
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(json_text([{"path": p, "reason": r} for p, r in report.problems], indent=1), encoding="utf-8")
+        os.replace(temporary, target)
+
+    def _last_problems(self) -> list[dict]:
+        try:
+            return list(json.loads((self.paths.root / self.PROBLEMS_FILE).read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return []
 
     def current_backbone(self) -> Optional[BackboneSpec]:
         """The backbone of the active model, if there is one."""
@@ -214,6 +224,7 @@ class Library:
                     open_encoder = lambda: connection.encoder(spec, batch_size, device=device)  # noqa: E731
                 encode_missing(self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device, onnx_dir=onnx_dir), report, reporter, cancel,
                                batch_size=batch_size, open_encoder=open_encoder)
+                fingerprint_missing(self.store, report, reporter, cancel)  # photos encoded before fingerprints existed (or on a cluster)
                 if self.current_backbone() is None and not _embedded_count(self.store, spec.key):
                     # nothing readable yet (an empty folder, or only bad files): not an error, just nothing to search
                     report.notes.append("no photo could be encoded yet, so there is nothing to search")
@@ -225,6 +236,7 @@ class Library:
                     from .photo_text import read_photo_text
 
                     read_photo_text(self.store, report, reporter, cancel, required=bool(ocr))
+                self._keep_problems(report)  # with the encoder's problems too
             return report
         finally:
             if connection is not None:
@@ -255,12 +267,17 @@ class Library:
         with self.store.session() as session:
             by_status = dict(session.execute(select(Image.status, func.count()).group_by(Image.status)).all())
             active = active_model(session)
+            failed = {printable_path(p) for p in session.scalars(select(Image.path).where(Image.status == "error"))}
+            # Files the last scan could not take in at all (broken links, unreadable folders) have no row to count.
+            skipped = [p for p in self._last_problems() if p.get("path") not in failed]
             return {
                 "library": str(self.paths.root),
                 "folders": session.scalar(select(func.count()).select_from(Folder)),
                 "photos": by_status.get("ok", 0),
                 "missing": by_status.get("missing", 0),
                 "errors": by_status.get("error", 0),
+                "needs_attention": by_status.get("error", 0) + len(skipped),  # errors and files that could not be taken in
+                "skipped": skipped,
                 "tags": session.scalar(select(func.count(func.distinct(ImageTag.tag_id)))),
                 "models": sum(1 for m in session.scalars(select(Model)) if companion_of(m) is None),  # companions go with their model
                 "active_model": None if active is None else {"id": active.id, "name": active.name, "kind": active.kind, "bits": active.bits, "backbone": backbone_of(active).label},
@@ -271,8 +288,6 @@ class Library:
         absolute = str(Path(path).expanduser().absolute())
         # realpath, not Path.resolve: a symlink loop must give "not in the library", not a crash.
         candidates = [absolute, os.path.realpath(absolute)]
-        if not all(_is_text(c) for c in candidates):
-            return None  # undecodable name bytes: the scanner never stores such a path
         with self.store.session() as session:
             image = session.scalar(select(Image).where(Image.path.in_(candidates)))
             if image is None:

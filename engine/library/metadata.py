@@ -33,6 +33,9 @@ import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from PIL import Image, IptcImagePlugin, UnidentifiedImageError
 
+from .pathtext import legible
+from .pixel_limit import photo_pixel_limit, too_many_pixels
+
 __all__ = [
     "HEIF_AVAILABLE",
     "MAX_SIDECAR_BYTES",
@@ -80,10 +83,32 @@ def _register_heif() -> bool:
 
 HEIF_AVAILABLE: bool = _register_heif()  # module import runs once, so this registers once
 
+
+def _raw_available() -> bool:
+    """Whether rawpy (LibRaw) is installed to read camera RAW files (the `raw` extra)."""
+    try:
+        import rawpy  # type: ignore[import-not-found]  # noqa: F401
+    except Exception:  # not installed, or a broken native build: RAW files are just not indexed
+        return False
+    return True
+
+
+RAW_AVAILABLE: bool = _raw_available()
+# Camera RAW files LibRaw reads; their pixels come from rawpy, their EXIF from the TIFF header most of them have.
+RAW_EXTENSIONS: frozenset[str] = frozenset({".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".orf", ".rw2", ".raf", ".pef", ".srw"})
+
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
     | ({".heic", ".heif"} if HEIF_AVAILABLE else set())
+    | (RAW_EXTENSIONS if RAW_AVAILABLE else set())
 )
+
+
+def is_raw(path: str | os.PathLike[str]) -> bool:
+    """True for a camera RAW file name (read through rawpy, not Pillow)."""
+    name = os.fspath(path)
+    dot = name.rfind(".")
+    return dot > 0 and name[dot:].lower() in RAW_EXTENSIONS
 
 
 def is_supported(name: str) -> bool:
@@ -191,6 +216,7 @@ def _name_tags(name: str, drop: frozenset[str]) -> list[str]:
 
 def tags_from_folder_name(name: str) -> list[str]:
     """Tags from a folder name: "2012-06 cars and trains" → ["cars", "trains"]; generic → []."""
+    name = legible(name)  # undecodable bytes of an old archive's name read as Windows-1252
     if _DCF_FOLDER_RE.fullmatch(name.strip()):
         return []
     return _name_tags(name, _FOLDER_DROP)
@@ -198,6 +224,7 @@ def tags_from_folder_name(name: str) -> list[str]:
 
 def tags_from_filename(stem: str) -> list[str]:
     """Tags from a file name without extension: "beach_sunset_2019" → ["beach", "sunset"]; IMG_1234 → []."""
+    stem = legible(stem)
     compact = re.sub(r"[\W_]+", "", stem).lower()
     if _HEX_RE.fullmatch(compact) and any(ch.isdigit() for ch in compact):
         return []  # UUID-like or hash-like names
@@ -419,6 +446,7 @@ class PhotoMetadata:
     sidecar_txt: list[str] = field(default_factory=list)
     sidecar_files: list[str] = field(default_factory=list)  # names of the sidecars read (change detection)
     warnings: list[str] = field(default_factory=list)  # non-fatal problems; the photo itself is fine
+    embedded: Optional["XmpInfo"] = field(default=None, repr=False, compare=False)  # the XMP packet inside the file, if any
 
     def weak_tags(self) -> list[tuple[str, str]]:
         """(tag, source) pairs by the photo-manager rule; see the module function."""
@@ -524,6 +552,10 @@ def _read_exif(image: Image.Image, meta: PhotoMetadata) -> None:
     except Exception as error:
         meta.warnings.append(f"EXIF data is unreadable: {error}")
         return
+    _fill_from_exif(exif, meta)
+
+
+def _fill_from_exif(exif: Image.Exif, meta: PhotoMetadata) -> None:
     try:
         exif_ifd = exif.get_ifd(_EXIF_IFD)
     except Exception as error:
@@ -691,17 +723,10 @@ def read_photo_metadata(path: Path | str, siblings: Optional[Set[str]] = None) -
     # warning may land on a neighbour's photo, which is harmless.)
     with handle, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        image = _open_image(handle)
-        with image:
-            width, height = image.size
-            limit = Image.MAX_IMAGE_PIXELS  # read at call time: the application may raise it
-            if limit and width * height > limit:
-                # Pillow only warns up to twice the limit; refuse like it does beyond that.
-                raise MetadataError(f"image is too large: {width}×{height} pixels")
-            meta = PhotoMetadata(width=width, height=height, format=image.format or "unknown")
-            _read_exif(image, meta)
-            embedded = _read_embedded_xmp(image, meta)
-            _read_iptc(image, meta)
+        if is_raw(path):
+            meta = _read_raw(path, handle, info.st_size)
+        else:
+            meta = _read_pillow(handle, info.st_size)
     if messages := list(dict.fromkeys(str(w.message) for w in caught)):
         # One line per photo: damaged EXIF can yield dozens of "Skipping tag N" messages.
         more = f"; and {len(messages) - 3} more" if len(messages) > 3 else ""
@@ -710,5 +735,53 @@ def read_photo_metadata(path: Path | str, siblings: Optional[Set[str]] = None) -
         meta.width, meta.height = meta.height, meta.width
     sidecar = _read_sidecars(path, siblings, meta)
     if meta.date_taken is None:
-        meta.date_taken = (embedded.date_taken if embedded else None) or (sidecar.date_taken if sidecar else None)
+        meta.date_taken = (meta.embedded.date_taken if meta.embedded else None) or (sidecar.date_taken if sidecar else None)
+    return meta
+
+
+# LibRaw's `flip` as the EXIF orientation that means the same turn.
+_FLIP_TO_ORIENTATION = {0: 1, 3: 3, 5: 8, 6: 6}
+
+
+def _read_raw(path: Path, handle: BinaryIO, file_size: int) -> PhotoMetadata:
+    """Size from LibRaw (without decoding the sensor data), date and camera from the TIFF/EXIF header."""
+    import rawpy  # type: ignore[import-not-found]
+
+    raw = rawpy.RawPy()
+    try:
+        raw.open_file(os.fspath(path))
+        sizes = raw.sizes
+    except Exception as error:  # rawpy.LibRawError and its kin
+        raise MetadataError(f"not a camera RAW file LibRaw can read ({type(error).__name__}: {error})") from None
+    finally:
+        raw.close()
+    if reason := too_many_pixels(sizes.width, sizes.height, file_size):
+        raise MetadataError(reason)
+    meta = PhotoMetadata(width=sizes.width, height=sizes.height, format=path.suffix.lstrip(".").upper())
+    head = handle.read(1 << 20)  # DNG, CR2, NEF, ARW, ORF, PEF keep IFD0 and EXIF near the start
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        exif = Image.Exif()
+        try:
+            exif.load(head)
+            _fill_from_exif(exif, meta)
+        except Exception as error:
+            meta.warnings.append(f"EXIF data is unreadable: {error}")
+    if meta.orientation is None:
+        meta.orientation = _FLIP_TO_ORIENTATION.get(sizes.flip)
+    return meta
+
+
+def _read_pillow(handle: BinaryIO, file_size: int) -> PhotoMetadata:
+    """Size, EXIF, embedded XMP and IPTC of an image Pillow opens."""
+    with photo_pixel_limit():  # real 100–250 MP photos open; Pillow refuses far beyond
+        image = _open_image(handle)
+    with image:
+        width, height = image.size
+        # Pillow only warns up to twice its limit; BitLens refuses by its own rule.
+        if reason := too_many_pixels(width, height, file_size):
+            raise MetadataError(reason)
+        meta = PhotoMetadata(width=width, height=height, format=image.format or "unknown")
+        _read_exif(image, meta)
+        meta.embedded = _read_embedded_xmp(image, meta)
+        _read_iptc(image, meta)
     return meta

@@ -129,8 +129,23 @@ def _v2_photo_text(db: sqlite3.Connection) -> None:
     )
 
 
+def _v3_fingerprints(db: sqlite3.Connection) -> None:
+    # Perceptual fingerprints of the pixels (engine/library/fingerprints.py), keyed by
+    # content like embeddings; `kind` names the algorithm so a new one never mixes with old values.
+    _run_script(db,
+        """
+        CREATE TABLE fingerprints (
+            content_hash VARCHAR(64) NOT NULL,
+            kind VARCHAR(32) NOT NULL,
+            value BLOB NOT NULL,
+            PRIMARY KEY (content_hash, kind)
+        );
+        """
+    )
+
+
 # Index i holds the step that takes a library from version i to version i + 1.
-MIGRATIONS: list[Step] = [_v1_initial, _v2_photo_text]
+MIGRATIONS: list[Step] = [_v1_initial, _v2_photo_text, _v3_fingerprints]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass, field
+
+_ESCAPES = re.compile("[\udc80-\udcff]")
 
 
 def printable_path(path: str) -> str:
@@ -17,6 +21,15 @@ def printable_path(path: str) -> str:
         return path
     except UnicodeEncodeError:
         return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def json_text(value, **options) -> str:
+    """json.dumps that keeps non-ASCII text readable and writes undecodable name bytes as \\udcXX escapes.
+
+    Those escapes are valid JSON, and a reader gets the path back exactly as the OS gave it
+    (`os.fsencode(json.loads(...))` is the original bytes).
+    """
+    return _ESCAPES.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False, **options))
 
 
 @dataclass

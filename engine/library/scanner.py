@@ -48,14 +48,6 @@ class Found:
     siblings: frozenset[str]
 
 
-def _valid_text(path: str) -> bool:
-    try:
-        path.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
-
-
 def walk_photos(root: Path, report: ScanReport) -> Iterator[Found]:
     """Every supported photo below `root`, following symlinks but never looping."""
     visited: set[tuple[int, int]] = set()
@@ -93,9 +85,6 @@ def walk_photos(root: Path, report: ScanReport) -> Iterator[Found]:
                 continue
             dot = name.rfind(".")
             if dot <= 0 or name[dot:].lower() not in supported:  # md.is_supported, inlined: runs per file
-                continue
-            if not _valid_text(entry.path):
-                report.problem(entry.path, "file name is not valid text (undecodable bytes); rename the file to index it")
                 continue
             try:
                 st = entry.stat(follow_symlinks=True)

@@ -11,6 +11,8 @@ from typing import Optional
 from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from .pathtext import PathText
+
 # Where a weak tag came from. "user" tags are the user's own and survive every rescan;
 # "ocr" tags are words read in the photo itself (engine/library/photo_text.py).
 TAG_SOURCES = ("folder", "filename", "xmp", "iptc", "sidecar", "user", "ocr")
@@ -27,7 +29,7 @@ class Folder(Base):
     __tablename__ = "folders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    path: Mapped[str] = mapped_column(Text, unique=True)
+    path: Mapped[str] = mapped_column(PathText, unique=True)
     added_at: Mapped[float]
     last_scan_at: Mapped[Optional[float]]
     reachable: Mapped[bool] = mapped_column(default=True)
@@ -42,7 +44,7 @@ class Image(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     folder_id: Mapped[int] = mapped_column(ForeignKey("folders.id", ondelete="CASCADE"))
-    path: Mapped[str] = mapped_column(Text, unique=True)
+    path: Mapped[str] = mapped_column(PathText, unique=True)  # as the OS gives it, surrogate escapes and all
     size: Mapped[int]
     mtime_ns: Mapped[int]
     content_hash: Mapped[Optional[str]] = mapped_column(String(64))
@@ -53,7 +55,7 @@ class Image(Base):
     camera_make: Mapped[Optional[str]]
     camera_model: Mapped[Optional[str]]
     status: Mapped[str] = mapped_column(String(16), default="ok")
-    error: Mapped[Optional[str]] = mapped_column(Text)
+    error: Mapped[Optional[str]] = mapped_column(PathText)  # may quote a path
     first_seen: Mapped[float]
     last_seen: Mapped[float]
 
@@ -134,3 +136,13 @@ class PhotoText(Base):
     lines: Mapped[str] = mapped_column(Text, default="[]")  # JSON: [{text, box, confidence}]
     tags: Mapped[str] = mapped_column(Text, default="")  # the words that became "ocr" tags, space-separated
     read_at: Mapped[float]
+
+
+class Fingerprint(Base):
+    """A perceptual fingerprint of a photo's pixels (for near-duplicates), keyed by file content."""
+
+    __tablename__ = "fingerprints"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .migrations import migrate
 from .name_dates import name_date_sql
+from .pathtext import text_factory
 
 BUSY_TIMEOUT_MS = 15000
 
@@ -44,6 +45,8 @@ def _configure(dbapi_connection: sqlite3.Connection) -> None:
     cursor.close()
     # A photo's date when its metadata has none: from its file or folder names (search.filters.DATE_SQL).
     dbapi_connection.create_function("name_date", 1, name_date_sql, deterministic=True)
+    # Paths whose names are not UTF-8 are stored escaped (pathtext.to_db); every read turns them back.
+    dbapi_connection.text_factory = text_factory
 
 
 def _migrate_file(path: Path) -> None:

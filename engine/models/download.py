@@ -30,7 +30,7 @@ from typing import Optional
 from urllib.parse import urljoin, urlparse
 
 from ..jobs import Cancelled, CancelToken, ProgressCallback, Reporter
-from .weights import WeightsUnavailable, hf_location, sha256_file
+from .weights import WeightsUnavailable, hf_location, open_route, sha256_file
 
 CHUNK = 1 << 18  # 256 KiB: cancel and progress react within a fraction of a second
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -255,17 +255,10 @@ def check_online(endpoint: str, timeout: float = 3.0) -> None:
             "offline mode is on (HF_HUB_OFFLINE), so nothing can be downloaded. Unset it when online, "
             "or copy the weights file from another computer and run `bitlens models import FILE --as NAME`."
         )
-    import socket
-
-    parsed = urlparse(endpoint)
-    proxy = urllib.request.getproxies().get(parsed.scheme)
-    if proxy and not urllib.request.proxy_bypass(parsed.hostname or ""):
-        parsed = urlparse(proxy if "://" in proxy else f"http://{proxy}")  # behind a proxy, the proxy is what must answer
-    host, port = parsed.hostname or "", parsed.port or (80 if parsed.scheme == "http" else 443)
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return
+        open_route(endpoint, timeout)  # through HTTPS_PROXY when one is set, as the download itself goes
     except OSError as error:
+        host = urlparse(endpoint).hostname or endpoint
         raise WeightsUnavailable(
             f"{host} cannot be reached ({error.strerror or error}), so the model cannot be downloaded now. "
             "Connect and try again (a partial download resumes), or copy the weights file from another computer "

@@ -27,20 +27,56 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _hub_endpoint() -> tuple[str, int]:
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+def open_route(endpoint: str, timeout: float = 3.0) -> None:
+    """Reach `endpoint`'s host the way a download would, or raise OSError saying why not.
+
+    Behind a proxy (HTTPS_PROXY / https_proxy for https, HTTP_PROXY for http, NO_PROXY
+    honoured, as urllib reads them) the proxy is asked to CONNECT to the host, so the answer
+    means the host is reachable through it; without one, a TCP connect to the host itself.
+    """
+    import urllib.request
+
     parsed = urlparse(endpoint)
-    return parsed.hostname or "huggingface.co", parsed.port or (443 if parsed.scheme != "http" else 80)
+    scheme = parsed.scheme or "https"
+    host, port = parsed.hostname or "huggingface.co", parsed.port or (80 if scheme == "http" else 443)
+    proxy = urllib.request.getproxies().get(scheme)
+    if not proxy or urllib.request.proxy_bypass(host):
+        socket.create_connection((host, port), timeout=timeout).close()
+        return
+    via = urlparse(proxy if "://" in proxy else f"http://{proxy}")
+    request = f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+    if via.username:
+        import base64
+        from urllib.parse import unquote
+
+        login = base64.b64encode(f"{unquote(via.username)}:{unquote(via.password or '')}".encode()).decode()
+        request += f"Proxy-Authorization: Basic {login}\r\n"
+    with socket.create_connection((via.hostname or "", via.port or (443 if via.scheme == "https" else 80)), timeout=timeout) as raw:
+        connection = raw
+        if via.scheme == "https":
+            import ssl
+
+            connection = ssl.create_default_context().wrap_socket(raw, server_hostname=via.hostname)
+        connection.sendall((request + "\r\n").encode("ascii"))
+        answer = b""
+        while b"\r\n" not in answer and len(answer) < 4096:
+            chunk = connection.recv(1024)
+            if not chunk:
+                break
+            answer += chunk
+    status = answer.split(b"\r\n", 1)[0].decode("latin-1")
+    parts = status.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or parts[1] != "200":
+        raise OSError(f"the proxy {via.hostname}:{via.port} would not connect to {host}: {status or 'no answer'}")
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the Hugging Face hub answers a TCP connect within `timeout` seconds."""
+    """Whether the Hugging Face hub (HF_ENDPOINT) can be reached within `timeout` seconds, through the proxy if one is set."""
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
         return False
-    host, port = _hub_endpoint()
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
+        open_route(os.environ.get("HF_ENDPOINT", "https://huggingface.co"), timeout)
+        return True
     except OSError:
         return False
 

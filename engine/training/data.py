@@ -15,6 +15,7 @@ import numpy as np
 
 from ..library.features import FeatureCache
 from ..library.indexing import EMBED_DTYPE
+from ..library.pathtext import to_db
 from ..library.schema import TAG_SOURCES
 from .errors import TrainingDataError
 
@@ -106,7 +107,8 @@ def build_training_data(
     folder_clause, folder_args = "", []
     if folders:
         folder_clause = " AND (" + " OR ".join("i.path LIKE ? ESCAPE '\\'" for _ in folders) + ")"
-        folder_args = [str(f).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").rstrip("/") + "/%" for f in folders]
+        # to_db: a folder whose name is not UTF-8 is stored escaped (library/pathtext.py)
+        folder_args = [to_db(str(f)).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").rstrip("/") + "/%" for f in folders]
     with library.store.raw() as db:
         rows = db.execute(
             "SELECT i.content_hash, e.vector FROM images i JOIN embeddings e ON e.content_hash = i.content_hash AND e.backbone_key = ? "

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+from ..library.pathtext import to_db
 from ..library.schema import TAG_SOURCES
 from .data import MIN_TAGGED_PHOTOS
 
@@ -74,7 +75,8 @@ def tag_overview(library, sources: Sequence[str] = TAG_SOURCES, folders: Optiona
     folder_clause, folder_args = "", []
     if folders:
         folder_clause = " AND (" + " OR ".join("i.path LIKE ? ESCAPE '\\'" for _ in folders) + ")"
-        folder_args = [str(f).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").rstrip("/") + "/%" for f in folders]
+        # to_db: a folder whose name is not UTF-8 is stored escaped (library/pathtext.py)
+        folder_args = [to_db(str(f)).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").rstrip("/") + "/%" for f in folders]
     with library.store.raw() as db:
         photos = db.execute(f"SELECT count(DISTINCT i.content_hash) FROM images i WHERE i.status = 'ok'{folder_clause}", folder_args).fetchone()[0]
         rows = []
