@@ -111,7 +111,7 @@ def test_report_a_problem_keeps_paths_out_unless_allowed(qtbot, make_window, ind
 
 
 @pytest.fixture
-def hub(fake_hub, monkeypatch):
+def hub(fake_hub, monkeypatch):  # noqa: F811 - the imported fixture, requested by name
     """test_weights_manager's local fake hub, as the endpoint the app downloads from."""
     monkeypatch.setenv("HF_ENDPOINT", fake_hub.endpoint)
     return fake_hub

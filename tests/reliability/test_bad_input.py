@@ -10,12 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from conftest import REPO, make_photo
 
 from . import corpus
-from .helpers import bitlens, cli_env, integrity, snapshot, unprivileged_prefix
+from .helpers import cli_env, integrity, snapshot, unprivileged_prefix
 
 DRIVER = Path(__file__).with_name("scan_driver.py")
 

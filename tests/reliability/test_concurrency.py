@@ -7,7 +7,6 @@ import importlib.util
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 

@@ -4,10 +4,8 @@ anything but MetadataError, and what comes out is always a usable tag list."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from xml.sax.saxutils import escape
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 

@@ -159,7 +159,7 @@ def test_full_disk_gives_a_clear_error_and_loses_nothing(indexed, tmp_path):
     before = snapshot(lib_dir / "library.sqlite")
     more = tmp_path / "More"
     for i in range(80):
-        make_photo(more / f"2021 snow trip" / f"IMG_{i:04d}.jpg", 500 + i, size=(320, 240))
+        make_photo(more / "2021 snow trip" / f"IMG_{i:04d}.jpg", 500 + i, size=(320, 240))
     limit = (lib_dir / "library.sqlite").stat().st_size + 64 * 1024
 
     def small_disk():

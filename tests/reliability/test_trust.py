@@ -3,8 +3,6 @@ tampering is refused with a clear message (never a traceback, never the payload)
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
 from pathlib import Path
 
