@@ -24,19 +24,27 @@ class DecodeError(Exception):
     """A photo could not be turned into pixels for the model."""
 
 
-def load_rgb(path: str, target: int) -> Image.Image:
-    """Open a photo as an upright RGB image, decoding JPEGs at reduced size when possible."""
+def _byte_size(source) -> int:
+    """A photo's size in bytes: a path's file, or bytes sent in memory (a cluster worker's BytesIO)."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.path.getsize(source)
+    return source.getbuffer().nbytes
+
+
+def load_rgb(path, target: int) -> Image.Image:
+    """Open a photo (a path, or its bytes in a BytesIO) as an upright RGB image, decoding JPEGs at
+    reduced size when possible."""
     from ..library.metadata import is_raw
     from ..library.pixel_limit import photo_pixel_limit, too_many_pixels
 
-    if is_raw(path):
+    if isinstance(path, (str, os.PathLike)) and is_raw(path):
         return _load_raw(path)
     try:
         # The limit is raised for the whole decode: Pillow checks sizes again when it crops.
         with warnings.catch_warnings(), photo_pixel_limit():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                if reason := too_many_pixels(image.width, image.height, os.path.getsize(path)):
+                if reason := too_many_pixels(image.width, image.height, _byte_size(path)):
                     raise DecodeError(reason)
                 if image.format in ("JPEG", "MPO"):
                     # DCT scaling: decode straight to >= target px instead of full size.
