@@ -336,13 +336,18 @@ class Searcher:
         rows = np.flatnonzero(keep)
         self.last_matched = len(rows)
         if sort != "distance":
-            with self.library.store.raw() as db:
-                dates = photo_dates(db, self.ids[rows])
-            order = sorted(range(len(rows)), key=lambda j: dates.get(int(self.ids[rows[j]]), ""), reverse=(sort == "date"))
-            rows = rows[np.asarray(order, dtype=np.int64)] if order else rows
+            rows = self._by_date(rows, sort)
         if limit > 0:
             rows = rows[:limit]
         return [SearchResult(rank + 1, int(self.ids[row]), self.paths[int(row)], 0) for rank, row in enumerate(rows)]
+
+    def _by_date(self, rows: np.ndarray, sort: str) -> np.ndarray:
+        """Rows newest first ("date") or oldest first ("date-asc"); stable, so ties keep their order."""
+        with self.library.store.raw() as db:
+            dates = photo_dates(db, self.ids[rows])
+        keys = [dates.get(int(i), "") for i in self.ids[rows]]
+        order = sorted(range(len(rows)), key=lambda j: keys[j], reverse=(sort == "date"))
+        return rows[np.asarray(order, dtype=np.int64)] if order else rows
 
     def rank(self, code: np.ndarray, limit: int = 20, folder: Optional[str] = None, filters: Optional[Filters] = None,
              radius: Optional[int] = None, sort: str = "distance", only: Optional[np.ndarray] = None,
@@ -354,7 +359,7 @@ class Searcher:
         the matches: the photos within the radius, or without one the `limit` closest).
         `only` / `exclude`: ids allowed / taken out (the `text:` terms). `first`: ids ranked
         above all others (photos whose text holds the query's words), by distance among
-        themselves; they stay within any `radius`.
+        themselves; a `radius` keeps them however far their codes are.
 
         Afterwards `last_matched` says how many photos passed the folder, the filters and
         the radius: the "of N" behind a page of `limit` results.
@@ -396,11 +401,7 @@ class Searcher:
             if radius is None and limit > 0:
                 rows = rows[:limit]  # no cutoff: the matches are the closest, not the newest of the library
             if sort != "distance":
-                with self.library.store.raw() as db:
-                    dates = photo_dates(db, self.ids[rows])
-                keys = [dates.get(int(i), "") for i in self.ids[rows]]
-                order = sorted(range(len(rows)), key=lambda j: keys[j], reverse=(sort == "date"))  # stable: ties by distance
-                rows = rows[np.asarray(order, dtype=np.int64)] if order else rows
+                rows = self._by_date(rows, sort)  # ties stay by distance
             if limit > 0:
                 rows = rows[:limit]
             ids, distances = self.ids[rows], all_distances[rows].astype(np.int32)
