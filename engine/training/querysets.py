@@ -23,6 +23,7 @@ from typing import Iterable, Optional
 import numpy as np
 
 from ..library.metadata import tags_from_folder_name
+from ..search.openvocab import number_forms
 from .regimes import HELD_OUT_CONCEPTS
 
 OOV_LIMIT = 300  # queries drawn from the out-of-vocabulary candidates (seeded)
@@ -34,18 +35,10 @@ class TextQuery:
     concepts: frozenset[str]
 
 
-def _inflector():
-    import inflect
-
-    return inflect.engine()
-
-
-def other_number(word: str, engine=None) -> Optional[str]:
+def other_number(word: str) -> Optional[str]:
     """The plural of a singular noun or the singular of a plural one ("car" ⇄ "cars"); None if unchanged."""
-    engine = engine or _inflector()
-    singular = engine.singular_noun(word)
-    form = singular if singular else engine.plural_noun(word)
-    return form if form and form != word else None
+    forms = number_forms(word)
+    return forms[1] if len(forms) > 1 else None
 
 
 def written_queries(gt: dict) -> list[TextQuery]:
@@ -68,7 +61,6 @@ def _concepts_by_word(gt: dict) -> dict[str, set[str]]:
 def out_of_vocabulary_queries(gt: dict, library_tags: Iterable[str], tagged_concepts: Iterable[str],
                               limit: int = OOV_LIMIT, seed: int = 0) -> list[TextQuery]:
     """CLDR words of the tagged concepts that no library tag spells, in either number, plus short phrases."""
-    engine = _inflector()
     tags = {t.casefold() for t in library_tags}
     tagged = set(tagged_concepts)
     by_word = _concepts_by_word(gt)
@@ -78,7 +70,7 @@ def out_of_vocabulary_queries(gt: dict, library_tags: Iterable[str], tagged_conc
             continue
         words = word.split()
         if len(words) == 1:
-            other = other_number(word, engine)
+            other = other_number(word)
             if other in tags:
                 continue  # a near-miss form of a tag, scored on its own
             candidates[word] = frozenset(concepts)
@@ -107,11 +99,10 @@ def album_tag_concepts(gt: dict, folders: Iterable[str]) -> dict[str, set[str]]:
 
 def near_miss_pairs(gt: dict, folders: Iterable[str], library_tags: Iterable[str]) -> list[tuple[TextQuery, TextQuery]]:
     """(tag, its other grammatical number) for every album tag whose other form is no tag ("cars", "car")."""
-    engine = _inflector()
     tags = {t.casefold() for t in library_tags}
     pairs = []
     for tag, concepts in sorted(album_tag_concepts(gt, folders).items()):
-        other = other_number(tag, engine)
+        other = other_number(tag)
         if other and other.casefold() not in tags and tag in tags:
             pairs.append((TextQuery(tag, frozenset(concepts)), TextQuery(other, frozenset(concepts))))
     return pairs
