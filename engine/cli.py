@@ -229,7 +229,7 @@ def _cmd_status(library, args) -> int:
     if status["needs_attention"]:
         print(f"  needs attention: {status['needs_attention']} file(s)" + (" (`bitlens index` lists them)" if status["errors"] else ""))
         for problem in status["skipped"]:
-            print(f"    {problem['path']}: {problem['reason']}")
+            print(f"    {printable_path(problem['path'])}: {problem['reason']}")
     model = status["active_model"]
     print(f"  active model: {model['name']}" if model else "  no codes yet: run `bitlens index FOLDER`")
     return 0
