@@ -17,12 +17,16 @@ from .hamming import HammingIndex, pack_bits, unpack_bits
 DEFAULT_EXPANSION = 20
 
 
+def vote_values(own_bits: np.ndarray, neighbour_bits: np.ndarray, own_weight: float = 0.0) -> np.ndarray:
+    """Real values whose signs are the bitwise majority of the neighbours' {0,1} codes and of the
+    query's own bits counted `own_weight` times; where they tie, the query's bit wins."""
+    neighbours = 2 * np.asarray(neighbour_bits, dtype=np.float64).reshape(-1, len(own_bits)) - 1
+    return neighbours.sum(axis=0) + (own_weight + 0.5) * (2 * np.asarray(own_bits, dtype=np.float64) - 1)
+
+
 def majority_code(query_bits: np.ndarray, neighbour_bits: np.ndarray) -> np.ndarray:
     """Bitwise majority of the neighbours' {0,1} codes; where they tie, the query's bit wins."""
-    neighbours = np.asarray(neighbour_bits, dtype=np.int32).reshape(-1, len(query_bits))
-    votes = (2 * neighbours - 1).sum(axis=0)
-    own = 2 * np.asarray(query_bits, dtype=np.int32) - 1
-    return ((2 * votes + own) > 0).astype(np.uint8)
+    return (vote_values(query_bits, neighbour_bits) > 0).astype(np.uint8)
 
 
 def expand_bits(query_bits: np.ndarray, database_bits: np.ndarray, k: int = DEFAULT_EXPANSION) -> np.ndarray:

@@ -30,9 +30,10 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from .expansion import vote_values
 from .hamming import unpack_bits
 
-DEFAULT_NEIGHBOURS = 10  # chosen on scenes-s0 among 5, 10, 20 and 50 (docs/results.md)
+DEFAULT_NEIGHBOURS = 10  # chosen on scenes-s0 among 5, 10, 20 and 50 (docs/hashing.md)
 NEAR_TAG_COSINE = 0.9  # chosen on scenes-s0 among 0.8, 0.85, 0.9 and 0.95 (stand-in CLIP)
 NEAR_TAG_WEIGHT = 4  # chosen on scenes-s0 among 0, 2 and 4
 _ARTICLES = ("a ", "an ", "the ", "some ")
@@ -113,13 +114,6 @@ def nearest_rows(scores: np.ndarray, k: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     top = np.argpartition(-scores, k - 1)[:k]
     return top[np.lexsort((top, -scores[top]))]
-
-
-def vote_values(own_bits: np.ndarray, neighbour_bits: np.ndarray, own_weight: float = 0.0) -> np.ndarray:
-    """Real values whose signs are the bitwise majority of the neighbours and of the query's own
-    bits counted `own_weight` times; the query's bit breaks ties."""
-    neighbours = 2 * np.asarray(neighbour_bits, dtype=np.float64).reshape(-1, len(own_bits)) - 1
-    return neighbours.sum(axis=0) + (own_weight + 0.5) * (2 * np.asarray(own_bits, dtype=np.float64) - 1)
 
 
 def mixed_values(own_values: np.ndarray, text_embedding: np.ndarray, neighbour_bits: np.ndarray,
