@@ -29,9 +29,12 @@ def _photo_text(session, content_hash: Optional[str]) -> list[dict]:
     """The lines of text read in a photo (boxes as fractions of its width and height); [] if none or not read."""
     if not content_hash:
         return []
-    lines = session.scalar(select(PhotoText.lines).where(PhotoText.content_hash == content_hash, PhotoText.has_text)
-                           .order_by(PhotoText.read_at.desc()).limit(1))
-    return json.loads(lines) if lines else []
+    import json
+
+    from sqlalchemy import text
+
+    row = session.execute(text("SELECT lines FROM photo_text WHERE content_hash = :h AND has_text ORDER BY read_at DESC LIMIT 1"), {"h": content_hash}).first()
+    return json.loads(row[0]) if row else []
 
 
 class LibraryError(RuntimeError):
