@@ -7,6 +7,7 @@ cd "$repo"
 export QT_QPA_PLATFORM=offscreen
 # Lint first (seconds): an unused import or an undefined name fails like a test does.
 .venv/bin/ruff check engine desktop_app tests bench packaging || exit 1
+.venv/bin/ruff format --check engine desktop_app tests bench packaging || exit 1
 .venv/bin/python -m pytest "$@"
 status=$?
 if [ "$status" -eq 5 ]; then

@@ -70,11 +70,19 @@ def run(name: str, photos: Path, work: Path, spec, batch: int, **index_args) -> 
     total = time.perf_counter() - started
     n = report.encoded
     steady = (n - marks["first_done"]) / (marks["encode_end"] - marks["first_batch"])
-    figures = {"photos": n, "encode_photos_per_s": round(steady, 2), "end_to_end_photos_per_s": round(n / total, 2),
-               "end_to_end_s": round(total, 1), "before_encoding_s": round(marks["encode_start"] - started, 1),
-               "line": max(lines, key=len)}
-    print(f"{name:>14}: encode {figures['encode_photos_per_s']:6.2f} photos/s, end to end {figures['end_to_end_photos_per_s']:6.2f} photos/s "
-          f"({total:.1f} s, {figures['before_encoding_s']:.1f} s before encoding) — {figures['line']}", flush=True)
+    figures = {
+        "photos": n,
+        "encode_photos_per_s": round(steady, 2),
+        "end_to_end_photos_per_s": round(n / total, 2),
+        "end_to_end_s": round(total, 1),
+        "before_encoding_s": round(marks["encode_start"] - started, 1),
+        "line": max(lines, key=len),
+    }
+    print(
+        f"{name:>14}: encode {figures['encode_photos_per_s']:6.2f} photos/s, end to end {figures['end_to_end_photos_per_s']:6.2f} photos/s "
+        f"({total:.1f} s, {figures['before_encoding_s']:.1f} s before encoding) — {figures['line']}",
+        flush=True,
+    )
     return figures
 
 
@@ -89,9 +97,11 @@ def bytes_per_photo(spec, photos: Path) -> dict:
     batch = next(iter(ImageEncoder(Backbone(spec, device="cpu"), batch_size=len(paths)).encode(paths)))
     batch.embeddings = batch.embeddings.astype(np.float16)
     batch.tokens = None if batch.tokens is None else batch.tokens.astype(np.float16)
-    return {"result_bytes_per_photo": len(pickle.dumps(batch)) // len(paths),
-            "path_bytes_per_photo": sum(len(p.encode()) for p in paths) // len(paths),
-            "photo_bytes_per_photo (scenes, 128 px)": sum(os.path.getsize(p) for p in paths) // len(paths)}
+    return {
+        "result_bytes_per_photo": len(pickle.dumps(batch)) // len(paths),
+        "path_bytes_per_photo": sum(len(p.encode()) for p in paths) // len(paths),
+        "photo_bytes_per_photo (scenes, 128 px)": sum(os.path.getsize(p) for p in paths) // len(paths),
+    }
 
 
 def main() -> None:
@@ -118,9 +128,14 @@ def main() -> None:
         results["local_fp32"] = run("local fp32", photos, work, spec, args.batch, precision="fp32")
         results["cluster_local_fp32"] = run("cluster fp32", photos, work, spec, args.batch, precision="fp32", cluster="local")
         results["cluster_overhead_encode"] = round(1 - results["cluster_local_fp32"]["encode_photos_per_s"] / results["local_fp32"]["encode_photos_per_s"], 3)
-        results["cluster_overhead_end_to_end"] = round(1 - results["cluster_local_fp32"]["end_to_end_photos_per_s"] / results["local_fp32"]["end_to_end_photos_per_s"], 3)
-        print(f"cluster overhead: encode stage {results['cluster_overhead_encode']:.1%}, end to end {results['cluster_overhead_end_to_end']:.1%} "
-              f"(target ≤ {TARGET_OVERHEAD:.0%} on the encode stage)", flush=True)
+        results["cluster_overhead_end_to_end"] = round(
+            1 - results["cluster_local_fp32"]["end_to_end_photos_per_s"] / results["local_fp32"]["end_to_end_photos_per_s"], 3
+        )
+        print(
+            f"cluster overhead: encode stage {results['cluster_overhead_encode']:.1%}, end to end {results['cluster_overhead_end_to_end']:.1%} "
+            f"(target ≤ {TARGET_OVERHEAD:.0%} on the encode stage)",
+            flush=True,
+        )
         if not args.skip_nodes:
             import ray
             from ray.cluster_utils import Cluster as TestCluster
@@ -147,7 +162,9 @@ def main() -> None:
                     (library_dir / "cache").mkdir(parents=True, exist_ok=True)
                     shutil.copytree(work / "onnx", library_dir / "cache" / "onnx")  # the export above, as a library reuses it
                 results[key] = run(name, photos, work, spec, args.batch, precision="fp32" if name == "local fp32" else "int8")
-            results["int8_speedup_end_to_end"] = round(results["local_int8"]["end_to_end_photos_per_s"] / results["local_fp32_again"]["end_to_end_photos_per_s"], 2)
+            results["int8_speedup_end_to_end"] = round(
+                results["local_int8"]["end_to_end_photos_per_s"] / results["local_fp32_again"]["end_to_end_photos_per_s"], 2
+            )
             results["int8_speedup_encode"] = round(results["local_int8"]["encode_photos_per_s"] / results["local_fp32_again"]["encode_photos_per_s"], 2)
             print(f"int8 vs fp32: encode {results['int8_speedup_encode']}×, end to end {results['int8_speedup_end_to_end']}×", flush=True)
         results["network"] = bytes_per_photo(spec, photos)

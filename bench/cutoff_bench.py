@@ -68,20 +68,32 @@ def main() -> int:
         hits = (kept & relevant).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             precision = np.where(found > 0, hits / np.maximum(found, 1), np.nan)
-        rows.append({
-            "radius": radius,
-            "mean_kept": round(float(found.mean()), 1),
-            "precision": round(float(np.nanmean(precision)), 4) if np.isfinite(precision).any() else None,
-            "recall": round(float((hits / np.maximum(relevant.sum(axis=1), 1)).mean()), 4),
-            "queries_with_nothing": int((found == 0).sum()),
-        })
+        rows.append(
+            {
+                "radius": radius,
+                "mean_kept": round(float(found.mean()), 1),
+                "precision": round(float(np.nanmean(precision)), 4) if np.isfinite(precision).any() else None,
+                "recall": round(float((hits / np.maximum(relevant.sum(axis=1), 1)).mean()), 4),
+                "queries_with_nothing": int((found == 0).sum()),
+            }
+        )
         r = rows[-1]
-        print(f"radius {radius:>3}{' (default)' if radius == default else ''}: keeps {r['mean_kept']:>7} photos per query, "
-              f"precision {r['precision']}, recall {r['recall']}, {r['queries_with_nothing']} of {len(distances)} queries empty")
+        print(
+            f"radius {radius:>3}{' (default)' if radius == default else ''}: keeps {r['mean_kept']:>7} photos per query, "
+            f"precision {r['precision']}, recall {r['recall']}, {r['queries_with_nothing']} of {len(distances)} queries empty"
+        )
     base_rate = float(relevant.mean())
-    summary = {"bench": "cutoff", "codes": f"ITQ {args.bits}-bit", "backbone": "scenes-clip-tiny (offline stand-in)",
-               "photos": args.photos, "queries": len(distances), "default_radius": default, "relevant_share": round(base_rate, 4),
-               "at_default": next((r for r in rows if r["radius"] == default), None), "by_radius": rows}
+    summary = {
+        "bench": "cutoff",
+        "codes": f"ITQ {args.bits}-bit",
+        "backbone": "scenes-clip-tiny (offline stand-in)",
+        "photos": args.photos,
+        "queries": len(distances),
+        "default_radius": default,
+        "relevant_share": round(base_rate, 4),
+        "at_default": next((r for r in rows if r["radius"] == default), None),
+        "by_radius": rows,
+    }
     print(json.dumps(summary))
     return 0
 

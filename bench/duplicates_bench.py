@@ -115,8 +115,13 @@ def main() -> int:
     parser.add_argument("--planted", type=int, default=40)
     parser.add_argument("--bits", type=int, default=64, choices=(16, 32, 64, 128))
     parser.add_argument("--backbone", choices=("standin", "tiny"), default="standin", help="stand-in CLIP, or the small random model")
-    parser.add_argument("--similarities", type=float, nargs="+", default=[0.80, 0.85, 0.875, 0.90, 0.925, 0.95, 1.0],
-                        help="pixel similarity thresholds to score (the default one is always scored)")
+    parser.add_argument(
+        "--similarities",
+        type=float,
+        nargs="+",
+        default=[0.80, 0.85, 0.875, 0.90, 0.925, 0.95, 1.0],
+        help="pixel similarity thresholds to score (the default one is always scored)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     from engine.models.backbones import BackboneSpec
@@ -150,9 +155,11 @@ def main() -> int:
                     elapsed = time.perf_counter() - started
                     row = {"min_similarity": similarity, "embedding_veto": veto, **score(groups, truth), "seconds": round(elapsed, 3)}
                     rows.append(row)
-                    print(f"similarity >= {similarity:.3f} {'with' if veto else 'without'} embedding veto: precision {row['precision']:.3f} "
-                          f"recall {row['recall']:.3f} ({row['pairs_found']} pairs found, {row['pairs_true']} true, largest group "
-                          f"{row['largest_group']}) per kind {row['recall_vs_original']}")
+                    print(
+                        f"similarity >= {similarity:.3f} {'with' if veto else 'without'} embedding veto: precision {row['precision']:.3f} "
+                        f"recall {row['recall']:.3f} ({row['pairs_found']} pairs found, {row['pairs_true']} true, largest group "
+                        f"{row['largest_group']}) per kind {row['recall_vs_original']}"
+                    )
     at_default = next(r for r in rows if r["min_similarity"] == DEFAULT_MIN_SIMILARITY and r["embedding_veto"])
     summary = {
         "bench": "duplicates",
@@ -160,7 +167,12 @@ def main() -> int:
         "photos": len(truth),
         "originals": args.originals,
         "planted_originals": args.planted,
-        "kinds": {"copy": "byte copy", "resized": f"{RESIZED_SIDE} px", "recompressed": f"JPEG q{RECOMPRESS_QUALITY}", "cropped": f"{CROP_PX} px off each side"},
+        "kinds": {
+            "copy": "byte copy",
+            "resized": f"{RESIZED_SIDE} px",
+            "recompressed": f"JPEG q{RECOMPRESS_QUALITY}",
+            "cropped": f"{CROP_PX} px off each side",
+        },
         "default_min_similarity": DEFAULT_MIN_SIMILARITY,
         "at_default": at_default,
         "by_similarity": rows,

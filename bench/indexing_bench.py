@@ -121,14 +121,15 @@ def main(argv: list[str] | None = None) -> int:
     # C / (C / forward rate + 1 / decode rate per core), as a share of forward only.
     cores = os.cpu_count() or 1
     bound = cores / (cores / fwd_rate + 1 / decode_rate) / fwd_rate
-    print(f"indexing {n} photos of {args.size}, backbone {spec.label}, batch {args.batch}, "
-          f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs, {args.rounds} rounds")
+    print(
+        f"indexing {n} photos of {args.size}, backbone {spec.label}, batch {args.batch}, "
+        f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs, {args.rounds} rounds"
+    )
     print(f"{'path':<40}{'photos/s':>10}")
     print(f"{'forward only (pre-decoded batches)':<40}{fwd_rate:>10.1f}")
     print(f"{'end to end (decode+forward+writes)':<40}{e2e_rate:>10.1f}")
     print(f"{'decode + preprocess, one thread':<40}{decode_rate:>10.1f}")
-    print(f"end to end / forward only: {ratio:.2f} (target ≥ {TARGET_RATIO}); "
-          f"the most {cores} shared cores allow: {bound:.2f}")
+    print(f"end to end / forward only: {ratio:.2f} (target ≥ {TARGET_RATIO}); the most {cores} shared cores allow: {bound:.2f}")
     summary = {
         "benchmark": "indexing",
         "backbone": args.backbone,

@@ -59,8 +59,12 @@ def main() -> None:
         with library.store.session() as session:
             companion = load_code_model(zero_shot_companion(session, searcher.model_id), models_dir=library.paths.models)
         with library.store.raw() as db:
-            vectors = dict(db.execute("SELECT i.id, e.vector FROM images i JOIN embeddings e ON e.content_hash = i.content_hash "
-                                      "AND e.backbone_key = ? WHERE i.status = 'ok'", (searcher.spec.key,)).fetchall())
+            vectors = dict(
+                db.execute(
+                    "SELECT i.id, e.vector FROM images i JOIN embeddings e ON e.content_hash = i.content_hash AND e.backbone_key = ? WHERE i.status = 'ok'",
+                    (searcher.spec.key,),
+                ).fetchall()
+            )
         embeddings = np.stack([np.frombuffer(vectors[int(i)], dtype=EMBED_DTYPE) for i in searcher.ids]).astype(np.float32)
         embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
         signed = 2.0 * unpack_bits(searcher.open_vocabulary.codes, companion.bits) - 1
@@ -77,7 +81,10 @@ def main() -> None:
             print(f"{query['text']:<28}{cosine:>20.3f}{agreement:>22.3f}{'   (absent)' if absent else ''}")
         for absent, rows in figures.items():
             c, a = np.array(rows).T
-            print(f"\n{'absent' if absent else 'present'} ({len(rows)} queries): cosine {c.min():.2f}–{c.max():.2f}, agreement {a.min():.2f}–{a.max():.2f}", end="")
+            print(
+                f"\n{'absent' if absent else 'present'} ({len(rows)} queries): cosine {c.min():.2f}–{c.max():.2f}, agreement {a.min():.2f}–{a.max():.2f}",
+                end="",
+            )
         print()
 
 

@@ -88,8 +88,12 @@ def _cost(paths: list[Path]) -> dict:
     elapsed = time.perf_counter() - start
     for path in paths:
         pixel += may_hold_text(load_rgb(str(path), GATE_SIDE))
-    return {"ms_per_photo": round(1000 * elapsed / len(paths), 1), "photos": len(paths),
-            "pass_pixel_test": round(pixel / len(paths), 3), "read_in_full": round(detected / len(paths), 3)}
+    return {
+        "ms_per_photo": round(1000 * elapsed / len(paths), 1),
+        "photos": len(paths),
+        "pass_pixel_test": round(pixel / len(paths), 3),
+        "read_in_full": round(detected / len(paths), 3),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--work", type=Path)
     ap.add_argument("--timing-only", action="store_true", help="only part 3 (indexing time added)")
-    ap.add_argument("--backbone", default="standin", help="standin (the offline stand-in CLIP) or an open_clip name, e.g. ViT-B-32 "
-                                                          "(random weights: the cost does not depend on them)")
+    ap.add_argument(
+        "--backbone",
+        default="standin",
+        help="standin (the offline stand-in CLIP) or an open_clip name, e.g. ViT-B-32 (random weights: the cost does not depend on them)",
+    )
     args = ap.parse_args(argv)
 
     from engine.ocr.synthetic import font_files, make_scene_photos, make_text_photos
@@ -146,9 +153,15 @@ def main(argv: list[str] | None = None) -> int:
                 wall, used = _index_timed(library, [folder], spec, ocr)
                 best[ocr], cpu[ocr] = min(best[ocr], wall), min(cpu[ocr], used)
                 shutil.rmtree(library, ignore_errors=True)
-        timing[label] = {"photos": len(list(folder.glob("*.jpg"))), "index_s_no_ocr": round(best[False], 2), "index_s_ocr": round(best[True], 2),
-                         "added": round(best[True] / best[False] - 1, 3), "cpu_s_no_ocr": round(cpu[False], 2), "cpu_s_ocr": round(cpu[True], 2),
-                         "cpu_added": round(cpu[True] / cpu[False] - 1, 3)}
+        timing[label] = {
+            "photos": len(list(folder.glob("*.jpg"))),
+            "index_s_no_ocr": round(best[False], 2),
+            "index_s_ocr": round(best[True], 2),
+            "added": round(best[True] / best[False] - 1, 3),
+            "cpu_s_no_ocr": round(cpu[False], 2),
+            "cpu_s_ocr": round(cpu[True], 2),
+            "cpu_added": round(cpu[True] / cpu[False] - 1, 3),
+        }
 
     print(f"fonts: {len(font_files())} TrueType files" if font_files() else "fonts: Pillow's built-in")
     print(f"library: {args.text_photos} text photos, {args.scenes} scenes-s0 photos, {args.landscapes} landscapes; indexed with OCR in {index_ocr:.1f} s")
@@ -156,12 +169,25 @@ def main(argv: list[str] | None = None) -> int:
     for kind, value in by_kind.items():
         print(f"  {kind:<8} {value:.3f}")
     for name, cost in costs.items():
-        print(f"OCR cost {name:<20} {cost['ms_per_photo']:>7.1f} ms/photo  pixel test passed {cost['pass_pixel_test']:.0%}, read in full {cost['read_in_full']:.0%}")
+        print(
+            f"OCR cost {name:<20} {cost['ms_per_photo']:>7.1f} ms/photo  pixel test passed {cost['pass_pixel_test']:.0%}, read in full {cost['read_in_full']:.0%}"
+        )
     for label, t in timing.items():
-        print(f"indexing {t['photos']} {label} (no text): wall {t['index_s_no_ocr']:.1f} s without OCR, {t['index_s_ocr']:.1f} s with ({t['added']:+.1%}); "
-              f"CPU {t['cpu_s_no_ocr']:.1f} s vs {t['cpu_s_ocr']:.1f} s ({t['cpu_added']:+.1%})")
-    print(json.dumps({"recall_at_10": round(recall, 3), "recall_at_10_without_ocr": round(recall_plain, 3), "recall_by_kind": by_kind,
-                      "cost": costs, "indexing_added": timing}))
+        print(
+            f"indexing {t['photos']} {label} (no text): wall {t['index_s_no_ocr']:.1f} s without OCR, {t['index_s_ocr']:.1f} s with ({t['added']:+.1%}); "
+            f"CPU {t['cpu_s_no_ocr']:.1f} s vs {t['cpu_s_ocr']:.1f} s ({t['cpu_added']:+.1%})"
+        )
+    print(
+        json.dumps(
+            {
+                "recall_at_10": round(recall, 3),
+                "recall_at_10_without_ocr": round(recall_plain, 3),
+                "recall_by_kind": by_kind,
+                "cost": costs,
+                "indexing_added": timing,
+            }
+        )
+    )
     return 0
 
 

@@ -44,16 +44,20 @@ def speed(arch: str, batch: int, repeats: int, folder: Path) -> dict:
     for tower in paths.values():
         tower.encode_images_with_tokens(x)  # warm-up
     for r in range(repeats):
-        for name in (list(paths) if r % 2 == 0 else list(reversed(paths))):
+        for name in list(paths) if r % 2 == 0 else list(reversed(paths)):
             t = time.perf_counter()
             paths[name].encode_images_with_tokens(x)
             best[name] = min(best[name], time.perf_counter() - t)
     ref = backbone.encode_images(x)
     cos = {name: float(np.min(np.sum(paths[name].encode_images(x) * ref, axis=1))) for name in ("onnx_fp32", "onnx_int8")}
-    return {"arch": arch, "batch": batch, **{f"{k}_photos_per_s": round(batch / v, 2) for k, v in best.items()},
-            "int8_speedup": round(best["eager_fp32"] / best["onnx_int8"], 2),
-            "onnx_fp32_speedup": round(best["eager_fp32"] / best["onnx_fp32"], 2),
-            "min_cosine_to_fp32": {k: round(v, 4) for k, v in cos.items()}}
+    return {
+        "arch": arch,
+        "batch": batch,
+        **{f"{k}_photos_per_s": round(batch / v, 2) for k, v in best.items()},
+        "int8_speedup": round(best["eager_fp32"] / best["onnx_int8"], 2),
+        "onnx_fp32_speedup": round(best["eager_fp32"] / best["onnx_fp32"], 2),
+        "min_cosine_to_fp32": {k: round(v, 4) for k, v in cos.items()},
+    }
 
 
 def scenes_map(folder: Path) -> dict:
@@ -124,9 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{k:<14}{figures[k + '_photos_per_s']:>10.2f}")
     print(f"int8 speed-up over eager fp32: {figures['int8_speedup']}x (target ≥ {TARGET_SPEEDUP}x); min cosine to fp32 {figures['min_cosine_to_fp32']}")
     if "text_map_fp32" in figures:
-        print(f"scenes mAP (64-bit ITQ, stand-in CLIP): text→image fp32 {figures['text_map_fp32']} int8 {figures['text_map_int8']} "
-              f"({figures['text_map_change_points']:+} points); image→image fp32 {figures['image_map_fp32']} int8 {figures['image_map_int8']} "
-              f"({figures['image_map_change_points']:+} points)")
+        print(
+            f"scenes mAP (64-bit ITQ, stand-in CLIP): text→image fp32 {figures['text_map_fp32']} int8 {figures['text_map_int8']} "
+            f"({figures['text_map_change_points']:+} points); image→image fp32 {figures['image_map_fp32']} int8 {figures['image_map_int8']} "
+            f"({figures['image_map_change_points']:+} points)"
+        )
         figures["meets_map_target"] = min(figures["text_map_change_points"], figures["image_map_change_points"]) >= -100 * TARGET_MAP_DROP
     figures["benchmark"] = "onnx_image_tower"
     figures["meets_speed_target"] = figures["int8_speedup"] >= TARGET_SPEEDUP

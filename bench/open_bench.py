@@ -73,11 +73,24 @@ def build(root: Path, n: int, bits: int) -> dict:
         for i in range(start, stop):
             f = i % folders
             make, model_name = CAMERAS[i % len(CAMERAS)]
-            image_rows.append((
-                i + 1, f + 1, f"/home/user/Pictures/{2005 + f % 20}/{2005 + f % 20}-{1 + f % 12:02d} album {f}/IMG_{i:07d}.jpg",
-                2_000_000 + i % 5_000_000, 1_600_000_000_000_000_000 + i * 1_000_000, "%016x%016x" % tuple(int(h) for h in hashes[i]),
-                4032, 3024, "JPEG", f"{2005 + f % 20}:07:14 12:{i % 60:02d}:00", make, model_name, now, now,
-            ))
+            image_rows.append(
+                (
+                    i + 1,
+                    f + 1,
+                    f"/home/user/Pictures/{2005 + f % 20}/{2005 + f % 20}-{1 + f % 12:02d} album {f}/IMG_{i:07d}.jpg",
+                    2_000_000 + i % 5_000_000,
+                    1_600_000_000_000_000_000 + i * 1_000_000,
+                    "%016x%016x" % tuple(int(h) for h in hashes[i]),
+                    4032,
+                    3024,
+                    "JPEG",
+                    f"{2005 + f % 20}:07:14 12:{i % 60:02d}:00",
+                    make,
+                    model_name,
+                    now,
+                    now,
+                )
+            )
         db.executemany(
             "INSERT INTO images (id, folder_id, path, size, mtime_ns, content_hash, width, height, format, date_taken, "
             "camera_make, camera_model, status, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?)",
@@ -88,8 +101,7 @@ def build(root: Path, n: int, bits: int) -> dict:
             [(i + 1, 1 + (i % len(TAG_WORDS)), "folder") for i in range(start, stop)]
             + [(i + 1, 1 + ((i * 7 + 3) % len(TAG_WORDS)), "xmp") for i in range(start, stop)],
         )
-        db.executemany("INSERT INTO codes (image_id, model_id, code) VALUES (?, ?, ?)",
-                       [(i + 1, model_id, codes[i].tobytes()) for i in range(start, stop)])
+        db.executemany("INSERT INTO codes (image_id, model_id, code) VALUES (?, ?, ?)", [(i + 1, model_id, codes[i].tobytes()) for i in range(start, stop)])
     db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
@@ -102,7 +114,9 @@ def reference_load(database: Path, model_id: int, bits: int) -> int:
     db = sqlite3.connect(database)
     rows = db.execute(
         "SELECT c.image_id, c.code, i.folder_id, i.path FROM codes c JOIN images i ON i.id = c.image_id "
-        "WHERE c.model_id = ? AND i.status = 'ok' ORDER BY c.image_id", (model_id,)).fetchall()
+        "WHERE c.model_id = ? AND i.status = 'ok' ORDER BY c.image_id",
+        (model_id,),
+    ).fetchall()
     db.close()
     words = (bits + 63) // 64
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))

@@ -67,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = {f"{args.arch} (random weights)": BackboneSpec(arch=args.arch)}
     standin = Path(args.standin)
     if (standin / "scenes-clip-tiny.json").is_file():
-        specs["stand-in CLIP (scenes)"] = BackboneSpec.from_args(str(standin / "scenes-clip-tiny.json"),
-                                                                weights=str(standin / "scenes-clip-tiny.safetensors"))
+        specs["stand-in CLIP (scenes)"] = BackboneSpec.from_args(str(standin / "scenes-clip-tiny.json"), weights=str(standin / "scenes-clip-tiny.safetensors"))
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         photo = camera_photo(Path(tmp) / "IMG_0001.jpg")

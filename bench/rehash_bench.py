@@ -44,11 +44,14 @@ def build_library(home: Path, n: int, dim: int):
             "INSERT INTO images (id, folder_id, path, size, mtime_ns, content_hash, status, first_seen, last_seen) VALUES (?, 1, ?, 1000, 0, ?, 'ok', ?, ?)",
             ((i + 1, f"/photos/IMG_{i:07d}.jpg", h, now, now) for i, h in enumerate(data.hashes)),
         )
-        db.executemany("INSERT INTO embeddings (content_hash, backbone_key, vector) VALUES (?, ?, ?)",
-                       ((h, spec.key, v.astype(np.float16).tobytes()) for h, v in zip(data.hashes, data.embeddings)))
+        db.executemany(
+            "INSERT INTO embeddings (content_hash, backbone_key, vector) VALUES (?, ?, ?)",
+            ((h, spec.key, v.astype(np.float16).tobytes()) for h, v in zip(data.hashes, data.embeddings)),
+        )
         db.executemany("INSERT INTO tags (id, name) VALUES (?, ?)", ((i + 1, t) for i, t in enumerate(data.vocabulary)))
-        db.executemany("INSERT INTO image_tags (image_id, tag_id, source) VALUES (?, ?, 'folder')",
-                       ((i + 1, tags[0] + 1) for i, tags in enumerate(data.tag_lists) if tags))
+        db.executemany(
+            "INSERT INTO image_tags (image_id, tag_id, source) VALUES (?, ?, 'folder')", ((i + 1, tags[0] + 1) for i, tags in enumerate(data.tag_lists) if tags)
+        )
         db.execute("COMMIT")
     cache = FeatureCache(library.paths.cache, spec.key)
     for start in range(0, n, 10000):
@@ -70,9 +73,18 @@ def register_model(library, spec, data, database_codes: str) -> int:
     final = library.paths.models / f"bench-{database_codes}.safetensors"
     export_for_inference(run, final)
     with library.store.session() as session:
-        model = Model(name=f"bench {database_codes}", kind="hashing", backbone=spec.arch, pretrained=None, bits=64,
-                      config=json.dumps({"backbone": spec.to_json(), "hashing": config.to_dict()}), checkpoint=str(final),
-                      checkpoint_sha256=sha256_file(final), active=False, created_at=time.time())
+        model = Model(
+            name=f"bench {database_codes}",
+            kind="hashing",
+            backbone=spec.arch,
+            pretrained=None,
+            bits=64,
+            config=json.dumps({"backbone": spec.to_json(), "hashing": config.to_dict()}),
+            checkpoint=str(final),
+            checkpoint_sha256=sha256_file(final),
+            active=False,
+            created_at=time.time(),
+        )
         session.add(model)
         session.flush()
         return model.id

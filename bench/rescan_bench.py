@@ -61,7 +61,9 @@ def preload_rows(library, root: Path) -> None:
     db.execute("BEGIN")
     db.executemany(
         "INSERT INTO images (folder_id, path, size, mtime_ns, content_hash, width, height, format, status, first_seen, last_seen) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?)", rows)
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?)",
+        rows,
+    )
     db.execute("COMMIT")
     db.close()
 
@@ -143,8 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'run':>4}{'re-scan s':>11}{'bare scandir+stat s':>21}")
     for i, (s, f) in enumerate(zip(times, floor), 1):
         print(f"{i:>4}{s:>11.3f}{f:>21.3f}")
-    print(f"median {med:.3f} s = {args.files / med:,.0f} files/s (target ≤ {TARGET_S} s); report correct: {correct}; "
-          f"real first scan + re-scan of 300 files agree: {real_scan_ok}; rows preloaded in {preload_s:.1f} s")
+    print(
+        f"median {med:.3f} s = {args.files / med:,.0f} files/s (target ≤ {TARGET_S} s); report correct: {correct}; "
+        f"real first scan + re-scan of 300 files agree: {real_scan_ok}; rows preloaded in {preload_s:.1f} s"
+    )
     summary = {
         "benchmark": "rescan_unchanged",
         "files": args.files,

@@ -48,7 +48,9 @@ def main() -> None:
         searcher = library.searcher()
         row_of = {p: i for i, p in enumerate(searcher.paths)}
         with library.store.raw() as db:
-            vectors = dict(db.execute("SELECT i.path, e.vector FROM images i JOIN embeddings e ON e.content_hash = i.content_hash AND e.backbone_key = ?", (spec.key,)))
+            vectors = dict(
+                db.execute("SELECT i.path, e.vector FROM images i JOIN embeddings e ON e.content_hash = i.content_hash AND e.backbone_key = ?", (spec.key,))
+            )
 
         images = gt["images"]
         rows = np.array([row_of[str(scenes / im["path"])] for im in images])
@@ -84,7 +86,9 @@ def main() -> None:
             "image_queries": int(len(q_rows)),
             "text_map_hamming": round(mean_average_precision(np.array(text_ham), np.array(text_rel)), 4),
             "text_map_float": round(mean_average_precision(np.array(text_cos), np.array(text_rel)), 4),
-            "text_map_random": round(float(np.mean([mean_average_precision(rng.random((len(text_rel), len(db_rows))), np.array(text_rel)) for _ in range(5)])), 4),
+            "text_map_random": round(
+                float(np.mean([mean_average_precision(rng.random((len(text_rel), len(db_rows))), np.array(text_rel)) for _ in range(5)])), 4
+            ),
             "image_map_hamming": round(mean_average_precision(image_ham, image_rel), 4),
             "image_map_float": round(mean_average_precision(image_cos, image_rel), 4),
             "index_seconds": round(index_s, 1),

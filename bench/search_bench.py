@@ -37,9 +37,7 @@ def to_faiss_bytes(codes: np.ndarray, bits: int) -> np.ndarray:
     return np.ascontiguousarray(raw[:, : bits // 8])
 
 
-def reference_topk(
-    codes: np.ndarray, q: np.ndarray, k: int, mask: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
+def reference_topk(codes: np.ndarray, q: np.ndarray, k: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Exact ranking by (distance, position), the documented tie-break, restricted to mask."""
     d = np.bitwise_count(codes ^ q).sum(axis=1, dtype=np.int64)
     order = np.lexsort((np.arange(codes.shape[0]), d))
@@ -149,15 +147,18 @@ def main(argv: list[str] | None = None) -> int:
     fmed, fp95 = stats_ms(theirs) if theirs else (float("nan"), float("nan"))
     ratio = med / fmed if theirs else float("nan")
 
-    print(f"n={args.n} bits={args.bits} k={args.k} queries={args.queries} backend={index.backend} "
-          f"threads={index._threads} chunks={len(index._ranges)} build={build_s:.2f}s")  # noqa: SLF001
+    print(
+        f"n={args.n} bits={args.bits} k={args.k} queries={args.queries} backend={index.backend} "
+        f"threads={index._threads} chunks={len(index._ranges)} build={build_s:.2f}s"
+    )  # noqa: SLF001
     print(f"{'engine':<28}{'median ms':>10}{'p95 ms':>10}")
     print(f"{'BitLens HammingIndex':<28}{med:>10.3f}{p95:>10.3f}")
     print(f"{'BitLens, 10% random mask':<28}{mmed:>10.3f}{mp95:>10.3f}")
     print(f"{'BitLens, 10% contiguous':<28}{rmed:>10.3f}{rp95:>10.3f}")
     print(f"{'faiss IndexBinaryFlat':<28}{fmed:>10.3f}{fp95:>10.3f}")
-    print(f"ratio BitLens/faiss (median): {ratio:.2f}   identical distances: {identical}   "
-          f"exact ids on {min(args.check, args.queries)} queries (+mask): {exact}")
+    print(
+        f"ratio BitLens/faiss (median): {ratio:.2f}   identical distances: {identical}   exact ids on {min(args.check, args.queries)} queries (+mask): {exact}"
+    )
     summary = {
         "n": args.n,
         "bits": args.bits,

@@ -58,8 +58,20 @@ def launch(library: str, settings: Path, query: str, timeout: float) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env.pop("BITLENS_HOME", None)
-    command = [sys.executable, "-m", "desktop_app", "--library", library, "--settings", str(settings), "--no-first-run",
-               "--startup-markers", "--query", query, "--quit-after-results"]
+    command = [
+        sys.executable,
+        "-m",
+        "desktop_app",
+        "--library",
+        library,
+        "--settings",
+        str(settings),
+        "--no-first-run",
+        "--startup-markers",
+        "--query",
+        query,
+        "--quit-after-results",
+    ]
     seen: dict = {}
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -104,7 +116,9 @@ def main() -> int:
         runs = [launch(library, work / f"settings-{i}.ini", args.query, args.timeout) for i in range(args.runs)]
 
     complete = [r for r in runs if "window-exposed" in r and "first-results" in r]
-    print(f"BitLens desktop startup, {args.runs} launches, {platform.machine()} {os.cpu_count()} CPUs, Qt platform {os.environ.get('QT_QPA_PLATFORM', 'offscreen')}")
+    print(
+        f"BitLens desktop startup, {args.runs} launches, {platform.machine()} {os.cpu_count()} CPUs, Qt platform {os.environ.get('QT_QPA_PLATFORM', 'offscreen')}"
+    )
     print(f"library: {what}; query: {args.query!r}\n")
     print(f"{'run':>3}  {'window visible':>14}  {'first answer':>12}  {'worst UI stall':>14}")
     for i, run in enumerate(runs, 1):

@@ -31,8 +31,22 @@ from engine.models.projection import fit_itq  # noqa: E402
 from engine.search.hamming import HammingIndex, pack_bits  # noqa: E402
 
 TARGET_MS = 30.0
-WORDS = ["dog", "beach at sunset", "red car", "birthday cake", "snowy mountain", "old bridge", "cat on a sofa",
-         "wedding", "forest path", "city at night", "boat", "garden flowers", "kids playing football", "lighthouse"]
+WORDS = [
+    "dog",
+    "beach at sunset",
+    "red car",
+    "birthday cake",
+    "snowy mountain",
+    "old bridge",
+    "cat on a sofa",
+    "wedding",
+    "forest path",
+    "city at night",
+    "boat",
+    "garden flowers",
+    "kids playing football",
+    "lighthouse",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,8 +94,10 @@ def main(argv: list[str] | None = None) -> int:
 
     med = {k: float(np.median(v) * 1e3) for k, v in times.items()}
     p95 = {k: float(np.percentile(v, 95) * 1e3) for k, v in times.items()}
-    print(f"text query end to end: {args.arch} text tower (random weights), {args.bits}-bit ITQ, top-{args.k} of {args.n:,} codes, "
-          f"{args.queries} queries, torch {args.threads} threads (one-text queries use at most half the cores)")
+    print(
+        f"text query end to end: {args.arch} text tower (random weights), {args.bits}-bit ITQ, top-{args.k} of {args.n:,} codes, "
+        f"{args.queries} queries, torch {args.threads} threads (one-text queries use at most half the cores)"
+    )
     print(f"{'path':<10}{'median ms':>11}{'p95 ms':>9}")
     for k in times:
         print(f"{k:<10}{med[k]:>11.2f}{p95[k]:>9.2f}")

@@ -58,8 +58,9 @@ def synthetic_data(n: int, dim: int, vocabulary: int = 1500, seed: int = 0):
     tagged = np.array([i for i, t in enumerate(tag_lists) if t])
     held = rng.permutation(tagged)[: len(tagged) // 10]
     train = np.setdiff1d(np.arange(n), held)
-    return TrainingData([f"{i:032x}" for i in range(n)], embeddings, tokens, [f"tag{i}" for i in range(vocabulary)],
-                        tag_lists, vocab_embeddings, train, np.sort(held))
+    return TrainingData(
+        [f"{i:032x}" for i in range(n)], embeddings, tokens, [f"tag{i}" for i in range(vocabulary)], tag_lists, vocab_embeddings, train, np.sort(held)
+    )
 
 
 def time_head(n: int, dim: int, epochs: int | None, device: str, overrides: dict | None = None, vocabulary: int = 1500) -> dict:
@@ -77,9 +78,16 @@ def time_head(n: int, dim: int, epochs: int | None, device: str, overrides: dict
         state = trainer.train(epochs or default_epochs(len(trainer.train_index), config.training))
         seconds = time.perf_counter() - started
     done = state.epochs_done
-    return {"photos": n, "vocabulary": vocabulary, "epochs": done, "steps": done * math.ceil(len(data.train) / trainer.batch_size), "seconds": round(seconds, 1),
-            "setup_s": round(setup, 1), "per_epoch_s": round((seconds - setup) / done, 2),
-            "val_image_map": round(state.metrics.get("val_image_map", float("nan")), 3)}
+    return {
+        "photos": n,
+        "vocabulary": vocabulary,
+        "epochs": done,
+        "steps": done * math.ceil(len(data.train) / trainer.batch_size),
+        "seconds": round(seconds, 1),
+        "setup_s": round(setup, 1),
+        "per_epoch_s": round((seconds - setup) / done, 2),
+        "val_image_map": round(state.metrics.get("val_image_map", float("nan")), 3),
+    }
 
 
 def make_jpegs(folder: Path, count: int, size=(1600, 1200)) -> list[str]:
@@ -153,8 +161,15 @@ def time_finetune(device: str, n: int, arch: str, blocks: int, epochs: int) -> d
         started = time.perf_counter()
         trainer.train(epochs)
         seconds = time.perf_counter() - started
-    return {"arch": arch, "photos": n, "blocks": blocks, "epochs": epochs, "stem_seconds": round(stem_seconds, 1),
-            "train_seconds": round(seconds, 1), "per_epoch_s": round(seconds / epochs, 2)}
+    return {
+        "arch": arch,
+        "photos": n,
+        "blocks": blocks,
+        "epochs": epochs,
+        "stem_seconds": round(stem_seconds, 1),
+        "train_seconds": round(seconds, 1),
+        "per_epoch_s": round(seconds / epochs, 2),
+    }
 
 
 def main() -> None:
@@ -179,8 +194,10 @@ def main() -> None:
     from engine.models.config import parse_overrides
 
     figures["head"] = h = time_head(args.photos, args.dim, args.epochs, args.device, parse_overrides(args.set), args.vocabulary)
-    print(f"head training, {args.photos} photos, {args.vocabulary} tags, {h['epochs']} epochs ({h['steps']} steps) on {args.device}: "
-          f"{h['seconds']} s (set-up {h['setup_s']} s, {h['per_epoch_s']} s/epoch)")
+    print(
+        f"head training, {args.photos} photos, {args.vocabulary} tags, {h['epochs']} epochs ({h['steps']} steps) on {args.device}: "
+        f"{h['seconds']} s (set-up {h['setup_s']} s, {h['per_epoch_s']} s/epoch)"
+    )
     if args.encode:
         figures["encoding"] = time_encoding(args.device, args.encode, args.arch)
         e = figures["encoding"]
@@ -188,8 +205,7 @@ def main() -> None:
     if args.finetune:
         figures["finetune"] = time_finetune(args.device, args.photos, args.arch, args.blocks, max(1, (args.epochs or 10) // 5))
         f = figures["finetune"]
-        print(f"finetune {args.arch} last {f['blocks']} blocks, {f['photos']} photos: stems {f['stem_seconds']} s, "
-              f"{f['per_epoch_s']} s/epoch")
+        print(f"finetune {args.arch} last {f['blocks']} blocks, {f['photos']} photos: stems {f['stem_seconds']} s, {f['per_epoch_s']} s/epoch")
     print(json.dumps(figures))
 
 

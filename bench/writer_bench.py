@@ -74,16 +74,26 @@ def main() -> None:
             spec = BackboneSpec(arch="writer-bench")
             encoder = InstantEncoder(args.dim, not args.no_tokens, args.batch)
             started = time.perf_counter()
-            encode_missing(library.store, library.paths.cache, spec, lambda: None, ScanReport(), Reporter(None), None,
-                           batch_size=args.batch, open_encoder=lambda: encoder)
+            encode_missing(
+                library.store, library.paths.cache, spec, lambda: None, ScanReport(), Reporter(None), None, batch_size=args.batch, open_encoder=lambda: encoder
+            )
             seconds = time.perf_counter() - started
             db_bytes = library.paths.database.stat().st_size
         cache_bytes = sum(p.stat().st_size for p in (work / "library" / "cache").rglob("*") if p.is_file())
-        figures = {"photos": args.photos, "dim": args.dim, "batch": args.batch, "tokens": not args.no_tokens,
-                   "seconds": round(seconds, 2), "photos_per_s": round(args.photos / seconds),
-                   "library_bytes_per_photo": db_bytes // args.photos, "feature_cache_bytes_per_photo": cache_bytes // args.photos}
-        print(f"{args.photos} photos committed in {seconds:.1f} s: {figures['photos_per_s']} photos/s "
-              f"({figures['library_bytes_per_photo']} B/photo in the library, {figures['feature_cache_bytes_per_photo']} B/photo in the feature cache)")
+        figures = {
+            "photos": args.photos,
+            "dim": args.dim,
+            "batch": args.batch,
+            "tokens": not args.no_tokens,
+            "seconds": round(seconds, 2),
+            "photos_per_s": round(args.photos / seconds),
+            "library_bytes_per_photo": db_bytes // args.photos,
+            "feature_cache_bytes_per_photo": cache_bytes // args.photos,
+        }
+        print(
+            f"{args.photos} photos committed in {seconds:.1f} s: {figures['photos_per_s']} photos/s "
+            f"({figures['library_bytes_per_photo']} B/photo in the library, {figures['feature_cache_bytes_per_photo']} B/photo in the feature cache)"
+        )
         print(json.dumps(figures))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -18,7 +18,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bitlens-gui", description="BitLens: search your photo folders by text or by example image.")
     parser.add_argument("folders", nargs="*", metavar="FOLDER", help="photo folders to add and index in the background at start")
     parser.add_argument("--library", metavar="DIR", help="library folder (default: $BITLENS_HOME, else the settings, else the user data folder)")
-    parser.add_argument("--backbone", help="model for a library that has none yet, this run only: 'tiny' (offline, random weights), an open_clip name or a config .json")
+    parser.add_argument(
+        "--backbone", help="model for a library that has none yet, this run only: 'tiny' (offline, random weights), an open_clip name or a config .json"
+    )
     parser.add_argument("--pretrained", help="open_clip pretrained tag for --backbone")
     parser.add_argument("--weights", metavar="FILE", help="local weights file for --backbone")
     parser.add_argument("--settings", metavar="FILE", help="keep settings in this INI file instead of the user's settings")

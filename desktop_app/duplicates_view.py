@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING, Optional
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSlider, QSplitter, QVBoxLayout, QWidget,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
 from engine.library.report import printable_path
@@ -165,8 +175,13 @@ class DuplicatesDialog(QDialog):
 
         self.note.setText("Looking for near-duplicates…")
         job = partial(load_groups, codes_generation=self.window_.codes_generation, device=self.window_.options().device, min_similarity=self.min_similarity)
-        self.window_.runner.run_in_background(job, lane=SEARCH, label="Finding near-duplicates", on_success=self.set_groups,
-                                              on_failure=lambda error: self.note.setText(f"Could not look for duplicates: {error}"))
+        self.window_.runner.run_in_background(
+            job,
+            lane=SEARCH,
+            label="Finding near-duplicates",
+            on_success=self.set_groups,
+            on_failure=lambda error: self.note.setText(f"Could not look for duplicates: {error}"),
+        )
 
     def set_groups(self, groups: list["DuplicateGroup"]) -> None:
         self.groups = list(groups)
@@ -189,8 +204,10 @@ class DuplicatesDialog(QDialog):
         self.list.blockSignals(False)
         self.undo_button.setEnabled(bool(self.undo_stack))
         if self.groups:
-            self.note.setText(f"{len(self.groups)} groups of near-duplicates. Nothing is deleted here: “Forget” only leaves a photo out "
-                              "of this review; use “Show in file manager” to delete or move files yourself.")
+            self.note.setText(
+                f"{len(self.groups)} groups of near-duplicates. Nothing is deleted here: “Forget” only leaves a photo out "
+                "of this review; use “Show in file manager” to delete or move files yourself."
+            )
             row = min(max(row, 0), len(self.groups) - 1)
             self.list.setCurrentRow(row)
             self._show_group(row)

@@ -16,8 +16,10 @@ TYPES = (("Any type", ()), ("JPEG", ("jpg",)), ("PNG", ("png",)), ("HEIC", ("hei
 SORTS = (("Best match", "distance"), ("Newest first", "date"), ("Oldest first", "date-asc"))
 EDIT_PAUSE_MS = 400
 _BAD = "QLineEdit { border: 1px solid #c0392b; border-radius: 3px; padding: 2px 4px; }"
-_FIELDS = ("QLineEdit { border: 1px solid palette(mid); border-radius: 3px; padding: 2px 4px; background: palette(base); }"
-           "QLineEdit:focus { border-color: palette(highlight); }")
+_FIELDS = (
+    "QLineEdit { border: 1px solid palette(mid); border-radius: 3px; padding: 2px 4px; background: palette(base); }"
+    "QLineEdit:focus { border-color: palette(highlight); }"
+)
 
 
 class FiltersBar(QWidget):
@@ -37,7 +39,9 @@ class FiltersBar(QWidget):
         self.tag_completer.activated.connect(lambda _text: self._edited())  # a picked tag filters at once
         self.after = QLineEdit(self)
         self.after.setPlaceholderText("From YYYY-MM")
-        self.after.setToolTip("Only photos taken on or after this date (YYYY, YYYY-MM or YYYY-MM-DD); without a recorded date, one in the file or folder name, else the file's time")
+        self.after.setToolTip(
+            "Only photos taken on or after this date (YYYY, YYYY-MM or YYYY-MM-DD); without a recorded date, one in the file or folder name, else the file's time"
+        )
         self.before = QLineEdit(self)
         self.before.setPlaceholderText("Before YYYY-MM")
         self.before.setToolTip("Only photos taken before this date")

@@ -91,7 +91,9 @@ class FirstRunDialog(QDialog):
         self.download_button.setDefault(True)
         self.download_button.setEnabled(False)
         self.download_button.clicked.connect(self._download)
-        download_card, self.download_note = _card(self, self.download_button, "ViT-B-32 (DataComp-XL), about 600 MB, downloaded once into the shared Hugging Face cache.")
+        download_card, self.download_note = _card(
+            self, self.download_button, "ViT-B-32 (DataComp-XL), about 600 MB, downloaded once into the shared Hugging Face cache."
+        )
         self.download_state = QLabel("Checking the internet connection…", self)
         self.download_state.setWordWrap(True)
         self.progress = QProgressBar(self)
@@ -107,7 +109,9 @@ class FirstRunDialog(QDialog):
 
         self.import_button = QPushButton("Use a weights file…", self)
         self.import_button.clicked.connect(self._import)
-        import_card, _ = _card(self, self.import_button, "A local open_clip weights file (.safetensors, .bin, .pt) for the architecture below, e.g. copied from another computer.")
+        import_card, _ = _card(
+            self, self.import_button, "A local open_clip weights file (.safetensors, .bin, .pt) for the architecture below, e.g. copied from another computer."
+        )
         self.arch = QLineEdit(DEFAULT_ARCH, self)
         self.arch.setToolTip("An open_clip model name, or the path of a model config .json")
         arch_row = QHBoxLayout()
@@ -128,7 +132,9 @@ class FirstRunDialog(QDialog):
         )
 
         self.later_button = QPushButton("Later", self)
-        self.later_button.setToolTip("Close this for now: browse your photos; added folders are indexed once a model is chosen (File ▸ Settings… ▸ Model files…)")
+        self.later_button.setToolTip(
+            "Close this for now: browse your photos; added folders are indexed once a model is chosen (File ▸ Settings… ▸ Model files…)"
+        )
         self.later_button.clicked.connect(self.reject)
         later_row = QHBoxLayout()
         later_row.addWidget(QLabel("You can browse your photos without a model; searching needs one.", self), 1)
@@ -141,7 +147,13 @@ class FirstRunDialog(QDialog):
         layout.addWidget(tiny_card)
         layout.addLayout(later_row)
         if hub_reachable is None:
-            self.runner.run_in_background(ops.hub_reachable, lane=IO, label="checking the internet", on_success=self.set_hub_reachable, on_failure=lambda _e: self.set_hub_reachable(False))
+            self.runner.run_in_background(
+                ops.hub_reachable,
+                lane=IO,
+                label="checking the internet",
+                on_success=self.set_hub_reachable,
+                on_failure=lambda _e: self.set_hub_reachable(False),
+            )
         else:
             self.set_hub_reachable(hub_reachable)
 
@@ -150,8 +162,9 @@ class FirstRunDialog(QDialog):
         self._reachable = reachable
         self.download_button.setEnabled(reachable)
         self.download_state.setText(
-            "Ready to download." if reachable else "<b>Offline:</b> the internet cannot be reached, so the model cannot be downloaded now. "
-            "Use a weights file, or the small offline model."
+            "Ready to download."
+            if reachable
+            else "<b>Offline:</b> the internet cannot be reached, so the model cannot be downloaded now. Use a weights file, or the small offline model."
         )
 
     # -- the three ways ------------------------------------------------------------------
@@ -163,9 +176,14 @@ class FirstRunDialog(QDialog):
         self.cancel_download.setVisible(True)
         self.download_state.setText("Downloading…")
         self._job = self.runner.run_in_background(
-            ops.download_default_weights, lane=IO, label="Downloading the model", show_progress=True,
-            on_progress=self._download_progress, on_success=lambda _path: self._finish(ModelChoice()),
-            on_failure=self._download_failed, on_finished=self._download_ended,
+            ops.download_default_weights,
+            lane=IO,
+            label="Downloading the model",
+            show_progress=True,
+            on_progress=self._download_progress,
+            on_success=lambda _path: self._finish(ModelChoice()),
+            on_failure=self._download_failed,
+            on_finished=self._download_ended,
         )
 
     def _download_progress(self, event: ProgressEvent) -> None:
@@ -198,7 +216,9 @@ class FirstRunDialog(QDialog):
         self._busy(True)
         self.import_state.setText("Checking the file…")
         self.runner.run_in_background(
-            lambda ctx: ops.check_weights_file(ctx, arch, path), lane=IO, label="Checking the weights file",
+            lambda ctx: ops.check_weights_file(ctx, arch, path),
+            lane=IO,
+            label="Checking the weights file",
             on_success=lambda checked: self._finish(ModelChoice(backbone=arch, weights=checked)),
             on_failure=self._import_failed,
         )

@@ -40,8 +40,10 @@ class ThumbnailDelegate(QStyledItemDelegate):
         palette: QPalette = option.palette
         picture = square  # where the picture is drawn: the badge sits on its corner, not the cell's
         if pixmap is not None and not pixmap.isNull():
-            scaled = pixmap if max(pixmap.width(), pixmap.height()) <= self.size else pixmap.scaled(
-                self.size, self.size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            scaled = (
+                pixmap
+                if max(pixmap.width(), pixmap.height()) <= self.size
+                else pixmap.scaled(self.size, self.size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
             )
             x = square.x() + (self.size - scaled.width()) // 2
             y = square.y() + (self.size - scaled.height()) // 2

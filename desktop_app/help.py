@@ -52,7 +52,10 @@ def add_help(window: "MainWindow") -> dict[str, QAction]:
     """The Help menu and tooltips on the window's actions; returns the new actions by name."""
     menu = window.menuBar().addMenu("&Help")
     actions = {}
-    for name, text, slot in (("report", "Report a problem…", partial(open_report_dialog, window)), ("about", "About BitLens", partial(open_about_dialog, window))):
+    for name, text, slot in (
+        ("report", "Report a problem…", partial(open_report_dialog, window)),
+        ("about", "About BitLens", partial(open_about_dialog, window)),
+    ):
         act = QAction(text, window)
         act.triggered.connect(lambda _checked=False, slot=slot: slot())
         menu.addAction(act)
@@ -84,8 +87,11 @@ class AboutDialog(QDialog):
         self.setWindowTitle("About BitLens")
         self.info: dict = versions(load_torch=False)
         self.info["qt"] = qVersion()
-        title = QLabel(f"<h2>BitLens {__version__}</h2>Search your own photo folders by text or by example image, "
-                       "with short binary codes learned from your tags. Your photos never leave this computer.", self)
+        title = QLabel(
+            f"<h2>BitLens {__version__}</h2>Search your own photo folders by text or by example image, "
+            "with short binary codes learned from your tags. Your photos never leave this computer.",
+            self,
+        )
         title.setWordWrap(True)
         if parent is not None and not parent.windowIcon().isNull():
             logo = QLabel(self)
@@ -94,8 +100,16 @@ class AboutDialog(QDialog):
             logo = None
         self.form = QFormLayout()
         self._labels: dict[str, QLabel] = {}
-        for key, label in (("bitlens", "BitLens"), ("torch", "PyTorch"), ("open_clip", "open_clip"), ("qt", "Qt"), ("pyside6", "PySide6"),
-                           ("python", "Python"), ("os", "System"), ("device", "Device in use")):
+        for key, label in (
+            ("bitlens", "BitLens"),
+            ("torch", "PyTorch"),
+            ("open_clip", "open_clip"),
+            ("qt", "Qt"),
+            ("pyside6", "PySide6"),
+            ("python", "Python"),
+            ("os", "System"),
+            ("device", "Device in use"),
+        ):
             value = QLabel(self)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self._labels[key] = value
@@ -112,8 +126,13 @@ class AboutDialog(QDialog):
         layout.addLayout(self.form)
         layout.addWidget(buttons)
         self.loaded = False
-        runner.run_in_background(partial(ops.about_versions, device=device), lane=IO, label="reading versions",
-                                 on_success=self._loaded, on_failure=lambda error: self._loaded({"device": f"unknown ({error})"}))
+        runner.run_in_background(
+            partial(ops.about_versions, device=device),
+            lane=IO,
+            label="reading versions",
+            on_success=self._loaded,
+            on_failure=lambda error: self._loaded({"device": f"unknown ({error})"}),
+        )
 
     def _loaded(self, info: dict) -> None:
         self.info.update({k: v for k, v in info.items() if v is not None and k != "qt"})
@@ -147,12 +166,17 @@ class ReportDialog(QDialog):
         self.written: Optional[Path] = None
         self._versions = versions(load_torch=False)
         self._versions["qt"] = qVersion()
-        self._choose_path = choose_path or (lambda parent, suggested: QFileDialog.getSaveFileName(parent, "Save the diagnostics file", suggested, "JSON (*.json)")[0])
+        self._choose_path = choose_path or (
+            lambda parent, suggested: QFileDialog.getSaveFileName(parent, "Save the diagnostics file", suggested, "JSON (*.json)")[0]
+        )
         self.setWindowTitle("Report a problem")
         self.setMinimumSize(620, 520)
-        intro = QLabel("This file helps find what went wrong. It holds versions, the device, library counts, settings and "
-                       "the recent error messages. It never holds your photos, their thumbnails or tags. Below is exactly what "
-                       "will be saved; attach the file to your report.", self)
+        intro = QLabel(
+            "This file helps find what went wrong. It holds versions, the device, library counts, settings and "
+            "the recent error messages. It never holds your photos, their thumbnails or tags. Below is exactly what "
+            "will be saved; attach the file to your report.",
+            self,
+        )
         intro.setWordWrap(True)
         self.include_paths = QCheckBox("Include folder and file paths (they can show names of people or places)", self)
         self.include_paths.setToolTip("Off: every path and photo file name is replaced by <path> or <file>")
@@ -178,8 +202,13 @@ class ReportDialog(QDialog):
         layout.addWidget(buttons)
         self.refresh()
         # the device and the CUDA version need torch: filled in when it has loaded
-        window.runner.run_in_background(partial(ops.about_versions, device=window.settings.get(s.DEVICE)), lane=IO, label="reading versions",
-                                        on_success=self._versions_loaded, on_failure=lambda _error: None)
+        window.runner.run_in_background(
+            partial(ops.about_versions, device=window.settings.get(s.DEVICE)),
+            lane=IO,
+            label="reading versions",
+            on_success=self._versions_loaded,
+            on_failure=lambda _error: None,
+        )
 
     def _versions_loaded(self, info: dict) -> None:
         self._versions.update({k: v for k, v in info.items() if v is not None and k != "qt"})

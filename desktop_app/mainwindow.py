@@ -33,7 +33,9 @@ from .thumbnails import ThumbnailCache
 
 SIDEBAR_WIDTH, PREVIEW_WIDTH = 240, 320  # the side panes' widths in a roomy window
 LISTING_REFRESH_S = 0.8
-LOADING_MODEL = "Loading the search model… the first search after a start takes a few seconds"  # while indexing, how often the "all photos" grid picks up new photos
+LOADING_MODEL = (
+    "Loading the search model… the first search after a start takes a few seconds"  # while indexing, how often the "all photos" grid picks up new photos
+)
 
 
 def describe_page(page: ops.ResultPage) -> str:
@@ -180,8 +182,9 @@ class MainWindow(QMainWindow):
         self.watch_note = QLabel("", self)
         self.watch_note.setStyleSheet("color: #a0522d;")
         self.statusBar().addPermanentWidget(self.watch_note)
-        self.watch.note_changed.connect(lambda note: (self.watch_note.setText("Watching by periodic rescans" if note else ""),
-                                                      self.watch_note.setToolTip(note)))
+        self.watch.note_changed.connect(
+            lambda note: (self.watch_note.setText("Watching by periodic rescans" if note else ""), self.watch_note.setToolTip(note))
+        )
         self.watch.changed.connect(self._folders_changed_on_disk)
         self.overview_loaded.connect(lambda overview: self.watch.set_folders([f.path for f in overview.folders]))
 
@@ -236,8 +239,13 @@ class MainWindow(QMainWindow):
     def _after_first_overview(self, overview: ops.Overview) -> None:
         self._restore_last_view(overview)
         self.run_query()
-        self.runner.run_in_background(partial(ops.warm_up, codes_generation=self.codes_generation, device=self.options().device), lane=SEARCH,
-                                      label="loading the model", on_success=self._model_loaded, on_failure=lambda _e: None)
+        self.runner.run_in_background(
+            partial(ops.warm_up, codes_generation=self.codes_generation, device=self.options().device),
+            lane=SEARCH,
+            label="loading the model",
+            on_success=self._model_loaded,
+            on_failure=lambda _e: None,
+        )
         self._check_first_run(overview)
 
     def _restore_last_view(self, overview: ops.Overview) -> None:
@@ -268,8 +276,15 @@ class MainWindow(QMainWindow):
     def options(self) -> ops.IndexOptions:
         """How to index, from the settings and this run's command-line choice of model."""
         choice = self.model_override or ModelChoice(self.settings.get(s.BACKBONE), self.settings.get(s.PRETRAINED), self.settings.get(s.WEIGHTS))
-        return ops.IndexOptions(choice.backbone, choice.pretrained, choice.weights, self.settings.get(s.CODE_BITS), self.settings.get(s.DEVICE),
-                                cluster=self.settings.get(s.COMPUTE_ON), read_text=self.settings.get(s.READ_TEXT) == "on")
+        return ops.IndexOptions(
+            choice.backbone,
+            choice.pretrained,
+            choice.weights,
+            self.settings.get(s.CODE_BITS),
+            self.settings.get(s.DEVICE),
+            cluster=self.settings.get(s.COMPUTE_ON),
+            read_text=self.settings.get(s.READ_TEXT) == "on",
+        )
 
     # -- overview: folders and numbers -----------------------------------------------------------
 
@@ -302,7 +317,9 @@ class MainWindow(QMainWindow):
         check = self.weights_cached
         self.runner.run_in_background(
             lambda ctx: (ops.needs_first_run(ctx, options, weights_cached=check), ops.hub_reachable(ctx)),
-            lane=IO, label="checking for the model", on_success=self._first_run_checked,
+            lane=IO,
+            label="checking for the model",
+            on_success=self._first_run_checked,
             on_failure=lambda _e: self._first_run_checked((False, False)),
         )
 
@@ -384,7 +401,9 @@ class MainWindow(QMainWindow):
             name = Path(folder).name if folder else "the library"
             job = self.runner.run_in_background(
                 partial(ops.index_folders, folders=[folder] if folder else [], options=self.options()),
-                lane=WRITE, label=f"Indexing {name}", show_progress=True,
+                lane=WRITE,
+                label=f"Indexing {name}",
+                show_progress=True,
                 on_progress=partial(self._index_progress, folder),
                 on_success=partial(self._indexed, name),
                 on_failure=partial(self._index_failed, name),
@@ -459,8 +478,14 @@ class MainWindow(QMainWindow):
 
     def current_query(self) -> ops.Query:
         bar = self.filters_bar
-        return ops.Query(text=self.search.text(), image=self.search.image(), folder=self.sidebar.selected_folder(),
-                         filters=bar.filters(), radius=bar.radius(), sort=bar.sort_order())
+        return ops.Query(
+            text=self.search.text(),
+            image=self.search.image(),
+            folder=self.sidebar.selected_folder(),
+            filters=bar.filters(),
+            radius=bar.radius(),
+            sort=bar.sort_order(),
+        )
 
     def run_query(self) -> None:
         """Show the grid for the search bar and folder choice (stale answers are dropped)."""
@@ -485,8 +510,9 @@ class MainWindow(QMainWindow):
                 self.status.say(LOADING_MODEL)
                 if not self.results.rowCount():
                     listing = replace(query, text="", image=None, radius=None, sort="distance")
-                    self.runner.run_in_background(partial(ops.browse, query=listing), lane=READ, key="listing-while-loading",
-                                                  on_success=partial(self._show_listing_while_loading, query))
+                    self.runner.run_in_background(
+                        partial(ops.browse, query=listing), lane=READ, key="listing-while-loading", on_success=partial(self._show_listing_while_loading, query)
+                    )
         self.runner.run_in_background(job, lane=lane, key="results", label="search", on_success=self._show_page, on_failure=self._query_failed)
 
     def _show_listing_while_loading(self, asked: ops.Query, page: ops.ResultPage) -> None:
@@ -531,7 +557,9 @@ class MainWindow(QMainWindow):
     def _image_data_dropped(self, image: QImage) -> None:
         cache = self.cache_dir
         self.runner.run_in_background(
-            lambda ctx: save_query_image(image, cache), lane=IO, label="saving the dropped picture",
+            lambda ctx: save_query_image(image, cache),
+            lane=IO,
+            label="saving the dropped picture",
             on_success=lambda path: (self.search.set_image(path, label="the dropped picture"), self._chip_icon(path)),
         )
 
@@ -559,7 +587,8 @@ class MainWindow(QMainWindow):
                 "Drop photo folders here",
                 "Drag folders from your file manager onto this window, or add one. BitLens reads them to build its index; "
                 "it never changes, moves or deletes your photos.",
-                "Add folder…", "add",
+                "Add folder…",
+                "add",
             )
         elif busy and (page is None or not page.ids):
             self._show_message("Indexing…", "Photos appear here as they are found; searching works as soon as the first folder is indexed.", "", "")
@@ -568,15 +597,26 @@ class MainWindow(QMainWindow):
         elif page is not None and page.reason == "error":
             return  # _query_failed has said what went wrong
         elif page is not None and page.query.radius is not None and not page.query.empty:
-            self._show_message("No close match", f"No photo is within {page.query.radius} bits of this query. Move the closeness slider right, "
-                               "or turn off “Close matches only”, to see the nearest ones anyway.", "", "")
+            self._show_message(
+                "No close match",
+                f"No photo is within {page.query.radius} bits of this query. Move the closeness slider right, "
+                "or turn off “Close matches only”, to see the nearest ones anyway.",
+                "",
+                "",
+            )
         elif page is not None and page.query.folder and page.query.empty:
-            self._show_message("No photos in this folder", "The folder has no photos BitLens can read, or they are missing. Re-scan if you added some.", "Re-scan now", "rescan")
+            self._show_message(
+                "No photos in this folder",
+                "The folder has no photos BitLens can read, or they are missing. Re-scan if you added some.",
+                "Re-scan now",
+                "rescan",
+            )
         else:
             self._show_message(
                 "No photos match",
                 "Try other words, choose “All photos” in the sidebar, or drop an example photo on the search bar.",
-                "Show all photos", "all",
+                "Show all photos",
+                "all",
             )
 
     def _show_message(self, title: str, text: str, button: str, action: str) -> None:

@@ -30,8 +30,9 @@ from .jobs import IO, Job, JobRunner
 class ModelsDialog(QDialog):
     """Lists backbone weights (here or downloadable) and runs the weights manager's actions."""
 
-    def __init__(self, runner: JobRunner, pick_file: Optional[Callable[[QWidget, str, str], str]] = None, parent: Optional[QWidget] = None,
-                 in_use: Optional[str] = None) -> None:
+    def __init__(
+        self, runner: JobRunner, pick_file: Optional[Callable[[QWidget, str, str], str]] = None, parent: Optional[QWidget] = None, in_use: Optional[str] = None
+    ) -> None:
         super().__init__(parent)
         self.runner = runner
         self.in_use = in_use  # the backbone the open library searches with, as its label
@@ -78,8 +79,13 @@ class ModelsDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        self.runner.run_in_background(ops.list_weights, lane=IO, label="Listing model files", on_success=self._show_rows,
-                                      on_failure=lambda error: self.state.setText(f"<b>Cannot list the models:</b> {error}"))
+        self.runner.run_in_background(
+            ops.list_weights,
+            lane=IO,
+            label="Listing model files",
+            on_success=self._show_rows,
+            on_failure=lambda error: self.state.setText(f"<b>Cannot list the models:</b> {error}"),
+        )
 
     def _show_rows(self, rows: list) -> None:
         selected = self.selected_name()
@@ -119,9 +125,14 @@ class ModelsDialog(QDialog):
         self.cancel_button.setVisible(True)
         self.state.setText(f"Downloading {name}…")
         self._job = self.runner.run_in_background(
-            lambda ctx: ops.download_weights(ctx, name), lane=IO, label=f"Downloading {name}", show_progress=True,
-            on_progress=self._progressed, on_success=lambda path: self._say(f"<b>{name}</b> is ready: {path}"),
-            on_failure=lambda error: self._say(f"<b>The download failed:</b> {html.escape(str(error))}"), on_finished=self._ended,
+            lambda ctx: ops.download_weights(ctx, name),
+            lane=IO,
+            label=f"Downloading {name}",
+            show_progress=True,
+            on_progress=self._progressed,
+            on_success=lambda path: self._say(f"<b>{name}</b> is ready: {path}"),
+            on_failure=lambda error: self._say(f"<b>The download failed:</b> {html.escape(str(error))}"),
+            on_finished=self._ended,
         )
         self._update_buttons()
 
@@ -138,9 +149,12 @@ class ModelsDialog(QDialog):
             return
         self.state.setText("Copying the file into the cache…")
         self._job = self.runner.run_in_background(
-            lambda ctx: ops.import_weights(ctx, path, name), lane=IO, label="Importing a weights file",
+            lambda ctx: ops.import_weights(ctx, path, name),
+            lane=IO,
+            label="Importing a weights file",
             on_success=lambda cached: self._say(f"Imported as <b>{name}</b>: {cached}"),
-            on_failure=lambda error: self._say(f"<b>This file cannot be used:</b> {html.escape(str(error))}"), on_finished=self._ended,
+            on_failure=lambda error: self._say(f"<b>This file cannot be used:</b> {html.escape(str(error))}"),
+            on_finished=self._ended,
         )
         self._update_buttons()
 

@@ -106,8 +106,7 @@ class Overview:
 def load_overview(ctx: "JobContext") -> Overview:
     """Folders with their counts and the library status."""
     library = ctx.library
-    return Overview(folders=library.folders(), status=library.status(), formats=library.formats(), subfolders=library.subfolders(),
-                    tags=library.tag_names())
+    return Overview(folders=library.folders(), status=library.status(), formats=library.formats(), subfolders=library.subfolders(), tags=library.tag_names())
 
 
 def browse(ctx: "JobContext", query: Query) -> ResultPage:
@@ -161,8 +160,15 @@ def search(ctx: "JobContext", query: Query, codes_generation: int, device: str =
     if searcher is None:
         return ResultPage(query=query, reason="no_model")
     ctx.check()  # a newer query may have arrived while the searcher loaded
-    results = searcher.search(text=query.text or None, image=query.image, limit=limit or RESULT_LIMIT, folder=query.folder,
-                              filters=query.filters, radius=query.radius, sort=query.sort)
+    results = searcher.search(
+        text=query.text or None,
+        image=query.image,
+        limit=limit or RESULT_LIMIT,
+        folder=query.folder,
+        filters=query.filters,
+        radius=query.radius,
+        sort=query.sort,
+    )
     return ResultPage(
         query=query,
         ids=[r.image_id for r in results],
@@ -202,8 +208,16 @@ def index_folders(ctx: "JobContext", folders: list[str], options: IndexOptions) 
     # A library keeps its model: the settings choose only the model of a library without one.
     spec = None if has_model else options.spec()
     bits = None if has_model else options.bits
-    return library.index(folders, backbone=spec, bits=bits, device=options.device, progress=ctx.progress, cancel=ctx.cancel,
-                         cluster=options.cluster.strip() or None, ocr=None if options.read_text else False)
+    return library.index(
+        folders,
+        backbone=spec,
+        bits=bits,
+        device=options.device,
+        progress=ctx.progress,
+        cancel=ctx.cancel,
+        cluster=options.cluster.strip() or None,
+        ocr=None if options.read_text else False,
+    )
 
 
 def add_folder(ctx: "JobContext", folder: str) -> str:

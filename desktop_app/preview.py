@@ -17,8 +17,15 @@ from .text_overlay import draw_text_boxes, format_text
 from .thumbnails import load_scaled
 
 PREVIEW_SIDE = 1024  # decoded size: sharp in a wide pane, cheap to decode with JPEG draft mode
-SOURCE_NAMES = {"folder": "folder name", "filename": "file name", "xmp": "XMP", "iptc": "IPTC", "sidecar": "sidecar file", "user": "you",
-                "ocr": "text in the photo"}
+SOURCE_NAMES = {
+    "folder": "folder name",
+    "filename": "file name",
+    "xmp": "XMP",
+    "iptc": "IPTC",
+    "sidecar": "sidecar file",
+    "user": "you",
+    "ocr": "text in the photo",
+}
 
 
 def human_size(count: Optional[int]) -> str:
@@ -40,7 +47,10 @@ def format_tags(tags: list[dict]) -> str:
         by_tag.setdefault(entry["tag"], []).append(SOURCE_NAMES.get(entry["source"], entry["source"]))
     if not by_tag:
         return "<i>none</i>"
-    return "<br>".join(f"<b>{html.escape(tag)}</b> <span style='color:gray'>({html.escape(', '.join(sources))})</span>" for tag, sources in sorted(by_tag.items(), key=lambda kv: kv[0].lower()))
+    return "<br>".join(
+        f"<b>{html.escape(tag)}</b> <span style='color:gray'>({html.escape(', '.join(sources))})</span>"
+        for tag, sources in sorted(by_tag.items(), key=lambda kv: kv[0].lower())
+    )
 
 
 def describe_date(details: dict) -> str:
@@ -132,8 +142,16 @@ class PreviewPane(QWidget):
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        rows = (("Distance", self.distance), ("Path", self.path_label), ("Taken", self.date), ("Camera", self.camera), ("Size", self.size_label), ("Tags", self.tags),
-                ("Text in photo", self.photo_text), ("Status", self.status))
+        rows = (
+            ("Distance", self.distance),
+            ("Path", self.path_label),
+            ("Taken", self.date),
+            ("Camera", self.camera),
+            ("Size", self.size_label),
+            ("Tags", self.tags),
+            ("Text in photo", self.photo_text),
+            ("Status", self.status),
+        )
         for label, widget in rows:
             form.addRow(f"<span style='color:gray'>{label}</span>", widget)
         self._form = form

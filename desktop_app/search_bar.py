@@ -72,9 +72,11 @@ class SearchBar(QWidget):
         self.field = SearchField(self)
         self.field.setPlaceholderText("Search your photos: type words (“dog on the beach”) or drop a photo here")
         self.field.setClearButtonEnabled(True)
-        self.field.setToolTip("Words describing the photos you want (results come as you type), or drop a photo here to find similar ones (Ctrl+F). "
-                              "Add and take away: beach +sunset -people · keep words together: \"red car\" · "
-                              "weigh a term: sunset:0.5 · an example photo: img:~/Pictures/cat.jpg")
+        self.field.setToolTip(
+            "Words describing the photos you want (results come as you type), or drop a photo here to find similar ones (Ctrl+F). "
+            'Add and take away: beach +sunset -people · keep words together: "red car" · '
+            "weigh a term: sunset:0.5 · an example photo: img:~/Pictures/cat.jpg"
+        )
         self.field.setMinimumHeight(32)
         self.field.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.chip = QToolButton(self)
@@ -90,7 +92,8 @@ class SearchBar(QWidget):
         self.choose_button.setMinimumHeight(32)
         # replaceable in tests: returns the chosen file, or "" when the user cancels
         self.pick_photo: Callable[[], str] = lambda: QFileDialog.getOpenFileName(
-            self, "Find photos like…", str(Path.home()), "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff *.gif *.bmp);;All files (*)")[0]
+            self, "Find photos like…", str(Path.home()), "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff *.gif *.bmp);;All files (*)"
+        )[0]
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)

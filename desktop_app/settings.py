@@ -47,35 +47,61 @@ class Setting(Generic[T]):
 
 
 LIBRARY_LOCATION: Setting[str] = Setting(
-    "library/location", str, "", "Library folder",
+    "library/location",
+    str,
+    "",
+    "Library folder",
     "Where the library database lives (empty: $BITLENS_HOME, else the platform's data folder). Takes effect at the next start.",
     kind="folder",
 )
 CODE_BITS: Setting[int] = Setting(
-    "index/bits", int, 64, "Code length for new models", "Bits per photo code when a library gets its first model.",
+    "index/bits",
+    int,
+    64,
+    "Code length for new models",
+    "Bits per photo code when a library gets its first model.",
     choices=(16, 32, 64, 128),
 )
 DEVICE: Setting[str] = Setting(
-    "index/device", str, "auto", "Device", "Where the model runs: auto picks CUDA, then Apple MPS, then the CPU.",
+    "index/device",
+    str,
+    "auto",
+    "Device",
+    "Where the model runs: auto picks CUDA, then Apple MPS, then the CPU.",
     choices=("auto", "cpu", "cuda", "mps"),
 )
 COMPUTE_ON: Setting[str] = Setting(
-    "index/cluster", str, "", "Compute on",
+    "index/cluster",
+    str,
+    "",
+    "Compute on",
     "Empty: this computer. Else a Ray cluster that decodes and encodes the photos: HOST:6379 of a `ray start --head` "
     "machine, ray://HOST:10001, or 'local'. Scanning and the library stay here. Needs `pip install bitlens[cluster]`.",
 )
 THUMBNAIL_SIZE: Setting[int] = Setting(
-    "view/thumbnail_size", int, 160, "Thumbnail size", "Edge of a grid thumbnail in pixels.", minimum=64, maximum=512,
+    "view/thumbnail_size",
+    int,
+    160,
+    "Thumbnail size",
+    "Edge of a grid thumbnail in pixels.",
+    minimum=64,
+    maximum=512,
 )
 BACKBONE: Setting[str] = Setting(
-    "model/backbone", str, "", "Model for a new library",
+    "model/backbone",
+    str,
+    "",
+    "Model for a new library",
     "Empty: the default ViT-B-32; 'tiny': small offline model with random weights (low quality); an open_clip name or a config .json.",
 )
 PRETRAINED: Setting[str] = Setting("model/pretrained", str, "", "Pretrained tag", "open_clip weights tag for a named model (e.g. laion2b_s34b_b79k).")
 WEIGHTS: Setting[str] = Setting("model/weights", str, "", "Weights file", "A local weights file for the model (imported on first run).", kind="file")
 
 READ_TEXT: Setting[str] = Setting(
-    "index/read_text", str, "on", "Read text in photos",
+    "index/read_text",
+    str,
+    "on",
+    "Read text in photos",
     "on: indexing reads the words in photos (signs, receipts, screenshots) so a search finds them; off: skip it (faster indexing).",
     choices=("on", "off"),
 )
@@ -84,7 +110,9 @@ ALL: tuple[Setting, ...] = (LIBRARY_LOCATION, CODE_BITS, DEVICE, COMPUTE_ON, THU
 
 # Where the user left off, restored at the next start (not shown in the settings dialog).
 WINDOW_GEOMETRY: Setting[str] = Setting("state/window_geometry", str, "", "Window geometry", "The window's size and place (base64 of QWidget.saveGeometry).")
-LAST_FOLDER: Setting[str] = Setting("state/last_folder", str, "", "Last folder", "The folder chosen in the sidebar when the app was closed (empty: all photos).")
+LAST_FOLDER: Setting[str] = Setting(
+    "state/last_folder", str, "", "Last folder", "The folder chosen in the sidebar when the app was closed (empty: all photos)."
+)
 LAST_QUERY: Setting[str] = Setting("state/last_query", str, "", "Last query", "The words in the search bar when the app was closed.")
 
 

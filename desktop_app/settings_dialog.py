@@ -122,8 +122,7 @@ class SettingsDialog(QDialog):
         combo.setItemData(0, "the default, ViT-B-32", Qt.ItemDataRole.ToolTipRole)
         for choice in CHOICES:
             combo.addItem(choice.arch)
-            combo.setItemData(combo.count() - 1, f"{choice.label}; languages: {choice.languages}; downloads {choice.download}",
-                              Qt.ItemDataRole.ToolTipRole)
+            combo.setItemData(combo.count() - 1, f"{choice.label}; languages: {choice.languages}; downloads {choice.download}", Qt.ItemDataRole.ToolTipRole)
         combo.setEditText(value)
         combo.lineEdit().setPlaceholderText("default (ViT-B-32)")
         self._editors[setting.key] = (setting, combo)

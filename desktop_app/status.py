@@ -11,8 +11,16 @@ from engine.jobs import ProgressEvent
 
 from .jobs import Job
 
-STAGES = {"scan": "Scanning", "encode": "Encoding photos", "codes": "Writing codes", "ocr": "Reading text in photos", "download": "Downloading the model",
-          "train": "Training", "epoch": "Training", "evaluate": "Evaluating"}
+STAGES = {
+    "scan": "Scanning",
+    "encode": "Encoding photos",
+    "codes": "Writing codes",
+    "ocr": "Reading text in photos",
+    "download": "Downloading the model",
+    "train": "Training",
+    "epoch": "Training",
+    "evaluate": "Evaluating",
+}
 
 
 def plural(count: int, word: str) -> str:
@@ -96,8 +104,9 @@ class StatusPanel:
     def set_stats(self, status: dict) -> None:
         self.stats.setText(describe_status(status))
         model = status.get("active_model")
-        self.stats.setToolTip("The library: photos, folders and the model its search uses"
-                              + (f" ({model['backbone']})" if model else "") + ". Models ▸ Models… lists the models.")
+        self.stats.setToolTip(
+            "The library: photos, folders and the model its search uses" + (f" ({model['backbone']})" if model else "") + ". Models ▸ Models… lists the models."
+        )
 
     def track(self, job: Job) -> None:
         """Show a job with progress (from when it is queued, so waiting jobs are counted)."""

@@ -62,8 +62,11 @@ class TagEditor(QWidget):
         self.message.setText("")
         self.setEnabled(bool(paths))
         several = len(self.paths) > 1
-        self.heading.setText(f"<span style='color:gray'>Your tags — added to and removed from all {len(self.paths)} selected photos</span>"
-                             if several else "<span style='color:gray'>Your tags</span>")
+        self.heading.setText(
+            f"<span style='color:gray'>Your tags — added to and removed from all {len(self.paths)} selected photos</span>"
+            if several
+            else "<span style='color:gray'>Your tags</span>"
+        )
         self.field.setPlaceholderText(f"Add a tag to the {len(self.paths)} selected photos…" if several else "Add a tag of your own…")
 
     def set_user_tags(self, tags: list[str]) -> None:
@@ -103,8 +106,13 @@ class TagEditor(QWidget):
             self.message.setText(f"Tagged “{tag}”{several}." if count else f"“{tag}” was already one of your tags here.")
             self.changed.emit()
 
-        self.runner.run_in_background(lambda ctx: ctx.library.add_user_tag(paths, tag), lane=WRITE, label="tagging", on_success=done,
-                                      on_failure=lambda error: self.message.setText(f"Could not add the tag: {error}"))
+        self.runner.run_in_background(
+            lambda ctx: ctx.library.add_user_tag(paths, tag),
+            lane=WRITE,
+            label="tagging",
+            on_success=done,
+            on_failure=lambda error: self.message.setText(f"Could not add the tag: {error}"),
+        )
 
     def remove(self, tag: str) -> None:
         paths = list(self.paths)
@@ -113,5 +121,10 @@ class TagEditor(QWidget):
             self.message.setText(f"Removed “{tag}”.")
             self.changed.emit()
 
-        self.runner.run_in_background(lambda ctx: ctx.library.remove_user_tag(paths, tag), lane=WRITE, label="untagging", on_success=done,
-                                      on_failure=lambda error: self.message.setText(f"Could not remove the tag: {error}"))
+        self.runner.run_in_background(
+            lambda ctx: ctx.library.remove_user_tag(paths, tag),
+            lane=WRITE,
+            label="untagging",
+            on_success=done,
+            on_failure=lambda error: self.message.setText(f"Could not remove the tag: {error}"),
+        )

@@ -64,7 +64,9 @@ class SuggestionsBox(QWidget):
         if path is None:
             return
         self.runner.run_in_background(
-            lambda ctx: suggestions_for(ctx, path, self.generation(), self.tags_version), lane=SEARCH, key="tag-suggestions",
+            lambda ctx: suggestions_for(ctx, path, self.generation(), self.tags_version),
+            lane=SEARCH,
+            key="tag-suggestions",
             on_success=lambda found, asked=path: self._arrived(asked, found),
         )
 
@@ -118,5 +120,6 @@ class SuggestionsBox(QWidget):
         path = self.path
         if path is None:
             return
-        self.runner.run_in_background(lambda ctx: reject_tag(ctx.library, path, tag), lane=WRITE, label="Rejecting a suggestion",
-                                      on_success=lambda _r, tag=tag: self._decided(tag))
+        self.runner.run_in_background(
+            lambda ctx: reject_tag(ctx.library, path, tag), lane=WRITE, label="Rejecting a suggestion", on_success=lambda _r, tag=tag: self._decided(tag)
+        )

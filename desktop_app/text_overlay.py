@@ -33,6 +33,4 @@ def format_text(lines: list[dict]) -> str:
     """The lines read in a photo as rich text, one per line, with the reader's confidence."""
     if not lines:
         return "<i>none found</i>"
-    return "<br>".join(
-        f"{html.escape(line['text'])} <span style='color:gray'>({line.get('confidence', 0):.0%})</span>" for line in lines
-    )
+    return "<br>".join(f"{html.escape(line['text'])} <span style='color:gray'>({line.get('confidence', 0):.0%})</span>" for line in lines)

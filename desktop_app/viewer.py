@@ -36,8 +36,7 @@ class PhotoViewer(QDialog):
         layout.addWidget(self.note)
         if parent is not None:
             self.resize(parent.size() * 0.9)
-        runner.run_in_background(lambda ctx: load_scaled(path, VIEWER_SIDE), lane=THUMBS, key="viewer-image",
-                                 on_success=self._loaded, on_failure=self._failed)
+        runner.run_in_background(lambda ctx: load_scaled(path, VIEWER_SIDE), lane=THUMBS, key="viewer-image", on_success=self._loaded, on_failure=self._failed)
 
     def _loaded(self, image: QImage) -> None:
         self.image.setText("")

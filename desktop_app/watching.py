@@ -22,8 +22,14 @@ class FolderWatch(QObject):
     note_changed = Signal(str)
     _batch = Signal(object)  # from the watcher's thread, delivered queued on the GUI thread
 
-    def __init__(self, parent: Optional[QObject] = None, debounce_s: float = DEBOUNCE_S, poll_interval_s: float = POLL_INTERVAL_S,
-                 watch_limit: Optional[int] = -1, factory: Optional[Callable] = None) -> None:
+    def __init__(
+        self,
+        parent: Optional[QObject] = None,
+        debounce_s: float = DEBOUNCE_S,
+        poll_interval_s: float = POLL_INTERVAL_S,
+        watch_limit: Optional[int] = -1,
+        factory: Optional[Callable] = None,
+    ) -> None:
         super().__init__(parent)
         self.debounce_s = debounce_s
         self.poll_interval_s = poll_interval_s
@@ -52,8 +58,9 @@ class FolderWatch(QObject):
         except ImportError:  # watchdog missing: say so instead of failing
             self._set_note("Folder watching is off (the watchdog package is missing): use Re-scan after adding photos.")
             return
-        self.watcher = FolderWatcher(folders, self._batch.emit, debounce_s=self.debounce_s, poll_interval_s=self.poll_interval_s,
-                                     watch_limit=self.watch_limit).start()
+        self.watcher = FolderWatcher(
+            folders, self._batch.emit, debounce_s=self.debounce_s, poll_interval_s=self.poll_interval_s, watch_limit=self.watch_limit
+        ).start()
         self._set_note(self.watcher.note)
 
     def stop(self) -> None:

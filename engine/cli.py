@@ -55,18 +55,28 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--bits", type=int, choices=(16, 32, 64, 128), help="code length for a new code model (default 64)")
     index.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     index.add_argument("--batch-size", type=int, default=32)
-    index.add_argument("--precision", default="auto", choices=("auto", "int8", "fp32"),
-                       help="image tower precision: auto = int8 (ONNX Runtime) where no GPU encodes, fp32 with one; "
-                            "a library keeps its own unless you choose (default: auto)")
-    index.add_argument("--cluster", metavar="ADDRESS",
-                       help="encode on a Ray cluster: HOST:6379 of a `ray start --head` node, ray://HOST:10001, "
-                            "or local (Ray in this process); needs `pip install bitlens[cluster]`")
-    index.add_argument("--ocr", action=argparse.BooleanOptionalAction, default=None,
-                       help="read the text in photos so searches find their words (default: on where the OCR engine is installed)")
+    index.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "int8", "fp32"),
+        help="image tower precision: auto = int8 (ONNX Runtime) where no GPU encodes, fp32 with one; a library keeps its own unless you choose (default: auto)",
+    )
+    index.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="encode on a Ray cluster: HOST:6379 of a `ray start --head` node, ray://HOST:10001, "
+        "or local (Ray in this process); needs `pip install bitlens[cluster]`",
+    )
+    index.add_argument(
+        "--ocr",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="read the text in photos so searches find their words (default: on where the OCR engine is installed)",
+    )
     index.add_argument("--json", action="store_true", help="print the scan report as JSON")
 
     search = commands.add_parser("search", help="rank photos by a text or image query")
-    search.add_argument("text", nargs="?", help="what to look for, e.g. \"dog on the beach\"")
+    search.add_argument("text", nargs="?", help='what to look for, e.g. "dog on the beach"')
     search.add_argument("--image", metavar="FILE", help="find photos similar to this one")
     search.add_argument("--batch", metavar="FILE", help="one query per line (text, or @PATH for an image); JSON Lines out")
     search.add_argument("--limit", type=int, default=20, help="how many results (0 = the whole ranking)")
@@ -83,10 +93,16 @@ def _parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train the hashing network on the library's tags (the active model stays until --activate)")
     train.add_argument("--bits", type=int, choices=(16, 32, 64, 128), default=64)
-    train.add_argument("--epochs", type=int, help="training epochs (default: the config's 30, fewer for a library past about 5,000 photos, so a run stays near 1,100 steps)")
-    train.add_argument("--effort", default="head", choices=("head", "finetune", "scratch"),
-                       help="head: the hashing network on cached backbone features (fast); finetune: also the image tower's "
-                            "last blocks (a GPU helps); scratch: a re-initialised image tower trained from pixels (small backbones)")
+    train.add_argument(
+        "--epochs", type=int, help="training epochs (default: the config's 30, fewer for a library past about 5,000 photos, so a run stays near 1,100 steps)"
+    )
+    train.add_argument(
+        "--effort",
+        default="head",
+        choices=("head", "finetune", "scratch"),
+        help="head: the hashing network on cached backbone features (fast); finetune: also the image tower's "
+        "last blocks (a GPU helps); scratch: a re-initialised image tower trained from pixels (small backbones)",
+    )
     train.add_argument("--config", help="hashing config JSON (default: the built-in one)")
     train.add_argument("--database-codes", choices=("image", "fused"), help="code library photos from pixels only, or from pixels and their tags")
     train.add_argument("--resume", action="store_true", help="continue an interrupted training run")
@@ -115,11 +131,20 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", metavar="DIR", default=".", help="where results.json and the PR curve PNG are written")
     evaluate.add_argument("--ablation", action="store_true", help="also train with each seed component switched (slow)")
     evaluate.add_argument("--effort", default="head", choices=("head", "finetune", "scratch"), help="training effort of the trained rows")
-    evaluate.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                          help="override one hashing-config value for the trained rows, e.g. training.finetune_blocks=4 (repeatable)")
-    evaluate.add_argument("--regime", default="rich", choices=("rich", "folders", "held-out"),
-                          help="what the folders say: every tag source (rich), album folder names only (folders), "
-                               "or folder names with four concepts' albums renamed to camera folders (held-out)")
+    evaluate.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one hashing-config value for the trained rows, e.g. training.finetune_blocks=4 (repeatable)",
+    )
+    evaluate.add_argument(
+        "--regime",
+        default="rich",
+        choices=("rich", "folders", "held-out"),
+        help="what the folders say: every tag source (rich), album folder names only (folders), "
+        "or folder names with four concepts' albums renamed to camera folders (held-out)",
+    )
     evaluate.add_argument("--json", action="store_true")
 
     status = commands.add_parser("status", help="photos, missing, errors, tags, models")
@@ -157,8 +182,18 @@ def _cmd_index(library, args) -> int:
         raise UserError("no folders yet: give one, e.g. `bitlens index ~/Pictures`")
     progress = _progress_printer(sys.stderr.isatty())
     try:
-        report = library.index(args.folders, backbone=spec, bits=args.bits, device=args.device, progress=progress, cancel=CancelToken(),
-                               batch_size=args.batch_size, precision=args.precision, cluster=args.cluster, ocr=args.ocr)
+        report = library.index(
+            args.folders,
+            backbone=spec,
+            bits=args.bits,
+            device=args.device,
+            progress=progress,
+            cancel=CancelToken(),
+            batch_size=args.batch_size,
+            precision=args.precision,
+            cluster=args.cluster,
+            ocr=args.ocr,
+        )
     finally:
         if progress is not None:
             progress.close()
@@ -264,8 +299,18 @@ def _cmd_train(library, args) -> int:
     overrides = {"training": {"database_codes": args.database_codes}} if args.database_codes else None
     try:
         kwargs = {"config_path": args.config} if args.config else {}
-        model_id = train_model(library, bits=args.bits, epochs=args.epochs, effort=args.effort, device=args.device,
-                               overrides=overrides, resume=args.resume, progress=progress, cancel=CancelToken(), **kwargs)
+        model_id = train_model(
+            library,
+            bits=args.bits,
+            epochs=args.epochs,
+            effort=args.effort,
+            device=args.device,
+            overrides=overrides,
+            resume=args.resume,
+            progress=progress,
+            cancel=CancelToken(),
+            **kwargs,
+        )
         if args.activate:
             activate_model(library, model_id, progress=progress)
     finally:
@@ -293,8 +338,10 @@ def _cmd_models(library, args) -> int:
             print(json.dumps([c.as_dict() for c in CHOICES], indent=2))
         for c in CHOICES if not args.json else ():
             tag = f" --pretrained {c.pretrained}" if c.pretrained else ""
-            print(f"--backbone {c.arch}{tag}\n    {c.label}; languages: {c.languages}; downloads {c.download}"
-                  + (f"; needs {', '.join(c.needs)}" if c.needs else ""))
+            print(
+                f"--backbone {c.arch}{tag}\n    {c.label}; languages: {c.languages}; downloads {c.download}"
+                + (f"; needs {', '.join(c.needs)}" if c.needs else "")
+            )
         return 0
     if args.action == "list":
         rows = list_models(library)
@@ -332,9 +379,19 @@ def _cmd_eval(library, args) -> int:
     except ValueError as error:
         raise UserError(f"--set {error}") from error
     variants = {"trained": overrides, **ABLATIONS} if args.ablation else {"trained": overrides}
-    results = run_benchmark(args.benchmark, bits_list=args.bits, epochs=args.epochs, backbone=args.backbone, weights=args.weights,
-                            work=args.work, out=args.out, progress=_progress_printer(sys.stderr.isatty()), variants=variants,
-                            effort=args.effort, regime=args.regime)
+    results = run_benchmark(
+        args.benchmark,
+        bits_list=args.bits,
+        epochs=args.epochs,
+        backbone=args.backbone,
+        weights=args.weights,
+        work=args.work,
+        out=args.out,
+        progress=_progress_printer(sys.stderr.isatty()),
+        variants=variants,
+        effort=args.effort,
+        regime=args.regime,
+    )
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -375,15 +432,38 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     from .search.searcher import SearchError
     from .training.errors import ModelError, TrainingDataError
 
-    expected = (UserError, search_verbs.UsageError, LibraryError, LibraryTooNew, ModelFileError, BackboneError, WeightsUnavailable, SearchError,
-                TrainingDataError, ModelError, LibraryBusy, FileNotFoundError, PermissionError, ClusterError, PrecisionError)
+    expected = (
+        UserError,
+        search_verbs.UsageError,
+        LibraryError,
+        LibraryTooNew,
+        ModelFileError,
+        BackboneError,
+        WeightsUnavailable,
+        SearchError,
+        TrainingDataError,
+        ModelError,
+        LibraryBusy,
+        FileNotFoundError,
+        PermissionError,
+        ClusterError,
+        PrecisionError,
+    )
     try:
         if args.command == "models" and args.action in weights_cli.ACTIONS:  # no library needed
             return weights_cli.run(args)
         with Library(args.library) as library:
-            handler = {"index": _cmd_index, "search": _cmd_search, "show": _cmd_show, "status": _cmd_status, "folders": _cmd_folders,
-                       "train": _cmd_train, "models": _cmd_models, "eval": _cmd_eval,
-                       **search_verbs.HANDLERS}[args.command]
+            handler = {
+                "index": _cmd_index,
+                "search": _cmd_search,
+                "show": _cmd_show,
+                "status": _cmd_status,
+                "folders": _cmd_folders,
+                "train": _cmd_train,
+                "models": _cmd_models,
+                "eval": _cmd_eval,
+                **search_verbs.HANDLERS,
+            }[args.command]
             if args.command == "train" or (args.command == "models" and args.action != "list"):
                 # Training and model switches change the library: one writing process at a time.
                 with library.writing(args.command):

@@ -25,14 +25,25 @@ def add_search_filters(search) -> None:
     search.add_argument("--after", metavar="DATE", help="only photos taken on or after YYYY[-MM[-DD]] (file time if no date taken)")
     search.add_argument("--before", metavar="DATE", help="only photos taken before YYYY[-MM[-DD]]")
     search.add_argument("--type", action="append", default=[], metavar="TYPE", help="only these file types, e.g. jpg, png (repeat or comma-separate)")
-    search.add_argument("--radius", nargs="?", const="auto", metavar="BITS", help="only photos within this Hamming distance ('auto' or no value: the default for the code length)")
+    search.add_argument(
+        "--radius",
+        nargs="?",
+        const="auto",
+        metavar="BITS",
+        help="only photos within this Hamming distance ('auto' or no value: the default for the code length)",
+    )
     search.add_argument("--sort", choices=("distance", "date", "date-asc"), default="distance", help="order of the results (date: newest first)")
 
 
 def add_commands(commands) -> None:
     duplicates = commands.add_parser("duplicates", help="groups of near-duplicate photos (nothing is deleted)")
-    duplicates.add_argument("--min-similarity", type=_similarity, default=None, metavar="PERCENT",
-                            help="how alike two photos' pixel fingerprints must be, in percent (default 90; 100: only identical fingerprints)")
+    duplicates.add_argument(
+        "--min-similarity",
+        type=_similarity,
+        default=None,
+        metavar="PERCENT",
+        help="how alike two photos' pixel fingerprints must be, in percent (default 90; 100: only identical fingerprints)",
+    )
     duplicates.add_argument("--folder", help="only photos below this folder")
     duplicates.add_argument("--all", action="store_true", help="include photos forgotten in an earlier review")
     duplicates.add_argument("--json", action="store_true", help="print JSON: a list of {similarity, photos: [{path, size, width, height, date, similarity}]}")
@@ -58,8 +69,7 @@ def results(searcher, args, text: Optional[str], image: Optional[str]) -> list[d
     from .search.cutoff import parse_radius
     from .search.filters import Filters
 
-    filters = Filters(tags=tuple(args.tag), after=args.after, before=args.before,
-                      types=tuple(t for value in args.type for t in value.split(",") if t.strip()))
+    filters = Filters(tags=tuple(args.tag), after=args.after, before=args.before, types=tuple(t for value in args.type for t in value.split(",") if t.strip()))
     try:
         radius = None if args.radius is None else parse_radius(args.radius, searcher.bits, default=searcher.default_radius)
     except ValueError as error:

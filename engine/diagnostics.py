@@ -19,7 +19,10 @@ from . import __version__
 
 # Absolute paths (POSIX, ~, Windows drive or UNC), and bare file names with a photo/weights extension.
 _PATH = re.compile(r"""(?<![\w.\-])(?:[A-Za-z]:[\\/]|\\\\|~[\\/]|/)[^\s'"<>|,;:()\[\]{}]*(?:[ ][^\s'"<>|,;:/\\()\[\]{}]+(?=[\\/]))?[^\s'"<>|,;:()\[\]{}]*""")
-_FILE = re.compile(r"""[^\s'"<>|,;:/\\()\[\]{}]+\.(?:jpe?g|png|gif|bmp|tiff?|webp|heic|heif|avif|dng|cr2|cr3|nef|arw|orf|rw2|raf|xmp|safetensors|bin|pt|pth|json|sqlite|db)\b""", re.IGNORECASE)
+_FILE = re.compile(
+    r"""[^\s'"<>|,;:/\\()\[\]{}]+\.(?:jpe?g|png|gif|bmp|tiff?|webp|heic|heif|avif|dng|cr2|cr3|nef|arw|orf|rw2|raf|xmp|safetensors|bin|pt|pth|json|sqlite|db)\b""",
+    re.IGNORECASE,
+)
 
 
 def scrub(text: str) -> str:

@@ -35,8 +35,15 @@ def test_eval_scores_every_task_against_baselines(mini_benchmark, tmp_path):
     results = run_benchmark(root, bits_list=[16], epochs=2, work=tmp_path / "work", out=tmp_path / "out")
     assert tree_fingerprint(root) == before  # the benchmark folder is only read
     methods = [row["method"] for row in results["rows"]]
-    for expected in ("float cosine (backbone)", "random", "LSH (backbone)", "ITQ (untrained codes)", "trained: image codes", "trained: fused database codes",
-                     "trained: fused database codes, 12 views, expanded (as search does)"):
+    for expected in (
+        "float cosine (backbone)",
+        "random",
+        "LSH (backbone)",
+        "ITQ (untrained codes)",
+        "trained: image codes",
+        "trained: fused database codes",
+        "trained: fused database codes, 12 views, expanded (as search does)",
+    ):
         assert expected in methods
     for row in results["rows"]:
         for task in TASKS:

@@ -33,8 +33,20 @@ def bundle(request, tmp_path_factory) -> Path:
             pytest.skip("pyinstaller is not installed in this environment (pip install pyinstaller)")
         work = tmp_path_factory.mktemp("bundle")
         dist = work / "dist"
-        subprocess.run([str(Path(sys.executable).parent / "pyinstaller"), str(REPO / "packaging" / "bitlens.spec"), "--noconfirm",
-                        "--distpath", str(dist), "--workpath", str(work / "build")], cwd=REPO, check=True, timeout=3600)
+        subprocess.run(
+            [
+                str(Path(sys.executable).parent / "pyinstaller"),
+                str(REPO / "packaging" / "bitlens.spec"),
+                "--noconfirm",
+                "--distpath",
+                str(dist),
+                "--workpath",
+                str(work / "build"),
+            ],
+            cwd=REPO,
+            check=True,
+            timeout=3600,
+        )
     folder = dist / "bitlens"
     assert (folder / "bitlens").exists() and (folder / "bitlens-gui").exists()
     return folder

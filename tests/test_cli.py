@@ -19,7 +19,11 @@ def bitlens(library: Path, *args: str, check: bool = True) -> subprocess.Complet
     env.pop("BITLENS_HOME", None)
     result = subprocess.run(
         [sys.executable, "-m", "engine.cli", "--library", str(library), *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"bitlens {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
@@ -60,8 +64,15 @@ def into_closed_pipe(library: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("BITLENS_HOME", None)
     try:
-        return subprocess.run([sys.executable, "-m", "engine.cli", "--library", str(library), *args], cwd=REPO, env=env,
-                              stdout=writer, stderr=subprocess.PIPE, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "engine.cli", "--library", str(library), *args],
+            cwd=REPO,
+            env=env,
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
     finally:
         os.close(writer)
 
@@ -151,7 +162,11 @@ def test_default_backbone_offline_fails_fast_with_advice(tmp_path, photo_tree):
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "engine.cli", "--library", str(tmp_path / "lib"), "index", str(photo_tree)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     elapsed = time.monotonic() - started
     assert result.returncode == 1

@@ -66,8 +66,7 @@ def test_cluster_index_equals_local_index(ray_local, photos, tiny_spec, local_li
 
     lines = []
     with Library(tmp_path / "library") as library:
-        report = library.index([photos], backbone=tiny_spec, precision="fp32", batch_size=BATCH, cluster="local",
-                               progress=lambda e: lines.append(e.message))
+        report = library.index([photos], backbone=tiny_spec, precision="fp32", batch_size=BATCH, cluster="local", progress=lambda e: lines.append(e.message))
         assert report.encoded == PHOTOS and report.errors == 1  # the broken file is reported, as locally
         assert any("Ray cluster" in line and "photos read from shared storage" in line for line in lines)
         assert _embeddings(library) == _embeddings(local_library)  # bit for bit: same batches, same code

@@ -10,8 +10,7 @@ import torch
 
 from conftest import index_albums, make_photo
 
-FAST = {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 32, "warmup_steps": 2, "finetune_blocks": 1},
-        "data": {"validation_fraction": 0.2}}
+FAST = {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 32, "warmup_steps": 2, "finetune_blocks": 1}, "data": {"validation_fraction": 0.2}}
 
 
 @pytest.fixture(scope="module")
@@ -194,13 +193,22 @@ def test_a_hand_added_tag_reaches_the_photos_fused_code(albums_library):
         code_model = load_code_model(active_model(session))
         key = albums_library.current_backbone().key
     with albums_library.store.raw() as db:
-        embeddings = np.stack([np.frombuffer(db.execute("SELECT vector FROM embeddings WHERE content_hash = ? AND backbone_key = ?", (h, key)).fetchone()[0], dtype=EMBED_DTYPE) for _, _, h in photos]).astype(np.float32)
+        embeddings = np.stack(
+            [
+                np.frombuffer(
+                    db.execute("SELECT vector FROM embeddings WHERE content_hash = ? AND backbone_key = ?", (h, key)).fetchone()[0], dtype=EMBED_DTYPE
+                )
+                for _, _, h in photos
+            ]
+        ).astype(np.float32)
     cache = FeatureCache(albums_library.paths.cache, key)
     tokens = cache.get_tokens([h for _, _, h in photos], embeddings.shape[1])
     cache.close()
     from engine.search.hamming import codes_to_bytes, pack_bits
 
-    expected = [codes_to_bytes(row, 64) for row in pack_bits(code_model.encode_images(embeddings, tokens, tags_of(albums_library.store, [i for i, _, _ in photos])))]
+    expected = [
+        codes_to_bytes(row, 64) for row in pack_bits(code_model.encode_images(embeddings, tokens, tags_of(albums_library.store, [i for i, _, _ in photos])))
+    ]
     assert after == expected
     albums_library.remove_user_tag([p for _, p, _ in photos], "beach")
     assert stored() == before

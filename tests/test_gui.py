@@ -132,7 +132,9 @@ def test_reads_run_beside_an_index_without_sqlite_errors(qtbot, tmp_path, photo_
     errors: list[BaseException] = []
     reads: list[int] = []
     try:
-        index = runner.run_in_background(lambda ctx: ctx.library.index([photo_tree], backbone=tiny_spec, progress=ctx.progress), lane=WRITE, on_failure=errors.append)
+        index = runner.run_in_background(
+            lambda ctx: ctx.library.index([photo_tree], backbone=tiny_spec, progress=ctx.progress), lane=WRITE, on_failure=errors.append
+        )
         while index.outcome is None:
             runner.run_in_background(ops.load_overview, lane=READ, on_success=lambda o: reads.append(o.status["photos"]), on_failure=errors.append)
             qtbot.wait(20)
@@ -158,7 +160,16 @@ def test_results_model_exposes_rows_lazily(qtbot, tmp_path):
         cache = ThumbnailCache(runner, tmp_path / "cache" / "thumbnails", 64)
         model = ResultsModel(cache)
         n = 1000
-        model.set_page(ResultPage(Query(text="x"), ids=list(range(n)), paths=[str(photo)] + [f"/nowhere/{i}.jpg" for i in range(1, n)], distances=list(range(n)), bits=64, searched=n))
+        model.set_page(
+            ResultPage(
+                Query(text="x"),
+                ids=list(range(n)),
+                paths=[str(photo)] + [f"/nowhere/{i}.jpg" for i in range(1, n)],
+                distances=list(range(n)),
+                bits=64,
+                searched=n,
+            )
+        )
         assert model.rowCount() == model.BATCH and model.canFetchMore()
         model.fetchMore()
         assert model.rowCount() == 2 * model.BATCH
@@ -292,7 +303,9 @@ def test_preview_shows_tags_with_sources_and_distance(qtbot, make_window, indexe
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS, check_params_cb=ranked):
         window.find_similar(str(target))
     window.grid.setCurrentIndex(window.results.index(0))
-    qtbot.waitUntil(lambda: window.preview.details is not None and window.preview.image.pixmap() is not None and not window.preview.image.pixmap().isNull(), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: window.preview.details is not None and window.preview.image.pixmap() is not None and not window.preview.image.pixmap().isNull(), timeout=WAIT_MS
+    )
     assert window.preview.path_label.text() == str(target)
     tags = window.preview.tags.text()
     assert "waves" in tags and "sand" in tags and "sidecar file" in tags

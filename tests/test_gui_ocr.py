@@ -59,8 +59,9 @@ def test_a_word_in_the_photo_finds_it_and_the_preview_outlines_the_text(qtbot, m
     assert preview.path == str(photos / "station.jpg")
     qtbot.waitUntil(lambda: "TICKETS" in preview.photo_text.text().upper(), timeout=WAIT_MS)
     assert "text in the photo" in preview.tags.text()  # the words are tags, with their source named
-    qtbot.waitUntil(lambda: preview.image.pixmap() is not None and not preview.image.pixmap().isNull() and _has_box_colour(preview.image.pixmap()),
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: preview.image.pixmap() is not None and not preview.image.pixmap().isNull() and _has_box_colour(preview.image.pixmap()), timeout=WAIT_MS
+    )
 
     # a photo without text shows no text row and no boxes
     scene = str(next(photos.glob("scene_*.jpg")))
@@ -88,6 +89,8 @@ def test_text_in_the_photo_is_a_tag_source_the_wizard_can_untick(qtbot, make_win
     qtbot.waitUntil(lambda: page.overview is not None and page.overview.tagged_photos == 2, timeout=WAIT_MS)
     box.setChecked(False)
     page.sources["folder"].setChecked(True)
-    qtbot.waitUntil(lambda: page.overview is not None and "marmalade" not in {tag for tag, _ in page.overview.top_tags}
-                    and page.overview.tagged_photos == 5, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: page.overview is not None and "marmalade" not in {tag for tag, _ in page.overview.top_tags} and page.overview.tagged_photos == 5,
+        timeout=WAIT_MS,
+    )
     wizard.reject()

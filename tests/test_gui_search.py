@@ -43,8 +43,7 @@ def test_tag_filter_and_cutoff_in_the_window(qtbot, make_window, indexed_library
     bar.cutoff.setChecked(True)
     assert bar.slider.isEnabled() and bar.slider.value() == 24  # the default for 64 bits
     target = photos / "2019-07 beach" / "beach_05.jpg"
-    next_page(qtbot, window, lambda p: p.query.radius == 0 and p.query.image == str(target),
-              lambda: (bar.slider.setValue(0), window.find_similar(str(target))))
+    next_page(qtbot, window, lambda p: p.query.radius == 0 and p.query.image == str(target), lambda: (bar.slider.setValue(0), window.find_similar(str(target))))
     assert window.last_page.paths == [str(target)]
     assert "≤ 0 of 64 bits" in bar.radius_label.text()
     # a text query at radius 0 has (almost surely) no match: the window says so instead of ranking noise

@@ -138,7 +138,12 @@ def test_status_counts_match_the_grid_under_filters_folders_and_cutoff(qtbot, ma
     assert len(page.paths) == 13 and message.text().startswith("13 photos — ")
 
     # a tag filter leaves one photo: not "top 1 of 13"
-    page = next_page(qtbot, window, lambda p: ranked(p) and p.query.filters.tags == ("waves",), lambda: window.filters_bar.tags.setText("waves") or window.filters_bar.tags.returnPressed.emit())
+    page = next_page(
+        qtbot,
+        window,
+        lambda p: ranked(p) and p.query.filters.tags == ("waves",),
+        lambda: window.filters_bar.tags.setText("waves") or window.filters_bar.tags.returnPressed.emit(),
+    )
     assert len(page.paths) == 1 and message.text().startswith("1 photo — "), message.text()
     window.filters_bar.tags.setText("")
 
@@ -154,12 +159,17 @@ def test_status_counts_match_the_grid_under_filters_folders_and_cutoff(qtbot, ma
     bar = window.filters_bar
     target = photos / "2019-07 beach" / "beach_05.jpg"
     bar.cutoff.setChecked(True)
-    page = next_page(qtbot, window, lambda p: p.query.radius == 0 and p.query.image == str(target),
-                     lambda: (bar.slider.setValue(0), window.find_similar(str(target))))
+    page = next_page(
+        qtbot, window, lambda p: p.query.radius == 0 and p.query.image == str(target), lambda: (bar.slider.setValue(0), window.find_similar(str(target)))
+    )
     assert len(page.paths) == 1 and message.text().startswith("1 photo — "), message.text()
     # nothing left: the status line says so instead of keeping the previous count
-    page = next_page(qtbot, window, lambda p: p.query.text == "zebra crossing" and p.query.radius == 0 and not p.paths,
-                     lambda: (window.search.clear_image(), window.search.set_text("zebra crossing")))
+    page = next_page(
+        qtbot,
+        window,
+        lambda p: p.query.text == "zebra crossing" and p.query.radius == 0 and not p.paths,
+        lambda: (window.search.clear_image(), window.search.set_text("zebra crossing")),
+    )
     assert message.text().startswith("No photos — "), message.text()
 
 
@@ -183,7 +193,12 @@ def test_preview_shows_dates_from_names_and_their_source(qtbot, make_window, ind
     assert "from the file time" in undated and "unknown" not in undated
 
     # the date filter agrees with what the preview says
-    page = next_page(qtbot, window, lambda p: p.query.filters.after == "2019-07", lambda: (window.filters_bar.after.setText("2019-07"), window.filters_bar.before.setText("2019-08"), window.filters_bar.after.returnPressed.emit()))
+    page = next_page(
+        qtbot,
+        window,
+        lambda p: p.query.filters.after == "2019-07",
+        lambda: (window.filters_bar.after.setText("2019-07"), window.filters_bar.before.setText("2019-08"), window.filters_bar.after.returnPressed.emit()),
+    )
     assert len(page.paths) == 12 and all("2019-07 beach" in p for p in page.paths)
 
 
@@ -195,8 +210,10 @@ def test_status_bar_names_the_model_in_use_trained_or_not(qtbot, make_window, in
     window = make_window(library)
     stats = window.status.stats
     assert "model: tiny" in stats.text() and "not trained" in stats.text()
-    trained = dict(window.overview.status, active_model={"id": 3, "name": "Trained 64-bit (12 tags, 300 photos)", "kind": "hashing", "bits": 64,
-                                                          "backbone": "ViT-B-32 (laion2b_s34b_b79k)"})
+    trained = dict(
+        window.overview.status,
+        active_model={"id": 3, "name": "Trained 64-bit (12 tags, 300 photos)", "kind": "hashing", "bits": 64, "backbone": "ViT-B-32 (laion2b_s34b_b79k)"},
+    )
     window.status.set_stats(trained)
     assert "model: Trained 64-bit (12 tags, 300 photos) on ViT-B-32" in stats.text()
 
@@ -278,7 +295,10 @@ def test_filter_fields_have_a_visible_border_in_dark_mode(qtbot, qapp):
             left = edit.mapTo(bar, QPoint(0, edit.height() // 2))
             border, outside, inside = (image.pixelColor(left.x() + dx, left.y()) for dx in (0, -2, 4))
             assert abs(border.lightness() - outside.lightness()) >= 25 and abs(border.lightness() - inside.lightness()) >= 25, (
-                border.name(), outside.name(), inside.name())
+                border.name(),
+                outside.name(),
+                inside.name(),
+            )
     finally:
         qapp.setStyle(before_style)
         qapp.setPalette(before_palette)
@@ -370,8 +390,12 @@ def test_several_selected_photos_get_a_tag_at_once(qtbot, make_window, indexed_l
         editor.field.setText("grandma")
         editor.add_button.click()
     assert "on 3 photos" in editor.message.text()
-    page = next_page(qtbot, window, lambda p: p.query.filters.tags == ("grandma",),
-                     lambda: (window.filters_bar.tags.setText("grandma"), window.filters_bar.tags.returnPressed.emit()))
+    page = next_page(
+        qtbot,
+        window,
+        lambda p: p.query.filters.tags == ("grandma",),
+        lambda: (window.filters_bar.tags.setText("grandma"), window.filters_bar.tags.returnPressed.emit()),
+    )
     assert sorted(page.paths) == sorted(chosen)
 
 

@@ -27,9 +27,7 @@ BITS = (16, 32, 64, 128)
 BACKENDS = ("numpy", "faiss") if faiss is not None else ("numpy",)
 
 
-def tied_bits(
-    rng: np.random.Generator, n: int, bits: int, pool: int = 40, flips: int = 2
-) -> np.ndarray:
+def tied_bits(rng: np.random.Generator, n: int, bits: int, pool: int = 40, flips: int = 2) -> np.ndarray:
     """Unpacked codes (n, bits) drawn from a small pool plus a few bit flips: many exact ties."""
     base = rng.integers(0, 2, size=(pool, bits), dtype=np.uint8)
     out = base[rng.integers(0, pool, size=n)]
@@ -39,9 +37,7 @@ def tied_bits(
     return out
 
 
-def reference_ranking(
-    query_bits: np.ndarray, db_bits: np.ndarray, k: int, mask: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def reference_ranking(query_bits: np.ndarray, db_bits: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Positions and distances of the documented ranking: by (distance, position), mask applied."""
     d = hamming_distance_reference(query_bits, db_bits)
     order = np.lexsort((np.arange(d.shape[0]), d))
@@ -52,9 +48,7 @@ def reference_ranking(
     return order, d[order]
 
 
-def assert_same(
-    got: tuple[np.ndarray, np.ndarray], ids: np.ndarray, ref: tuple[np.ndarray, np.ndarray]
-) -> None:
+def assert_same(got: tuple[np.ndarray, np.ndarray], ids: np.ndarray, ref: tuple[np.ndarray, np.ndarray]) -> None:
     """Ids and distances equal the reference exactly, in order."""
     np.testing.assert_array_equal(got[0], ids[ref[0]])
     np.testing.assert_array_equal(got[1], ref[1])
@@ -205,9 +199,7 @@ def test_search_multi_range_paths(bits: int, backend: str, monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_exact_fallback_when_estimate_is_too_tight(
-    backend: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_exact_fallback_when_estimate_is_too_tight(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A threshold estimate that admits fewer than k rows must still give the exact answer."""
     monkeypatch.setattr(hamming, "_SAMPLE_MARGIN", 0.0)
     monkeypatch.setattr(hamming, "_SAMPLE_SLACK", 1)

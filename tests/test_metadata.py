@@ -134,10 +134,31 @@ def test_folder_name_tags(name: str, expected: list[str]) -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        "Camera Roll", "Unsorted", "Misc", "Phone backup 2012", "Phone backup 2024", "Imported 2016-10-06",
-        "Imported", "DCIM 106", "DCIM", "100CANON", "101MSDCF", "100_FUJI", "Pictures", "Photos", "Downloads",
-        "Desktop", "New folder", "New Folder (2)", "Screenshots", "WhatsApp Images", "2019-07-12", "2019",
-        "", "  ", "-- 12 --",
+        "Camera Roll",
+        "Unsorted",
+        "Misc",
+        "Phone backup 2012",
+        "Phone backup 2024",
+        "Imported 2016-10-06",
+        "Imported",
+        "DCIM 106",
+        "DCIM",
+        "100CANON",
+        "101MSDCF",
+        "100_FUJI",
+        "Pictures",
+        "Photos",
+        "Downloads",
+        "Desktop",
+        "New folder",
+        "New Folder (2)",
+        "Screenshots",
+        "WhatsApp Images",
+        "2019-07-12",
+        "2019",
+        "",
+        "  ",
+        "-- 12 --",
     ],
 )
 def test_generic_folder_names_give_no_tags(name: str) -> None:
@@ -147,11 +168,30 @@ def test_generic_folder_names_give_no_tags(name: str) -> None:
 @pytest.mark.parametrize(
     "stem",
     [
-        "IMG_1234", "IMG-20190712-WA0001", "DSC01234", "DSCN5627", "DSCF0001", "PXL_20190712_080000000",
-        "P0005569", "photo_3820", "GOPR0001", "DJI_0001", "MVIMG_20190712_080000", "Screenshot_20200101-120000",
-        "PANO_20190712_080000", "VID_20190712_080000", "_MG_1234", "SAM_0001", "CIMG0001", "WP_20130712_001",
-        "3F2504E0-4F89-11D3-9A0C-0305E82C3301", "d41d8cd98f00b204e9800998ecf8427e", "12345", "IMG_1234 - Copy",
-        "IMG_1234-edited", "DSC_0001 (2)",
+        "IMG_1234",
+        "IMG-20190712-WA0001",
+        "DSC01234",
+        "DSCN5627",
+        "DSCF0001",
+        "PXL_20190712_080000000",
+        "P0005569",
+        "photo_3820",
+        "GOPR0001",
+        "DJI_0001",
+        "MVIMG_20190712_080000",
+        "Screenshot_20200101-120000",
+        "PANO_20190712_080000",
+        "VID_20190712_080000",
+        "_MG_1234",
+        "SAM_0001",
+        "CIMG0001",
+        "WP_20130712_001",
+        "3F2504E0-4F89-11D3-9A0C-0305E82C3301",
+        "d41d8cd98f00b204e9800998ecf8427e",
+        "12345",
+        "IMG_1234 - Copy",
+        "IMG_1234-edited",
+        "DSC_0001 (2)",
     ],
 )
 def test_camera_style_filenames_give_no_tags(stem: str) -> None:
@@ -242,7 +282,7 @@ def test_parse_xmp_alt_takes_default_and_ignores_nested_documents() -> None:
             ' xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/">'
             '<dc:subject><rdf:Alt><rdf:li xml:lang="fr">chat</rdf:li><rdf:li xml:lang="x-default">cat</rdf:li></rdf:Alt></dc:subject>'
             # xmpMM:Pantry holds other documents' metadata: their subjects are not this photo's.
-            '<xmpMM:Pantry><rdf:Bag><rdf:li><rdf:Description><dc:subject><rdf:Bag><rdf:li>other</rdf:li>'
+            "<xmpMM:Pantry><rdf:Bag><rdf:li><rdf:Description><dc:subject><rdf:Bag><rdf:li>other</rdf:li>"
             "</rdf:Bag></dc:subject></rdf:Description></rdf:li></rdf:Bag></xmpMM:Pantry>"
             "</rdf:Description>"
         )
@@ -309,10 +349,7 @@ def test_billion_laughs_is_refused_quickly_and_small() -> None:
 def test_external_entity_is_refused(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-VALUE")
-    data = (
-        f'<!DOCTYPE x [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>'
-        + subject_packet(["&xxe;"]).split("?>", 1)[1]
-    ).encode()
+    data = (f'<!DOCTYPE x [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>' + subject_packet(["&xxe;"]).split("?>", 1)[1]).encode()
     with pytest.raises(MetadataError) as info:
         parse_xmp(data)
     assert "TOP-SECRET-VALUE" not in info.value.reason
@@ -325,7 +362,9 @@ def test_external_entity_is_refused(tmp_path: Path) -> None:
 
 def test_weak_tags_prefers_xmp_over_iptc_and_adds_sidecars() -> None:
     meta = PhotoMetadata(
-        width=1, height=1, format="JPEG",
+        width=1,
+        height=1,
+        format="JPEG",
         xmp_subject=["Dog", "park"],
         xmp_hierarchical=["Animals|Mammals|dog", "Places|Berlin"],
         iptc_keywords=["stale"],
@@ -333,7 +372,11 @@ def test_weak_tags_prefers_xmp_over_iptc_and_adds_sidecars() -> None:
         sidecar_txt=["leash", "ball"],
     )
     assert weak_tags(meta) == [
-        ("Dog", "xmp"), ("park", "xmp"), ("Berlin", "xmp"), ("Leash", "sidecar"), ("ball", "sidecar"),
+        ("Dog", "xmp"),
+        ("park", "xmp"),
+        ("Berlin", "xmp"),
+        ("Leash", "sidecar"),
+        ("ball", "sidecar"),
     ]
     assert meta.weak_tags() == weak_tags(meta)
 
@@ -520,10 +563,7 @@ def test_exif_datetime_fallback_and_placeholder_dates(tmp_path: Path) -> None:
 
 
 def test_embedded_xmp_date_is_last_resort(tmp_path: Path) -> None:
-    xmp = packet(
-        '<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/"'
-        ' exif:DateTimeOriginal="2005-06-09T20:09:27+02:00"/>'
-    ).encode()
+    xmp = packet('<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:DateTimeOriginal="2005-06-09T20:09:27+02:00"/>').encode()
     meta = read_photo_metadata(make_jpeg(tmp_path / "a.jpg", xmp=xmp))
     assert meta.date_taken == "2005-06-09T20:09:27"
 
@@ -629,8 +669,7 @@ def test_real_camera_sizes_are_read_and_forged_headers_refused(tmp_path: Path) -
     assert Image.MAX_IMAGE_PIXELS == before  # raised only while BitLens opened the photo
 
     small = make_jpeg(tmp_path / "small.jpg", (64, 48))
-    for name, (width, height), reason in [("huge.jpg", (60_000, 60_000), "image is too large"),
-                                          ("lying.jpg", (12_000, 10_000), "too large for its file")]:
+    for name, (width, height), reason in [("huge.jpg", (60_000, 60_000), "image is too large"), ("lying.jpg", (12_000, 10_000), "too large for its file")]:
         forged = tmp_path / name
         forged.write_bytes(_with_frame_size(small.read_bytes(), width, height))
         with pytest.raises(MetadataError, match=reason):

@@ -19,11 +19,30 @@ pytest.importorskip("transformers")
 pytest.importorskip("tokenizers")
 
 PHRASES = {
-    "en": "a dog on the beach", "de": "ein Hund am Strand", "fr": "un chien sur la plage", "es": "un perro en la playa",
-    "ru": "собака на пляже", "zh": "海滩上的狗", "ja": "浜辺の犬", "ko": "해변의 개", "ar": "كلب على الشاطئ", "hi": "समुद्र तट पर कुत्ता",
+    "en": "a dog on the beach",
+    "de": "ein Hund am Strand",
+    "fr": "un chien sur la plage",
+    "es": "un perro en la playa",
+    "ru": "собака на пляже",
+    "zh": "海滩上的狗",
+    "ja": "浜辺の犬",
+    "ko": "해변의 개",
+    "ar": "كلب على الشاطئ",
+    "hi": "समुद्र तट पर कुत्ता",
 }
-MORE = ["a cat on a sofa", "eine Katze auf dem Sofa", "кошка на диване", "沙发上的猫", "ソファの上の猫", "un chat sur le canapé",
-        "sunset over the sea", "Sonnenuntergang über dem Meer", "coucher de soleil sur la mer", "日落", "закат над морем"]
+MORE = [
+    "a cat on a sofa",
+    "eine Katze auf dem Sofa",
+    "кошка на диване",
+    "沙发上的猫",
+    "ソファの上の猫",
+    "un chat sur le canapé",
+    "sunset over the sea",
+    "Sonnenuntergang über dem Meer",
+    "coucher de soleil sur la mer",
+    "日落",
+    "закат над морем",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +60,29 @@ def tiny_xlmr(tmp_path_factory) -> Path:
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's ids 0..3 and its mask
     tokenizer.train_from_iterator(list(PHRASES.values()) + MORE, trainers.UnigramTrainer(vocab_size=400, special_tokens=specials, unk_token="<unk>"))
     tokenizer.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
-    fast = XLMRobertaTokenizerFast(tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
-                                   mask_token="<mask>", cls_token="<s>", sep_token="</s>")
+    fast = XLMRobertaTokenizerFast(
+        tokenizer_object=tokenizer,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+        cls_token="<s>",
+        sep_token="</s>",
+    )
     fast.save_pretrained(hf)
-    XLMRobertaConfig(vocab_size=len(fast), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                     max_position_embeddings=40, pad_token_id=1, bos_token_id=0, eos_token_id=2, type_vocab_size=1).save_pretrained(hf)
+    XLMRobertaConfig(
+        vocab_size=len(fast),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=40,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        type_vocab_size=1,
+    ).save_pretrained(hf)
     # as open_clip's xlm-roberta-base-ViT-B-32.json, with small towers
     config = {
         "embed_dim": 64,
@@ -81,7 +118,7 @@ def test_non_english_queries_search_the_library(library, photo_tree, tiny_xlmr):
     searcher = library.searcher(device="cpu")
     codes = {lang: searcher.query_code(text).tobytes() for lang, text in PHRASES.items()}
     assert len(set(codes.values())) > 1  # the text reaches the codes
-    for text in (PHRASES["zh"], PHRASES["ru"], f"{PHRASES['fr']} -\"chat\"", f"\"{PHRASES['ar']}\":2 +{PHRASES['hi']}"):
+    for text in (PHRASES["zh"], PHRASES["ru"], f'{PHRASES["fr"]} -"chat"', f'"{PHRASES["ar"]}":2 +{PHRASES["hi"]}'):
         results = searcher.search(text=text, limit=0)
         assert len(results) == 9 and [r.distance for r in results] == sorted(r.distance for r in results)
 
@@ -101,7 +138,8 @@ def test_cli_lists_the_choices(tmp_path):
 
     choices = json.loads(bitlens(tmp_path / "lib", "models", "choices", "--json").stdout)
     assert {"backbone": "xlm-roberta-base-ViT-B-32", "pretrained": "laion5b_s13b_b90k"}.items() <= next(
-        c for c in choices if c["backbone"].startswith("xlm")).items()
+        c for c in choices if c["backbone"].startswith("xlm")
+    ).items()
 
 
 def test_settings_offer_the_multilingual_model(qtbot, tmp_path):

@@ -41,7 +41,11 @@ def test_folder_names_as_precise_as_they_are():
 
 def test_photo_date_says_where_it_came_from():
     assert photo_date("/p/x.jpg", "2020-01-02T03:04:05", 0)["date_source"] == METADATA
-    assert photo_date("/p/PXL_20110520_093012345.jpg", None, 0) == {"date": "2011-05-20T09:30:12", "date_shown": "2011-05-20 09:30:12", "date_source": FILE_NAME}
+    assert photo_date("/p/PXL_20110520_093012345.jpg", None, 0) == {
+        "date": "2011-05-20T09:30:12",
+        "date_shown": "2011-05-20 09:30:12",
+        "date_source": FILE_NAME,
+    }
     stamp = time.mktime((2023, 1, 1, 12, 0, 0, 0, 0, -1))
     assert photo_date("/p/x.jpg", None, int(stamp * 1e9)) == {"date": "2023-01-01T12:00:00", "date_shown": "2023-01-01 12:00:00", "date_source": FILE_TIME}
 

@@ -23,8 +23,12 @@ def _make(folder: Path) -> dict[str, tuple[str, ...]]:
 
     rng = np.random.default_rng(7)
     made = {}
-    for name, words, kind in (("shopfront.jpg", ("bakery", "closed"), "sign"), ("jar.jpg", ("marmalade",), "label"),
-                              ("till.jpg", ("espresso", "pretzel"), "receipt"), ("street.jpg", ("harbour", "ferry"), "rotated")):
+    for name, words, kind in (
+        ("shopfront.jpg", ("bakery", "closed"), "sign"),
+        ("jar.jpg", ("marmalade",), "label"),
+        ("till.jpg", ("espresso", "pretzel"), "receipt"),
+        ("street.jpg", ("harbour", "ferry"), "rotated"),
+    ):
         (folder / "text").mkdir(parents=True, exist_ok=True)
         render_text_photo(rng, words, kind, SIZE).save(folder / "text" / name, quality=92)
         made[name] = words

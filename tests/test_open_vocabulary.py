@@ -10,11 +10,11 @@ from PIL import Image
 
 from conftest import SCENES, index_albums, make_photo, xmp_packet
 
-FAST = {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 32, "warmup_steps": 2, "database_codes": "fused"},
-        "data": {"validation_fraction": 0.2}}
+FAST = {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 32, "warmup_steps": 2, "database_codes": "fused"}, "data": {"validation_fraction": 0.2}}
 
 
 # --- the pieces, on hand-computed cases ---------------------------------------------------------
+
 
 @pytest.mark.parametrize("bits", [16, 64, 128])
 def test_asymmetric_scores_equal_the_dot_product_with_signed_bits(bits):
@@ -79,6 +79,7 @@ def test_nearest_rows_are_best_first_ties_by_row_and_skip_photos_without_a_compa
 
 # --- benchmark regimes and query sets --------------------------------------------------------------
 
+
 def test_folder_regime_strips_embedded_keywords_but_not_a_single_pixel(tmp_path):
     from engine.library.metadata import read_photo_metadata, weak_tags
     from engine.training.regimes import strip_jpeg_metadata
@@ -96,9 +97,11 @@ def test_held_out_albums_become_camera_folders_that_give_no_tag():
     from engine.library.metadata import tags_from_folder_name
     from engine.training.regimes import layout
 
-    images = [{"path": "2017-11 mammals/IMG_1.jpg", "album": "2017-11 mammals", "album_concept": "animal-mammal"},
-              {"path": "2015-11 bugs/IMG_2.jpg", "album": "2015-11 bugs", "album_concept": "animal-bug"},
-              {"path": "Bugs 2018/IMG_3.jpg", "album": "Bugs 2018", "album_concept": "animal-bug"}]
+    images = [
+        {"path": "2017-11 mammals/IMG_1.jpg", "album": "2017-11 mammals", "album_concept": "animal-mammal"},
+        {"path": "2015-11 bugs/IMG_2.jpg", "album": "2015-11 bugs", "album_concept": "animal-bug"},
+        {"path": "Bugs 2018/IMG_3.jpg", "album": "Bugs 2018", "album_concept": "animal-bug"},
+    ]
     assert layout(images, "folders") == [im["path"] for im in images]
     held = layout(images, "held-out")
     assert held[0] == "2017-11 mammals/IMG_1.jpg"
@@ -109,12 +112,19 @@ def test_held_out_albums_become_camera_folders_that_give_no_tag():
 def test_out_of_vocabulary_words_are_no_tag_in_either_number():
     from engine.training.querysets import near_miss_pairs, out_of_vocabulary_queries
 
-    gt = {"emoji": [{"name": "kangaroo", "keywords": ["kangaroo", "jump", "marsupial"], "concept": "animal-mammal"},
-                    {"name": "automobile", "keywords": ["car"], "concept": "transport-ground"},
-                    {"name": "racing car", "keywords": ["car", "racing"], "concept": "transport-ground"},
-                    {"name": "lady beetle", "keywords": ["beetle"], "concept": "animal-bug"}],
-          "albums": [{"name": "2017-11 mammals", "concept": "animal-mammal"}, {"name": "2012-06 cars", "concept": "transport-ground"},
-                     {"name": "Misc", "concept": None}]}
+    gt = {
+        "emoji": [
+            {"name": "kangaroo", "keywords": ["kangaroo", "jump", "marsupial"], "concept": "animal-mammal"},
+            {"name": "automobile", "keywords": ["car"], "concept": "transport-ground"},
+            {"name": "racing car", "keywords": ["car", "racing"], "concept": "transport-ground"},
+            {"name": "lady beetle", "keywords": ["beetle"], "concept": "animal-bug"},
+        ],
+        "albums": [
+            {"name": "2017-11 mammals", "concept": "animal-mammal"},
+            {"name": "2012-06 cars", "concept": "transport-ground"},
+            {"name": "Misc", "concept": None},
+        ],
+    }
     tags = ["mammals", "cars"]
     queries = {q.text: q.concepts for q in out_of_vocabulary_queries(gt, tags, {"animal-mammal", "transport-ground"})}
     assert queries["kangaroo"] == {"animal-mammal"} and queries["kangaroos"] == {"animal-mammal"}
@@ -125,6 +135,7 @@ def test_out_of_vocabulary_words_are_no_tag_in_either_number():
 
 
 # --- the product: companion codes and query coding ----------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def trained_library(tmp_path_factory):
@@ -176,8 +187,12 @@ def test_a_word_that_is_no_tag_takes_the_majority_code_of_its_zero_shot_neighbou
     from engine.library.indexing import EMBED_DTYPE
 
     with library.store.raw() as db:
-        vectors = dict(db.execute("SELECT i.id, e.vector FROM images i JOIN embeddings e ON e.content_hash = i.content_hash "
-                                  "AND e.backbone_key = ? WHERE i.status = 'ok'", (searcher.spec.key,)).fetchall())
+        vectors = dict(
+            db.execute(
+                "SELECT i.id, e.vector FROM images i JOIN embeddings e ON e.content_hash = i.content_hash AND e.backbone_key = ? WHERE i.status = 'ok'",
+                (searcher.spec.key,),
+            ).fetchall()
+        )
     embeddings = np.stack([np.frombuffer(vectors[int(i)], dtype=EMBED_DTYPE) for i in searcher.ids]).astype(np.float32)
     text = searcher.text_embedding("surfboard")
     scores = (2.0 * companion.encode_images(embeddings) - 1) @ companion.project_texts(text[None, :])[0]
@@ -241,6 +256,7 @@ def test_after_learning_folder_names_car_finds_vehicles_not_animals(tmp_path, st
 
 
 # --- "close matches only" and what training costs other words -------------------------------------
+
 
 def test_the_calibrated_radius_is_the_one_that_best_separates_related_pairs():
     from engine.search.cutoff import calibrated_radius, default_radius

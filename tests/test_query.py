@@ -23,11 +23,13 @@ def test_plain_words_stay_one_phrase():
 def test_operators_quotes_weights_and_images():
     assert terms("beach +sunset -people") == [("text", "beach", 1.0), ("text", "sunset", 1.0), ("text", "people", -1.0)]
     assert terms("dog on the beach +sunset glow - people in the back") == [
-        ("text", "dog on the beach", 1.0), ("text", "sunset glow", 1.0), ("text", "people in the back", -1.0)]
+        ("text", "dog on the beach", 1.0),
+        ("text", "sunset glow", 1.0),
+        ("text", "people in the back", -1.0),
+    ]
     assert terms('"red car" -"parking lot"') == [("text", "red car", 1.0), ("text", "parking lot", -1.0)]
     assert terms('sunset:0.5 beach "red car":2') == [("text", "sunset", 0.5), ("text", "beach", 1.0), ("text", "red car", 2.0)]
-    assert terms('img:"/x/My Photos/a.jpg":0.3 +snow -img:/b.png') == [
-        ("image", "/x/My Photos/a.jpg", 0.3), ("text", "snow", 1.0), ("image", "/b.png", -1.0)]
+    assert terms('img:"/x/My Photos/a.jpg":0.3 +snow -img:/b.png') == [("image", "/x/My Photos/a.jpg", 0.3), ("text", "snow", 1.0), ("image", "/b.png", -1.0)]
     assert not parse_query("sunset:0.5").is_plain
 
 
@@ -91,27 +93,27 @@ def test_image_terms_pull_and_push(indexed):
     _, searcher, photos = indexed
     a = photos / "2019-07 beach holiday" / "sunset_dog.jpg"
     b = photos / "Camera Roll" / "IMG_0002.png"
-    bits_a, bits_b = code_bits(searcher, f"img:\"{a}\""), code_bits(searcher, f"img:\"{b}\"")
+    bits_a, bits_b = code_bits(searcher, f'img:"{a}"'), code_bits(searcher, f'img:"{b}"')
 
     def dist(x, y):
         return int(np.sum(x != y))
 
-    towards_a = code_bits(searcher, f"img:\"{a}\":4 +img:\"{b}\"")
-    towards_b = code_bits(searcher, f"img:\"{a}\" +img:\"{b}\":4")
+    towards_a = code_bits(searcher, f'img:"{a}":4 +img:"{b}"')
+    towards_b = code_bits(searcher, f'img:"{a}" +img:"{b}":4')
     assert dist(towards_a, bits_a) < dist(towards_b, bits_a)
     assert dist(towards_b, bits_b) < dist(towards_a, bits_b)
     # taking b away moves the code away from b, past where a alone is
-    away = code_bits(searcher, f"img:\"{a}\" -img:\"{b}\"")
+    away = code_bits(searcher, f'img:"{a}" -img:"{b}"')
     assert dist(away, bits_b) > dist(bits_a, bits_b)
     # both photos rank first for their equal mix
-    both = searcher.rank(searcher.query_code(f"img:\"{a}\" +img:\"{b}\""), limit=2)
+    both = searcher.rank(searcher.query_code(f'img:"{a}" +img:"{b}"'), limit=2)
     assert {r.path for r in both} == {str(a), str(b)}
 
 
 def test_image_argument_joins_the_text_terms(indexed):
     _, searcher, photos = indexed
     a = photos / "Camera Roll" / "IMG_0002.png"
-    assert np.array_equal(searcher.query_code("red car", image=str(a)), searcher.query_code(f"red car +img:\"{a}\""))
+    assert np.array_equal(searcher.query_code("red car", image=str(a)), searcher.query_code(f'red car +img:"{a}"'))
 
 
 def test_bad_queries_are_search_errors(indexed, tmp_path):
@@ -146,9 +148,11 @@ def test_trained_network_exposes_its_pre_sign_outputs():
     codes = HashingCodes(net)
     rng = np.random.default_rng(0)
     images, tokens, texts = rng.standard_normal((6, 24)), rng.standard_normal((6, 14, 24)), rng.standard_normal((4, 24))
-    for values, bits in ((codes.project_images(images, tokens), codes.encode_images(images, tokens)),
-                         (codes.project_images(images), codes.encode_images(images)),
-                         (codes.project_texts(texts), codes.encode_texts(texts))):
+    for values, bits in (
+        (codes.project_images(images, tokens), codes.encode_images(images, tokens)),
+        (codes.project_images(images), codes.encode_images(images)),
+        (codes.project_texts(texts), codes.encode_texts(texts)),
+    ):
         assert values.dtype == np.float32 and values.shape == bits.shape
         assert np.array_equal(values > 0, bits.astype(bool))
         assert len(np.unique(np.abs(values).round(4))) > values.size // 2  # real values, not bits

@@ -11,17 +11,20 @@ from conftest import index_albums, make_photo
 
 # -- co-occurrence expansion, on a hand-computed case ------------------------------------------
 
+
 def test_tags_that_keep_the_same_company_become_similar():
     from engine.training import losses as L
 
     # vocabulary: birds, owl, penguin, car
-    labels = torch.tensor([
-        [1.0, 1, 0, 0],  # "2019 birds" album: an owl
-        [1.0, 0, 1, 0],  # "2019 birds" album: a penguin
-        [0.0, 1, 0, 0],  # Camera Roll: an owl
-        [0.0, 0, 1, 0],  # Camera Roll: a penguin
-        [0.0, 0, 0, 1],  # Camera Roll: a car
-    ])
+    labels = torch.tensor(
+        [
+            [1.0, 1, 0, 0],  # "2019 birds" album: an owl
+            [1.0, 0, 1, 0],  # "2019 birds" album: a penguin
+            [0.0, 1, 0, 0],  # Camera Roll: an owl
+            [0.0, 0, 1, 0],  # Camera Roll: a penguin
+            [0.0, 0, 0, 1],  # Camera Roll: a car
+        ]
+    )
     co = L.tag_cooccurrence(labels)
     assert float(co[0, 1]) == pytest.approx(0.5)  # birds and owl share 1 of 2 photos each
     assert float(co[1, 2]) == 0.0 and float(co[3, 3]) == pytest.approx(1.0)
@@ -39,13 +42,15 @@ def test_a_second_co_occurrence_step_links_tags_two_albums_apart():
 
     # vocabulary: kestrel, "birds", "wildlife", puffin. The kestrel was filed under "birds",
     # the puffin under "wildlife", and one other photo carries both album words.
-    labels = torch.tensor([
-        [1.0, 1, 0, 0],  # a kestrel in "birds"
-        [0.0, 1, 1, 0],  # a photo tagged with both album words
-        [0.0, 0, 1, 1],  # a puffin in "wildlife"
-        [1.0, 0, 0, 0],  # a kestrel, no album
-        [0.0, 0, 0, 1],  # a puffin, no album
-    ])
+    labels = torch.tensor(
+        [
+            [1.0, 1, 0, 0],  # a kestrel in "birds"
+            [0.0, 1, 1, 0],  # a photo tagged with both album words
+            [0.0, 0, 1, 1],  # a puffin in "wildlife"
+            [1.0, 0, 0, 0],  # a kestrel, no album
+            [0.0, 0, 0, 1],  # a puffin, no album
+        ]
+    )
     co = L.tag_cooccurrence(labels)
     one_step = L.tag_similarity(L.expand_tags(labels, L.expansion_matrix(co, 3.0), 1.0))
     two_steps = L.tag_similarity(L.expand_tags(labels, L.expansion_matrix(co, 3.0, 10.0), 1.0))
@@ -115,6 +120,7 @@ def test_code_target_loss_counts_only_photos_with_a_target():
 
 
 # -- query expansion ---------------------------------------------------------------------------
+
 
 def test_majority_code_votes_each_bit_and_the_query_breaks_ties():
     from engine.search.expansion import majority_code

@@ -14,6 +14,7 @@ from conftest import SCENES, index_albums, make_photo
 
 # -- losses on hand-computed cases ---------------------------------------------------------
 
+
 def test_quantisation_and_bit_balance_losses():
     from engine.training import losses as L
 
@@ -49,12 +50,14 @@ def test_similarity_loss_prefers_codes_that_keep_the_target_order():
     assert L.pairwise_similarity_loss(good, good, targets) < L.pairwise_similarity_loss(bad, bad, targets)
     # pairs without a target are left out
     weight = torch.tensor([[1.0, 1, 0], [1, 1, 0], [0, 0, 0]])
-    assert L.pairwise_similarity_loss(good, bad, targets, weight=weight) == pytest.approx(
-        float(L.pairwise_similarity_loss(good[:2], bad[:2], targets[:2, :2])))
+    assert L.pairwise_similarity_loss(good, bad, targets, weight=weight) == pytest.approx(float(L.pairwise_similarity_loss(good[:2], bad[:2], targets[:2, :2])))
     # several pairs in one pass give each pair's own loss
     together = L.similarity_losses([(good, good, None), (good, bad, weight), (bad, bad, None)], targets)
-    alone = [L.pairwise_similarity_loss(good, good, targets), L.pairwise_similarity_loss(good, bad, targets, weight=weight),
-             L.pairwise_similarity_loss(bad, bad, targets)]
+    alone = [
+        L.pairwise_similarity_loss(good, good, targets),
+        L.pairwise_similarity_loss(good, bad, targets, weight=weight),
+        L.pairwise_similarity_loss(bad, bad, targets),
+    ]
     assert together.tolist() == pytest.approx([float(x) for x in alone])
     assert len(set(together.tolist())) == 3
 
@@ -86,11 +89,14 @@ def test_tag_bce_only_counts_tagged_photos():
 
 # -- the network ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("bits", [16, 32, 64, 128])
 def test_network_shapes_tanh_in_training_sign_when_deployed(bits):
     from engine.models.hashing import HashingConfig, HashingNet
 
-    config = HashingConfig.load(overrides={"network": {"dim": 32, "heads": 2}, "components": {"prototypes": True, "label_network": True, "discriminator": True}})
+    config = HashingConfig.load(
+        overrides={"network": {"dim": 32, "heads": 2}, "components": {"prototypes": True, "label_network": True, "discriminator": True}}
+    )
     net = HashingNet(config, in_dim=24, bits=bits, vocabulary=7)
     emb, tokens = torch.randn(5, 24), torch.randn(5, 14, 24)
     tags, mask = torch.randn(5, 3, 24), torch.tensor([[1, 1, 0]] * 4 + [[0, 0, 0]], dtype=torch.bool)
@@ -184,8 +190,16 @@ def test_training_tag_sets_are_the_photos_own_tags_and_half_are_random_subsets()
     tag_lists = [sorted(set(rng.integers(0, 40, int(k)).tolist())) for k in rng.integers(0, 20, 400)]
     tag_lists[0], tag_lists[1] = [], [5]
     n = len(tag_lists)
-    data = TrainingData([str(i) for i in range(n)], np.zeros((n, 4), np.float32), None, [f"t{j}" for j in range(40)],
-                        tag_lists, np.zeros((40, 4), np.float32), np.arange(n), np.zeros(0, np.int64))
+    data = TrainingData(
+        [str(i) for i in range(n)],
+        np.zeros((n, 4), np.float32),
+        None,
+        [f"t{j}" for j in range(40)],
+        tag_lists,
+        np.zeros((40, 4), np.float32),
+        np.arange(n),
+        np.zeros(0, np.int64),
+    )
     indices = np.arange(n)[::-1]
     labels = data.labels(indices)
     for row, i in enumerate(indices):
@@ -246,9 +260,16 @@ def test_a_large_vocabulary_is_sampled_with_every_tag_of_the_batch(tmp_path):
     rng = np.random.default_rng(0)
     n, vocabulary = 40, 300
     tag_lists = [sorted(set(rng.integers(0, vocabulary, 4).tolist())) for _ in range(n)]
-    data = TrainingData([str(i) for i in range(n)], rng.standard_normal((n, 16)).astype(np.float32), None,
-                        [f"t{i}" for i in range(vocabulary)], tag_lists, rng.standard_normal((vocabulary, 16)).astype(np.float32),
-                        np.arange(36), np.arange(36, 40))
+    data = TrainingData(
+        [str(i) for i in range(n)],
+        rng.standard_normal((n, 16)).astype(np.float32),
+        None,
+        [f"t{i}" for i in range(vocabulary)],
+        tag_lists,
+        rng.standard_normal((vocabulary, 16)).astype(np.float32),
+        np.arange(36),
+        np.arange(36, 40),
+    )
     config = HashingConfig.load(overrides={"network": {"dim": 16, "heads": 2}, "training": {"tag_sample": 64}})
     trainer = Trainer(data, config, 16, tmp_path / "run.safetensors", device="cpu")
     batch = np.arange(8)
@@ -274,6 +295,7 @@ def test_architecture_comes_from_json(tmp_path):
 
 
 # -- training on a library -------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def tagged_library(tmp_path_factory):

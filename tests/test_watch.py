@@ -104,8 +104,14 @@ def test_watch_verb_indexes_a_new_photo(tmp_path, photo_tree):
     bitlens(lib, "index", str(photo_tree), "--backbone", "tiny")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("BITLENS_HOME", None)
-    process = subprocess.Popen([sys.executable, "-m", "engine.cli", "--library", str(lib), "watch", "--debounce", "0.5"],
-                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "--library", str(lib), "watch", "--debounce", "0.5"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert process.stdout.readline().startswith("watching 1 folder")
         make_photo(photo_tree / "Camera Roll" / "arrived.jpg", 77)

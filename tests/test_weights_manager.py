@@ -16,7 +16,9 @@ from engine.models import download as d
 from engine.models.weights import WeightsUnavailable
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-MODEL = d.HubModel("ViT-B-32", "datacomp_xl_s13b_b90k", "laion/CLIP-ViT-B-32-DataComp.XL-s13B-b90K", ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
+MODEL = d.HubModel(
+    "ViT-B-32", "datacomp_xl_s13b_b90k", "laion/CLIP-ViT-B-32-DataComp.XL-s13B-b90K", ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+)
 
 
 def safetensors_bytes(tmp_path: Path, size: int = 600_000) -> bytes:

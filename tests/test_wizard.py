@@ -22,8 +22,7 @@ pytest_plugins = ["gui_fixtures"]
 ALBUMS = {"beach": (230, 200, 120), "forest": (40, 120, 50), "city": (120, 120, 135)}
 PER_ALBUM = 12
 # A small, quick network for a few dozen photos (the app uses the default config).
-FAST = {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 12, "warmup_steps": 2, "learning_rate": 0.003},
-        "data": {"validation_fraction": 0.25}}
+FAST = {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 12, "warmup_steps": 2, "learning_rate": 0.003}, "data": {"validation_fraction": 0.25}}
 EPOCHS = 3
 
 

@@ -19,7 +19,9 @@ def open_training_wizard(window, overrides: Optional[dict] = None, default_epoch
     wizard: Optional[TrainingWizard] = getattr(window, "training_wizard", None)
     # Keep the wizard while it runs, or while its trained model waits to be evaluated and activated.
     session = wizard.session if wizard is not None else None
-    keep = wizard is not None and (wizard.isVisible() or (session is not None and (session.running or (session.state == "ok" and not wizard.activate_page.activated))))
+    keep = wizard is not None and (
+        wizard.isVisible() or (session is not None and (session.running or (session.state == "ok" and not wizard.activate_page.activated)))
+    )
     if not keep:
         if wizard is not None:
             wizard.deleteLater()
@@ -35,6 +37,7 @@ def open_training_wizard(window, overrides: Optional[dict] = None, default_epoch
 
 def _follow(window, session) -> None:
     """Say in the status bar how a run ended when the wizard is not looking."""
+
     def ended(state: str) -> None:
         wizard = getattr(window, "training_wizard", None)
         hidden = wizard is None or not wizard.isVisible()

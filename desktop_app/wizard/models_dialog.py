@@ -9,8 +9,20 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QProgressBar,
-    QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..jobs import READ, WRITE, JobRunner
@@ -88,9 +100,14 @@ class ModelsDialog(QDialog):
         self.table.setRowCount(len(rows))
         for r, model in enumerate(rows):
             cells = (
-                model["name"], "trained" if model["kind"] == "hashing" else "unsupervised (ITQ)", model["backbone"], str(model["bits"]),
-                time.strftime("%Y-%m-%d %H:%M", time.localtime(model["created_at"])), metric_text(model.get("metrics") or {}),
-                human_size(model["size_bytes"]) if model["size_bytes"] is not None else "missing", "active" if model["active"] else "",
+                model["name"],
+                "trained" if model["kind"] == "hashing" else "unsupervised (ITQ)",
+                model["backbone"],
+                str(model["bits"]),
+                time.strftime("%Y-%m-%d %H:%M", time.localtime(model["created_at"])),
+                metric_text(model.get("metrics") or {}),
+                human_size(model["size_bytes"]) if model["size_bytes"] is not None else "missing",
+                "active" if model["active"] else "",
             )
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -163,8 +180,16 @@ class ModelsDialog(QDialog):
             self._set_busy(False)
             self.reload()
 
-        self.runner.run_in_background(partial(wops.activate, model_id=model["id"]), lane=WRITE, label=f"Activating {model['name']}", show_progress=True,
-                                      on_progress=progress, on_success=done, on_failure=partial(self._failed, "Activation failed"), on_finished=finished)
+        self.runner.run_in_background(
+            partial(wops.activate, model_id=model["id"]),
+            lane=WRITE,
+            label=f"Activating {model['name']}",
+            show_progress=True,
+            on_progress=progress,
+            on_success=done,
+            on_failure=partial(self._failed, "Activation failed"),
+            on_finished=finished,
+        )
 
     def rename_selected(self) -> None:
         model = self.selected()
@@ -179,8 +204,9 @@ class ModelsDialog(QDialog):
             self.reload()
             self.models_changed.emit()
 
-        self.runner.run_in_background(partial(wops.rename_model, model_id=model["id"], name=name), lane=WRITE, on_success=done,
-                                      on_failure=partial(self._failed, "Renaming failed"))
+        self.runner.run_in_background(
+            partial(wops.rename_model, model_id=model["id"], name=name), lane=WRITE, on_success=done, on_failure=partial(self._failed, "Renaming failed")
+        )
 
     def delete_selected(self) -> None:
         model = self.selected()
@@ -194,8 +220,9 @@ class ModelsDialog(QDialog):
             self.reload()
             self.models_changed.emit()
 
-        self.runner.run_in_background(partial(wops.remove_model, model_id=model["id"]), lane=WRITE, on_success=done,
-                                      on_failure=partial(self._failed, "Deleting failed"))
+        self.runner.run_in_background(
+            partial(wops.remove_model, model_id=model["id"]), lane=WRITE, on_success=done, on_failure=partial(self._failed, "Deleting failed")
+        )
 
     def _ask_name(self, current: str) -> Optional[str]:
         name, ok = QInputDialog.getText(self, "Rename model", "New name:", text=current)

@@ -11,15 +11,21 @@ if TYPE_CHECKING:
     from ..jobs import JobContext
 
 EFFORT_TEXT = {
-    "head": ("Quick: train the hashing head on cached features",
-             "Trains only the small hashing network on the features already computed when the library was indexed. "
-             "Minutes on a CPU for a few thousand photos; the backbone is not changed."),
-    "finetune": ("Fine-tune: also adapt the last blocks of the backbone",
-                 "Re-runs the backbone over the photos and adjusts its last blocks together with the hashing network. "
-                 "Better fit to your tags, much slower: a GPU is strongly advised. The library is re-encoded when you activate."),
-    "scratch": ("From scratch: train the small model completely",
-                "Trains the small backbone and the hashing network from random weights on your own photos. "
-                "Only sensible with many tagged photos and a GPU; hours rather than minutes."),
+    "head": (
+        "Quick: train the hashing head on cached features",
+        "Trains only the small hashing network on the features already computed when the library was indexed. "
+        "Minutes on a CPU for a few thousand photos; the backbone is not changed.",
+    ),
+    "finetune": (
+        "Fine-tune: also adapt the last blocks of the backbone",
+        "Re-runs the backbone over the photos and adjusts its last blocks together with the hashing network. "
+        "Better fit to your tags, much slower: a GPU is strongly advised. The library is re-encoded when you activate.",
+    ),
+    "scratch": (
+        "From scratch: train the small model completely",
+        "Trains the small backbone and the hashing network from random weights on your own photos. "
+        "Only sensible with many tagged photos and a GPU; hours rather than minutes.",
+    ),
 }
 EFFORT_ORDER = ("head", "finetune", "scratch")
 
@@ -86,10 +92,14 @@ def model_page_info(ctx: "JobContext") -> ModelPageInfo:
             cache.close()
     active = status.get("active_model")
     return ModelPageInfo(
-        backbone=spec.label if spec else None, backbone_key=spec.key if spec else None,
+        backbone=spec.label if spec else None,
+        backbone_key=spec.key if spec else None,
         others=[o for o in others if spec is None or not o.startswith(f"{spec.arch} ({spec.pretrained})")],
-        devices=available_devices(), efforts=available_efforts(), active_bits=active["bits"] if active else None,
-        dim=dim, tokens_per_image=tokens,
+        devices=available_devices(),
+        efforts=available_efforts(),
+        active_bits=active["bits"] if active else None,
+        dim=dim,
+        tokens_per_image=tokens,
     )
 
 
@@ -119,9 +129,17 @@ def train(ctx: "JobContext", request: TrainRequest) -> dict:
 
     before = ctx.library.status().get("active_model")
     model_id = train_model(
-        ctx.library, bits=request.bits, epochs=request.epochs, effort=request.effort, device=request.device,
-        overrides=request.overrides, sources=request.choice.sources or None, folders=request.choice.folders or None,
-        name=request.name, progress=ctx.progress, cancel=ctx.cancel,
+        ctx.library,
+        bits=request.bits,
+        epochs=request.epochs,
+        effort=request.effort,
+        device=request.device,
+        overrides=request.overrides,
+        sources=request.choice.sources or None,
+        folders=request.choice.folders or None,
+        name=request.name,
+        progress=ctx.progress,
+        cancel=ctx.cancel,
     )
     return {"model_id": model_id, "previous_id": before["id"] if before else None}
 
@@ -131,8 +149,15 @@ def evaluate(ctx: "JobContext", model_id: int, previous_id: Optional[int], choic
     import_torch()
     from engine.training.evaluation import evaluate_models
 
-    return evaluate_models(ctx.library, model_id, [previous_id] if previous_id is not None else [], sources=choice.sources or None,
-                           folders=choice.folders or None, progress=ctx.progress, cancel=ctx.cancel)
+    return evaluate_models(
+        ctx.library,
+        model_id,
+        [previous_id] if previous_id is not None else [],
+        sources=choice.sources or None,
+        folders=choice.folders or None,
+        progress=ctx.progress,
+        cancel=ctx.cancel,
+    )
 
 
 def activate(ctx: "JobContext", model_id: int) -> int:

@@ -10,9 +10,25 @@ from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-    QListWidget, QListWidgetItem, QProgressBar, QPushButton, QRadioButton, QSpinBox, QTableWidget, QTableWidgetItem,
-    QVBoxLayout, QWizardPage,
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWizardPage,
 )
 
 from engine.jobs import ProgressEvent
@@ -33,7 +49,7 @@ DEFAULT_EPOCHS = 30
 
 
 def duration(seconds: float) -> str:
-    """"about 40 s", "about 3 min", "about 1 h 20 min"."""
+    """ "about 40 s", "about 3 min", "about 1 h 20 min"."""
     if seconds < 1:
         return "under a second"
     if seconds < 90:
@@ -127,8 +143,10 @@ class DataPage(_Page):
 
     def _count(self) -> None:
         choice = self.choice()
-        if self.folders.count() and not choice.folders and not any(
-            self.folders.item(i).checkState() == Qt.CheckState.Checked for i in range(self.folders.count())
+        if (
+            self.folders.count()
+            and not choice.folders
+            and not any(self.folders.item(i).checkState() == Qt.CheckState.Checked for i in range(self.folders.count()))
         ):
             self._show(None, "Tick at least one folder.")
             return
@@ -231,8 +249,12 @@ class ModelPage(_Page):
             self._set_epochs(default_epochs(wizard.data_overview().photos, HashingConfig.load(overrides=wizard.overrides).training))
         if self.info is None:
             self.estimate_label.setText("Looking at this computer…")
-            wizard.runner.run_in_background(wops.model_page_info, lane=IO, on_success=self._info_loaded,
-                                            on_failure=lambda e: self.estimate_label.setText(f"Could not inspect this computer: {e}"))
+            wizard.runner.run_in_background(
+                wops.model_page_info,
+                lane=IO,
+                on_success=self._info_loaded,
+                on_failure=lambda e: self.estimate_label.setText(f"Could not inspect this computer: {e}"),
+            )
         else:
             self._changed()
 
@@ -246,8 +268,12 @@ class ModelPage(_Page):
             model.item(self.backbone.count() - 1).setEnabled(False)
         self.backbone_note.setText(
             "<span style='color:gray'>Training starts from the features this library was indexed with. "
-            + (f"{len(info.others)} other backbone(s) have weights on this computer; using one means re-indexing the library with it first (Settings)."
-               if info.others else "No other backbone has weights on this computer.") + "</span>"
+            + (
+                f"{len(info.others)} other backbone(s) have weights on this computer; using one means re-indexing the library with it first (Settings)."
+                if info.others
+                else "No other backbone has weights on this computer."
+            )
+            + "</span>"
         )
         if info.active_bits in BITS:
             self.bits.setCurrentIndex(BITS.index(info.active_bits))
@@ -279,7 +305,9 @@ class ModelPage(_Page):
             return
         effort = self.effort()
         if effort not in self.info.efforts:
-            self.estimate_label.setText(f"<b>This engine version cannot train the “{effort}” effort yet.</b> You may still try: the engine will say so on the next page.")
+            self.estimate_label.setText(
+                f"<b>This engine version cannot train the “{effort}” effort yet.</b> You may still try: the engine will say so on the next page."
+            )
             return
         if effort != "head":
             self.estimate_label.setText("No estimate for this effort: the next page shows the time left, measured while it trains.")
@@ -293,10 +321,24 @@ class ModelPage(_Page):
             self.estimate_label.setText("No estimate: the library has no features yet.")
             return
         device = self.device.currentData() or "auto"
-        job = partial(wops.estimate, photos=max(overview.photos, 2), dim=info.dim, tokens=info.tokens_per_image, vocabulary=max(overview.usable_tags, 2),
-                      bits=self.bits.currentData(), epochs=self.epochs.value(), device=device, overrides=self.wiz().overrides)
-        self.wiz().runner.run_in_background(job, lane=IO, key="wizard-estimate", on_success=partial(self._estimated, self.device.currentText()),
-                                            on_failure=lambda e: self.estimate_label.setText(f"No estimate: {e}"))
+        job = partial(
+            wops.estimate,
+            photos=max(overview.photos, 2),
+            dim=info.dim,
+            tokens=info.tokens_per_image,
+            vocabulary=max(overview.usable_tags, 2),
+            bits=self.bits.currentData(),
+            epochs=self.epochs.value(),
+            device=device,
+            overrides=self.wiz().overrides,
+        )
+        self.wiz().runner.run_in_background(
+            job,
+            lane=IO,
+            key="wizard-estimate",
+            on_success=partial(self._estimated, self.device.currentText()),
+            on_failure=lambda e: self.estimate_label.setText(f"No estimate: {e}"),
+        )
 
     def _estimated(self, device_label: str, seconds: float) -> None:
         self.estimate_seconds = seconds
@@ -312,8 +354,12 @@ class ModelPage(_Page):
     def validatePage(self) -> bool:
         wizard = self.wiz()
         wizard.request = wops.TrainRequest(
-            bits=int(self.bits.currentData()), epochs=int(self.epochs.value()), effort=self.effort(),
-            device=self.device.currentData() or "auto", choice=wizard.choice, overrides=wizard.overrides,
+            bits=int(self.bits.currentData()),
+            epochs=int(self.epochs.value()),
+            effort=self.effort(),
+            device=self.device.currentData() or "auto",
+            choice=wizard.choice,
+            overrides=wizard.overrides,
         )
         return True
 
@@ -468,8 +514,12 @@ class TrainPage(_Page):
 class EvaluatePage(_Page):
     """Before/after retrieval quality on held-out tagged photos, a PR curve and example queries."""
 
-    ROWS = (("image_map", "Photo → photo mAP"), ("image_p10", "Photo → photo precision@10"), ("text_map", "Tag → photo mAP"),
-            ("other_words_map", "Other words → photo"))
+    ROWS = (
+        ("image_map", "Photo → photo mAP"),
+        ("image_p10", "Photo → photo precision@10"),
+        ("text_map", "Tag → photo mAP"),
+        ("other_words_map", "Other words → photo"),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -485,7 +535,8 @@ class EvaluatePage(_Page):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeaderItem(len(self.ROWS) - 1).setToolTip(
-            "Common words that are none of your tags: how closely search still follows CLIP's own ranking for them")
+            "Common words that are none of your tags: how closely search still follows CLIP's own ranking for them"
+        )
         self.table.setMaximumHeight(160)
         self.pr_chart = LineChart("Precision–recall (photo → photo)", "recall", "precision")
         self.pr_chart.x_range = (0.0, 1.0)
@@ -573,6 +624,7 @@ class EvaluatePage(_Page):
 
 def verdict(before, after, margin: float = 0.01) -> str:
     """One plain sentence: what the new model does for the user's tags and for other words."""
+
     def change(key: str) -> str:
         delta = getattr(after, key) - getattr(before, key)
         return "better" if delta > margin else "worse" if delta < -margin else "about the same"
@@ -627,8 +679,14 @@ class ActivatePage(_Page):
         self.progress.setRange(0, 0)
         self.status.setText("Writing the new codes…")
         self.job = self.wiz().runner.run_in_background(
-            partial(wops.activate, model_id=session.model_id), lane=WRITE, label="Activating the new model", show_progress=True,
-            on_progress=self._progress, on_success=self._done, on_failure=self._failed, on_finished=self._finished,
+            partial(wops.activate, model_id=session.model_id),
+            lane=WRITE,
+            label="Activating the new model",
+            show_progress=True,
+            on_progress=self._progress,
+            on_success=self._done,
+            on_failure=self._failed,
+            on_finished=self._finished,
         )
 
     def _progress(self, event: ProgressEvent) -> None:

@@ -45,8 +45,14 @@ class TrainingSession(QObject):
         self.state = "running"
         self.started_at = time.monotonic()
         self.job = self.runner.run_in_background(
-            partial(wops.train, request=self.request), lane=WRITE, label="Training a model", show_progress=True,
-            on_progress=self._progress, on_success=self._succeeded, on_failure=self._failed, on_finished=self._finished,
+            partial(wops.train, request=self.request),
+            lane=WRITE,
+            label="Training a model",
+            show_progress=True,
+            on_progress=self._progress,
+            on_success=self._succeeded,
+            on_failure=self._failed,
+            on_finished=self._finished,
         )
         return self.job
 

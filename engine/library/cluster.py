@@ -63,12 +63,15 @@ def check_reachable(address: str, timeout: float = 3.0) -> None:
         connection = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        raise ClusterError(f"cannot reach the Ray cluster at {address} ({reason}): start it there with `ray start --head`, "
-                           "or index on this computer without --cluster") from None
+        raise ClusterError(
+            f"cannot reach the Ray cluster at {address} ({reason}): start it there with `ray start --head`, or index on this computer without --cluster"
+        ) from None
     with connection:
         if not _answers_http2(connection, timeout):
-            raise ClusterError(f"cannot connect to the Ray cluster at {address}: something answers there, but no Ray head "
-                               "(check the address, and that `ray start --head` runs there)")
+            raise ClusterError(
+                f"cannot connect to the Ray cluster at {address}: something answers there, but no Ray head "
+                "(check the address, and that `ray start --head` runs there)"
+            )
 
 
 # The HTTP/2 client preface and an empty SETTINGS frame (RFC 9113, 3.4 and 6.5).
@@ -111,16 +114,19 @@ class Cluster:
         if self._owns:
             try:
                 if address == LOCAL:
-                    ray.init(num_cpus=num_cpus, include_dashboard=False, object_store_memory=object_store_mb << 20,
-                             log_to_driver=False, configure_logging=False)
+                    ray.init(
+                        num_cpus=num_cpus, include_dashboard=False, object_store_memory=object_store_mb << 20, log_to_driver=False, configure_logging=False
+                    )
                 elif address.startswith("ray://"):
                     ray.init(address=address)  # Ray Client passes other arguments on to the server's ray.init
                 else:
                     with _connect_quietly():
                         ray.init(address=address, log_to_driver=False, configure_logging=False)
             except ConnectionError:
-                raise ClusterError(f"cannot connect to the Ray cluster at {address}: something answers there, but no Ray head "
-                                   "(check the address, and that `ray start --head` runs there with this Ray version)") from None
+                raise ClusterError(
+                    f"cannot connect to the Ray cluster at {address}: something answers there, but no Ray head "
+                    "(check the address, and that `ray start --head` runs there with this Ray version)"
+                ) from None
             except Exception as error:  # a version mismatch, a refused client: one line, nothing changed
                 raise ClusterError(f"cannot connect to the Ray cluster at {address}: {_first_line(error)}") from None
 
@@ -146,8 +152,9 @@ class Cluster:
 
         return ray.cluster_resources().get("GPU", 0) > 0
 
-    def encoder(self, spec: BackboneSpec, batch_size: int = 32, workers: Optional[int] = None, device: str = "auto",
-                cpus_per_worker: int = 1) -> "ClusterEncoder":
+    def encoder(
+        self, spec: BackboneSpec, batch_size: int = 32, workers: Optional[int] = None, device: str = "auto", cpus_per_worker: int = 1
+    ) -> "ClusterEncoder":
         """A pool of workers for this backbone (the last run's, when it fits)."""
         import ray
 
@@ -216,8 +223,7 @@ def _worker_class():
         def info(self) -> dict:
             import ray
 
-            return {"has_tokens": self.backbone.has_tokens, "device": self.backbone.device, "pid": os.getpid(),
-                    "node": ray.util.get_node_ip_address()}
+            return {"has_tokens": self.backbone.has_tokens, "device": self.backbone.device, "pid": os.getpid(), "node": ray.util.get_node_ip_address()}
 
         def sees(self, sample: list[tuple[str, int, str]]) -> bool:
             """Whether this worker reads the same files at the same paths (a shared mount)."""
@@ -256,8 +262,15 @@ def _read(path: str) -> bytes | str:
 class ClusterEncoder:
     """Photo paths in, EncodedBatches out, computed by a pool of Ray actors."""
 
-    def __init__(self, spec: BackboneSpec, batch_size: int = 32, workers: Optional[int] = None, device: str = "auto",
-                 cpus_per_worker: int = 1, start_timeout: float = 600.0) -> None:
+    def __init__(
+        self,
+        spec: BackboneSpec,
+        batch_size: int = 32,
+        workers: Optional[int] = None,
+        device: str = "auto",
+        cpus_per_worker: int = 1,
+        start_timeout: float = 600.0,
+    ) -> None:
         import ray
 
         self.batch_size = batch_size
@@ -267,8 +280,7 @@ class ClusterEncoder:
         options = {"num_cpus": cpus_per_worker, "num_gpus": 1 if gpus else 0}
         cls = _worker_class()
         run = uuid.uuid4().hex[:8]
-        self.workers = [cls.options(name=f"{NAME_PREFIX}{run}-{i}", **options).remote(spec.to_json(), device, cpus_per_worker)
-                        for i in range(workers)]
+        self.workers = [cls.options(name=f"{NAME_PREFIX}{run}-{i}", **options).remote(spec.to_json(), device, cpus_per_worker) for i in range(workers)]
         # Workers load the backbone while this machine scans; `ready` waits for them.
         self._starting = [w.info.remote() for w in self.workers]
         self._start_timeout = start_timeout
@@ -287,8 +299,9 @@ class ClusterEncoder:
             self.infos = ray.get(self._starting, timeout=self._start_timeout)
         except ray.exceptions.GetTimeoutError:
             self.close()
-            raise ClusterError(f"no Ray worker started within {self._start_timeout:.0f} s: the cluster has no free "
-                               f"{self._resource} for one, or cannot load the backbone") from None
+            raise ClusterError(
+                f"no Ray worker started within {self._start_timeout:.0f} s: the cluster has no free {self._resource} for one, or cannot load the backbone"
+            ) from None
         except Exception as error:
             self.close()
             raise ClusterError(f"the Ray workers could not load the backbone: {_first_line(error)}") from None
@@ -331,9 +344,13 @@ class ClusterEncoder:
         # Probed per run: another run's folders may live on another mount.
         sees = [False] * len(self.workers) if self.send_bytes else self._probe(paths)
         shared = sum(sees)
-        how = ("photos read from shared storage" if shared == len(self.workers) else
-               "photo bytes sent from this computer" if not shared else
-               f"{shared} of {len(self.workers)} workers read shared storage, the others get bytes from this computer")
+        how = (
+            "photos read from shared storage"
+            if shared == len(self.workers)
+            else "photo bytes sent from this computer"
+            if not shared
+            else f"{shared} of {len(self.workers)} workers read shared storage, the others get bytes from this computer"
+        )
         self.message = f"encoding photos on the Ray cluster ({len(self.workers)} workers, {how})"
         batches = [list(range(s, min(s + self.batch_size, len(paths)))) for s in range(0, len(paths), self.batch_size)]
         queue = iter(range(len(batches)))
@@ -364,8 +381,9 @@ class ClusterEncoder:
                     result: EncodedBatch = ray.get(ref)
                     submit()
                     index = batches[number]
-                    yield EncodedBatch([index[i] for i in result.indices], result.embeddings,
-                                       result.tokens, [(index[i], reason) for i, reason in result.failures])
+                    yield EncodedBatch(
+                        [index[i] for i in result.indices], result.embeddings, result.tokens, [(index[i], reason) for i, reason in result.failures]
+                    )
         finally:
             for ref in pending:
                 try:

@@ -80,8 +80,7 @@ def zero_shot_companion(session: Session, model_id: int) -> Optional[Model]:
     return None
 
 
-def save_itq(session: Session, models_dir: Path, spec: BackboneSpec, projection: ItqProjection, fitted_on: int,
-             companion: Optional[int] = None) -> Model:
+def save_itq(session: Session, models_dir: Path, spec: BackboneSpec, projection: ItqProjection, fitted_on: int, companion: Optional[int] = None) -> Model:
     """Store a fitted projection as a safetensors file plus a (not yet active) model row.
 
     `companion`: the trained model whose zero-shot companion this projection is.

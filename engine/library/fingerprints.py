@@ -28,9 +28,17 @@ KIND = "phash-aligned-1"
 HASH_BITS = 64
 # (left, top, right, bottom) fractions cut off; the first view is the whole picture.
 VIEWS: tuple[tuple[float, float, float, float], ...] = (
-    (0, 0, 0, 0), (0.03, 0.03, 0.03, 0.03), (0.06, 0.06, 0.06, 0.06),
-    (0.06, 0, 0, 0), (0, 0.06, 0, 0), (0, 0, 0.06, 0), (0, 0, 0, 0.06),
-    (0.06, 0.06, 0, 0), (0, 0.06, 0.06, 0), (0, 0, 0.06, 0.06), (0.06, 0, 0, 0.06),
+    (0, 0, 0, 0),
+    (0.03, 0.03, 0.03, 0.03),
+    (0.06, 0.06, 0.06, 0.06),
+    (0.06, 0, 0, 0),
+    (0, 0.06, 0, 0),
+    (0, 0, 0.06, 0),
+    (0, 0, 0, 0.06),
+    (0.06, 0.06, 0, 0),
+    (0, 0.06, 0.06, 0),
+    (0, 0, 0.06, 0.06),
+    (0.06, 0, 0, 0.06),
 )
 # Views are cut from a copy this size: plenty for a 32-px hash, and cheap to crop.
 _WORK_SIDE = 256

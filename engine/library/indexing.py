@@ -14,8 +14,7 @@ from ..jobs import CancelToken, Reporter
 from ..models.backbones import Backbone, BackboneSpec
 from ..models.projection import fit_itq
 from ..search.hamming import codes_to_bytes, pack_bits
-from .codemodels import (ZERO_SHOT_BITS, activate, active_model, backbone_of, checkpoint_path, companion_of, load_code_model, save_itq,
-                         zero_shot_companion)
+from .codemodels import ZERO_SHOT_BITS, activate, active_model, backbone_of, checkpoint_path, companion_of, load_code_model, save_itq, zero_shot_companion
 from .fingerprints import KIND as FINGERPRINT_KIND
 from .report import ScanReport
 from .schema import Code, Embedding, Fingerprint, Image, Model
@@ -188,7 +187,10 @@ def tags_of(store: Store, image_ids: list[int]) -> list[list[str]]:
         for start in range(0, len(image_ids), 900):
             chunk = image_ids[start : start + 900]
             marks = ",".join("?" * len(chunk))
-            for image_id, name in db.execute(f"SELECT it.image_id, t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE it.image_id IN ({marks}) ORDER BY it.source, t.name", chunk):
+            for image_id, name in db.execute(
+                f"SELECT it.image_id, t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE it.image_id IN ({marks}) ORDER BY it.source, t.name",
+                chunk,
+            ):
                 if name not in found[image_id]:
                     found[image_id].append(name)
     return [found[i] for i in image_ids]
@@ -217,7 +219,9 @@ def ensure_companion(store: Store, models_dir: Path, model_id: int) -> Optional[
         return save_itq(session, models_dir, spec, projection, fitted_on=len(vectors), companion=model_id).id
 
 
-def write_codes(store: Store, cache_dir: Path, model_id: int, report: ScanReport, progress: Reporter, cancel: Optional[CancelToken] = None, device: str = "cpu") -> None:
+def write_codes(
+    store: Store, cache_dir: Path, model_id: int, report: ScanReport, progress: Reporter, cancel: Optional[CancelToken] = None, device: str = "cpu"
+) -> None:
     """Give every ok photo that has an embedding but no code under this model its code.
 
     A trained model's zero-shot companion (`ensure_companion`) gets its codes too.
@@ -230,7 +234,9 @@ def write_codes(store: Store, cache_dir: Path, model_id: int, report: ScanReport
         _write_model_codes(store, cache_dir, companion, ScanReport(), progress, cancel, device)
 
 
-def _write_model_codes(store: Store, cache_dir: Path, model_id: int, report: ScanReport, progress: Reporter, cancel: Optional[CancelToken], device: str) -> None:
+def _write_model_codes(
+    store: Store, cache_dir: Path, model_id: int, report: ScanReport, progress: Reporter, cancel: Optional[CancelToken], device: str
+) -> None:
     from .features import FeatureCache
 
     with store.session() as session:
@@ -259,7 +265,10 @@ def _write_model_codes(store: Store, cache_dir: Path, model_id: int, report: Sca
             with store.session() as session:
                 session.execute(
                     insert(Code).on_conflict_do_nothing(),
-                    [{"image_id": image_id, "model_id": model_id, "code": codes_to_bytes(row, code_model.bits)} for (image_id, _, _), row in zip(chunk, packed)],
+                    [
+                        {"image_id": image_id, "model_id": model_id, "code": codes_to_bytes(row, code_model.bits)}
+                        for (image_id, _, _), row in zip(chunk, packed)
+                    ],
                 )
             report.coded += len(chunk)
             progress("codes", min(start + chunk_size, len(todo)), len(todo), "writing codes")

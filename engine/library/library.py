@@ -135,7 +135,8 @@ class Library:
             # the directory of each photo, grouped in SQLite: rtrim(path, name) leaves "…/dir/"
             rows = db.execute(
                 "SELECT f.path, rtrim(i.path, replace(i.path, ?, '')), count(*) FROM images i JOIN folders f ON f.id = i.folder_id "
-                "WHERE i.status = 'ok' GROUP BY f.path, 2", (os.sep,)
+                "WHERE i.status = 'ok' GROUP BY f.path, 2",
+                (os.sep,),
             ).fetchall()
         out: dict[str, dict[str, int]] = {}
         for folder, directory, count in rows:
@@ -222,8 +223,17 @@ class Library:
                 open_encoder = None
                 if connection is not None:
                     open_encoder = lambda: connection.encoder(spec, batch_size, device=device)  # noqa: E731
-                encode_missing(self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device, onnx_dir=onnx_dir), report, reporter, cancel,
-                               batch_size=batch_size, open_encoder=open_encoder)
+                encode_missing(
+                    self.store,
+                    self.paths.cache,
+                    spec,
+                    lambda: Backbone(spec, device=device, onnx_dir=onnx_dir),
+                    report,
+                    reporter,
+                    cancel,
+                    batch_size=batch_size,
+                    open_encoder=open_encoder,
+                )
                 fingerprint_missing(self.store, report, reporter, cancel)  # photos encoded before fingerprints existed (or on a cluster)
                 if self.current_backbone() is None and not _embedded_count(self.store, spec.key):
                     # nothing readable yet (an empty folder, or only bad files): not an error, just nothing to search
@@ -280,7 +290,9 @@ class Library:
                 "skipped": skipped,
                 "tags": session.scalar(select(func.count(func.distinct(ImageTag.tag_id)))),
                 "models": sum(1 for m in session.scalars(select(Model)) if companion_of(m) is None),  # companions go with their model
-                "active_model": None if active is None else {"id": active.id, "name": active.name, "kind": active.kind, "bits": active.bits, "backbone": backbone_of(active).label},
+                "active_model": None
+                if active is None
+                else {"id": active.id, "name": active.name, "kind": active.kind, "bits": active.bits, "backbone": backbone_of(active).label},
             }
 
     def photo(self, path: str | os.PathLike[str]) -> Optional[dict]:
@@ -293,7 +305,10 @@ class Library:
             if image is None:
                 return None
             tags = session.execute(
-                select(Tag.name, ImageTag.source).join(ImageTag, ImageTag.tag_id == Tag.id).where(ImageTag.image_id == image.id).order_by(ImageTag.source, Tag.name)
+                select(Tag.name, ImageTag.source)
+                .join(ImageTag, ImageTag.tag_id == Tag.id)
+                .where(ImageTag.image_id == image.id)
+                .order_by(ImageTag.source, Tag.name)
             ).all()
             return {
                 "path": image.path,
@@ -324,8 +339,12 @@ class Library:
         """Every tag on at least one readable photo, most used first (for completion as the user types)."""
         with self.store.session() as session:
             rows = session.execute(
-                select(Tag.name, func.count()).join(ImageTag, ImageTag.tag_id == Tag.id).join(Image, Image.id == ImageTag.image_id)
-                .where(Image.status == "ok").group_by(Tag.id).order_by(func.count().desc(), Tag.name)
+                select(Tag.name, func.count())
+                .join(ImageTag, ImageTag.tag_id == Tag.id)
+                .join(Image, Image.id == ImageTag.image_id)
+                .where(Image.status == "ok")
+                .group_by(Tag.id)
+                .order_by(func.count().desc(), Tag.name)
             ).all()
         return [name for name, _count in rows]
 

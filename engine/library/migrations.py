@@ -23,7 +23,8 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
 
 
 def _v1_initial(db: sqlite3.Connection) -> None:
-    _run_script(db, 
+    _run_script(
+        db,
         """
         CREATE TABLE folders (
             id INTEGER PRIMARY KEY,
@@ -94,13 +95,14 @@ def _v1_initial(db: sqlite3.Connection) -> None:
             vector BLOB NOT NULL,
             PRIMARY KEY (content_hash, backbone_key)
         );
-        """
+        """,
     )
 
 
 def _v2_photo_text(db: sqlite3.Connection) -> None:
     """Text read in photos (OCR), per content; "ocr" joins the tag sources."""
-    _run_script(db,
+    _run_script(
+        db,
         """
         CREATE TABLE photo_text (
             content_hash VARCHAR(64) NOT NULL,
@@ -125,14 +127,15 @@ def _v2_photo_text(db: sqlite3.Connection) -> None:
         DROP TABLE image_tags;
         ALTER TABLE image_tags_v2 RENAME TO image_tags;
         CREATE INDEX ix_image_tags_tag ON image_tags(tag_id);
-        """
+        """,
     )
 
 
 def _v3_fingerprints(db: sqlite3.Connection) -> None:
     # Perceptual fingerprints of the pixels (engine/library/fingerprints.py), keyed by
     # content like embeddings; `kind` names the algorithm so a new one never mixes with old values.
-    _run_script(db,
+    _run_script(
+        db,
         """
         CREATE TABLE fingerprints (
             content_hash VARCHAR(64) NOT NULL,
@@ -140,7 +143,7 @@ def _v3_fingerprints(db: sqlite3.Connection) -> None:
             value BLOB NOT NULL,
             PRIMARY KEY (content_hash, kind)
         );
-        """
+        """,
     )
 
 
@@ -157,10 +160,7 @@ def migrate(db: sqlite3.Connection) -> int:
     """Bring the database to SCHEMA_VERSION one step at a time; return the version found."""
     found = db.execute("PRAGMA user_version").fetchone()[0]
     if found > SCHEMA_VERSION:
-        raise LibraryTooNew(
-            f"this library has schema version {found}, but this BitLens only knows up to "
-            f"{SCHEMA_VERSION}: update BitLens to open it"
-        )
+        raise LibraryTooNew(f"this library has schema version {found}, but this BitLens only knows up to {SCHEMA_VERSION}: update BitLens to open it")
     while True:
         # Each step and its version bump commit together, so a crash leaves a whole step or none.
         db.execute("BEGIN IMMEDIATE")

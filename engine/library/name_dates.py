@@ -16,7 +16,18 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-__all__ = ["FILE_NAME", "FILE_TIME", "FOLDER_NAME", "METADATA", "NameDate", "photo_date", "date_from_file_name", "date_from_folders", "date_from_path", "name_date_sql"]
+__all__ = [
+    "FILE_NAME",
+    "FILE_TIME",
+    "FOLDER_NAME",
+    "METADATA",
+    "NameDate",
+    "photo_date",
+    "date_from_file_name",
+    "date_from_folders",
+    "date_from_path",
+    "name_date_sql",
+]
 
 FILE_NAME = "file name"
 FOLDER_NAME = "folder name"

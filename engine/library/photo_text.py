@@ -123,8 +123,9 @@ def sync_tags(store: Store, engine: str) -> None:
             _tag(db, tags, session, [image_id], words.split())
 
 
-def read_photo_text(store: Store, report: ScanReport, progress: Reporter, cancel: Optional[CancelToken] = None,
-                    workers: Optional[int] = None, required: bool = False) -> None:
+def read_photo_text(
+    store: Store, report: ScanReport, progress: Reporter, cancel: Optional[CancelToken] = None, workers: Optional[int] = None, required: bool = False
+) -> None:
     """Read the text of every photo not read yet (the gate first), on a worker pool, batch by batch.
 
     Without the OCR engine installed this does nothing, and says so only when asked for

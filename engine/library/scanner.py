@@ -213,7 +213,9 @@ class Scanner:
             self.report.problem(found.path, reason)
             self.report.errors += 1
             if known_row is None:
-                image = Image(folder_id=folder_id, path=found.path, size=found.size, mtime_ns=found.mtime_ns, status="error", error=reason, first_seen=now, last_seen=now)
+                image = Image(
+                    folder_id=folder_id, path=found.path, size=found.size, mtime_ns=found.mtime_ns, status="error", error=reason, first_seen=now, last_seen=now
+                )
                 session.add(image)
                 session.flush()
                 return image.id

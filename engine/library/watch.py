@@ -109,8 +109,10 @@ class FolderWatcher:
             budget = int(self.watch_limit * LIMIT_SHARE)
             needed = count_directories(folders, budget)
             if needed > budget:
-                self._poll(f"These folders hold more sub-folders than the system lets BitLens watch (inotify limit "
-                           f"{self.watch_limit:,} watches, shared with other programs)")
+                self._poll(
+                    f"These folders hold more sub-folders than the system lets BitLens watch (inotify limit "
+                    f"{self.watch_limit:,} watches, shared with other programs)"
+                )
                 return self
         try:
             self._observer = self._watch(folders)

@@ -20,17 +20,26 @@ class ModelOption:
     needs: tuple[str, ...] = ()  # extra Python packages
 
     def as_dict(self) -> dict:
-        return {"backbone": self.arch, "pretrained": self.pretrained, "label": self.label, "languages": self.languages,
-                "download": self.download, "needs": list(self.needs)}
+        return {
+            "backbone": self.arch,
+            "pretrained": self.pretrained,
+            "label": self.label,
+            "languages": self.languages,
+            "download": self.download,
+            "needs": list(self.needs),
+        }
 
 
 CHOICES: tuple[ModelOption, ...] = (
-    ModelOption("ViT-B-32", "datacomp_xl_s13b_b90k", "ViT-B-32 (DataComp-XL), recommended", "English",
-                "about 600 MB of weights"),
-    ModelOption("xlm-roberta-base-ViT-B-32", "laion5b_s13b_b90k", "ViT-B-32 with XLM-RoBERTa text (LAION-5B), multilingual",
-                "about 100 languages (queries in any of them)",
-                "about 1.5 GB of weights, plus the xlm-roberta-base tokenizer and config from Hugging Face",
-                needs=("transformers",)),
+    ModelOption("ViT-B-32", "datacomp_xl_s13b_b90k", "ViT-B-32 (DataComp-XL), recommended", "English", "about 600 MB of weights"),
+    ModelOption(
+        "xlm-roberta-base-ViT-B-32",
+        "laion5b_s13b_b90k",
+        "ViT-B-32 with XLM-RoBERTa text (LAION-5B), multilingual",
+        "about 100 languages (queries in any of them)",
+        "about 1.5 GB of weights, plus the xlm-roberta-base tokenizer and config from Hugging Face",
+        needs=("transformers",),
+    ),
     ModelOption("tiny", None, "small offline model (random weights, low quality)", "none (for trying the app)", "nothing"),
 )
 

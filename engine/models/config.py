@@ -39,8 +39,16 @@ class HashingConfig:
         return cls(**known, extra=raw)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "network": self.network, "components": self.components, "loss_weights": self.loss_weights,
-                "targets": self.targets, "data": self.data, "training": self.training, **self.extra}
+        return {
+            "name": self.name,
+            "network": self.network,
+            "components": self.components,
+            "loss_weights": self.loss_weights,
+            "targets": self.targets,
+            "data": self.data,
+            "training": self.training,
+            **self.extra,
+        }
 
 
 def parse_overrides(items: list[str]) -> dict:

@@ -109,8 +109,9 @@ def default_workers() -> int:
 class ImageEncoder:
     """Turns photo paths into backbone embeddings, batch by batch."""
 
-    def __init__(self, backbone: Backbone, batch_size: int = 32, workers: Optional[int] = None,
-                 fingerprint: Optional[Callable[[Image.Image], bytes]] = None) -> None:
+    def __init__(
+        self, backbone: Backbone, batch_size: int = 32, workers: Optional[int] = None, fingerprint: Optional[Callable[[Image.Image], bytes]] = None
+    ) -> None:
         self.backbone = backbone
         self.batch_size = batch_size
         self.workers = workers or default_workers()

@@ -28,6 +28,7 @@ from torch import nn
 
 from .config import DEFAULT_CONFIG, HashingConfig, parse_overrides  # noqa: F401 - re-exported: the network's settings
 
+
 def tag_set_batch(sets: list[list[int]], vocabulary_embeddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Padded (B, T, D) embeddings of tag-index sets and their (B, T) mask (True = a real tag)."""
     tags, mask, _ = tag_set_batch_with_index(sets, vocabulary_embeddings)
@@ -192,12 +193,8 @@ class HashingNet(nn.Module):
         self.tag_classifier = nn.Linear(dim, max(vocabulary, 1))
         # optional seeds' parts
         self.prototypes = nn.Parameter(torch.randn(max(vocabulary, 1), bits) * 0.1) if parts.get("prototypes") else None
-        self.label_net = (
-            nn.Sequential(nn.Linear(max(vocabulary, 1), dim), nn.ReLU(), nn.Linear(dim, bits)) if parts.get("label_network") else None
-        )
-        self.discriminator = (
-            nn.Sequential(nn.Linear(bits, dim), nn.ReLU(), nn.Linear(dim, 1)) if parts.get("discriminator") else None
-        )
+        self.label_net = nn.Sequential(nn.Linear(max(vocabulary, 1), dim), nn.ReLU(), nn.Linear(dim, bits)) if parts.get("label_network") else None
+        self.discriminator = nn.Sequential(nn.Linear(bits, dim), nn.ReLU(), nn.Linear(dim, 1)) if parts.get("discriminator") else None
 
     # -- branches ----------------------------------------------------------------------
 
@@ -230,7 +227,9 @@ class HashingNet(nn.Module):
     def _identities(self, index: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """Weighted sums of tag identities: (..., k) indices and weights give (..., dim)."""
         k = index.shape[-1]
-        mixed = F.embedding_bag(index.reshape(-1, k), self.tag_identity.weight, per_sample_weights=weights.reshape(-1, k).to(self.tag_identity.weight.dtype), mode="sum")
+        mixed = F.embedding_bag(
+            index.reshape(-1, k), self.tag_identity.weight, per_sample_weights=weights.reshape(-1, k).to(self.tag_identity.weight.dtype), mode="sum"
+        )
         return mixed.reshape(*index.shape[:-1], -1)
 
     def vocabulary_mix(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -245,8 +244,9 @@ class HashingNet(nn.Module):
                 self._vocabulary_mix = self._top_mix(keys @ keys.T / self.identity_temperature)
         return self._vocabulary_mix
 
-    def text_feature(self, tags: torch.Tensor, mask: torch.Tensor, tag_index: Optional[torch.Tensor] = None,
-                     projected: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def text_feature(
+        self, tags: torch.Tensor, mask: torch.Tensor, tag_index: Optional[torch.Tensor] = None, projected: Optional[torch.Tensor] = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Summary feature and per-tag tokens of tag sets (B, T, D) with `mask` True = real tag.
 
         `tag_index` (B, T), when every tag is a vocabulary tag, takes the precomputed identity mix.
@@ -298,8 +298,12 @@ class HashingNet(nn.Module):
         text_feat = fused_feat = None
         for rows, width in groups:
             sub_mask = mask[rows, :width]
-            feat, tok = self.text_feature(None if tags is None else tags[rows, :width], sub_mask, None if tag_index is None else tag_index[rows, :width],
-                                          None if projected is None else projected[rows, :width])
+            feat, tok = self.text_feature(
+                None if tags is None else tags[rows, :width],
+                sub_mask,
+                None if tag_index is None else tag_index[rows, :width],
+                None if projected is None else projected[rows, :width],
+            )
             text_feat = feat.new_zeros(len(mask), feat.shape[1]) if text_feat is None else text_feat
             text_feat = text_feat.index_copy(0, rows, feat)
             if self.use_fusion:
@@ -308,8 +312,9 @@ class HashingNet(nn.Module):
                 fused_feat = fused_feat.index_copy(0, rows, fused)
         return text_feat, fused_feat
 
-    def _projected_tags(self, vocab_in: Optional[torch.Tensor], tag_index: Optional[torch.Tensor], mask: torch.Tensor,
-                        columns: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    def _projected_tags(
+        self, vocab_in: Optional[torch.Tensor], tag_index: Optional[torch.Tensor], mask: torch.Tensor, columns: Optional[torch.Tensor]
+    ) -> Optional[torch.Tensor]:
         """The text branch's input tokens taken from the scored vocabulary's, or None.
 
         In training every tag of the batch is among the scored vocabulary tags, whose
@@ -331,8 +336,16 @@ class HashingNet(nn.Module):
         # index_select: its backward is an index_add, several times cheaper than advanced indexing's
         return vocab_in.index_select(0, rows.reshape(-1)).view(*rows.shape, -1)
 
-    def forward(self, embedding, tokens, tags, mask, vocabulary_embeddings: Optional[torch.Tensor] = None,
-                tag_index: Optional[torch.Tensor] = None, columns: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        embedding,
+        tokens,
+        tags,
+        mask,
+        vocabulary_embeddings: Optional[torch.Tensor] = None,
+        tag_index: Optional[torch.Tensor] = None,
+        columns: Optional[torch.Tensor] = None,
+    ) -> dict[str, torch.Tensor]:
         """Everything the losses need, with tanh codes.
 
         `columns`, when given, are the vocabulary tags the tag logits are computed for (a

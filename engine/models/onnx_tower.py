@@ -113,9 +113,16 @@ class OnnxImageTower:
             # Not under no_grad/inference_mode: there torch swaps in a fused attention
             # kernel that has no ONNX form.
             with torch.enable_grad():
-                torch.onnx.export(module, (example,), str(tmp), input_names=["pixels"], output_names=names,
-                                  dynamic_axes={"pixels": {0: "batch"}, **{n: {0: "batch"} for n in names}},
-                                  opset_version=17, dynamo=False)
+                torch.onnx.export(
+                    module,
+                    (example,),
+                    str(tmp),
+                    input_names=["pixels"],
+                    output_names=names,
+                    dynamic_axes={"pixels": {0: "batch"}, **{n: {0: "batch"} for n in names}},
+                    opset_version=17,
+                    dynamo=False,
+                )
             tmp.replace(fp32_path)
         if path != fp32_path:
             from onnxruntime.quantization import QuantType, quantize_dynamic

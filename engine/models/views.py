@@ -35,8 +35,7 @@ def photo_views(image: Image.Image, count: int = VIEW_COUNT, crop_side: float = 
     width, height = image.size
     w, h = max(1, round(width * crop_side)), max(1, round(height * crop_side))
     left, top = (width - w) // 2, (height - h) // 2
-    boxes = [(0, 0, w, h), (width - w, 0, width, h), (0, height - h, w, height), (width - w, height - h, width, height),
-             (left, top, left + w, top + h)]
+    boxes = [(0, 0, w, h), (width - w, 0, width, h), (0, height - h, w, height), (width - w, height - h, width, height), (left, top, left + w, top + h)]
     views: list[Image.Image] = []
     for upright in [image] + [image.crop(box) for box in boxes[: (count - 1) // 2]]:
         views += [upright, upright.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]

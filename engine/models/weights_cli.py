@@ -18,7 +18,9 @@ def add_parsers(model_commands) -> None:
     available.add_argument("--all", action="store_true", help="every hub-hosted open_clip model, not only the ones for ViT-B-32 and those already here")
     available.add_argument("--json", action="store_true")
     download = model_commands.add_parser("download", help="download a backbone's weights into the shared Hugging Face cache (resumable, sha256-checked)")
-    download.add_argument("name", nargs="?", default="ViT-B-32/datacomp_xl_s13b_b90k", help="ARCH/TAG as `models available` lists it (default: the recommended model)")
+    download.add_argument(
+        "name", nargs="?", default="ViT-B-32/datacomp_xl_s13b_b90k", help="ARCH/TAG as `models available` lists it (default: the recommended model)"
+    )
     imported = model_commands.add_parser("import", help="copy a weights file from elsewhere into the shared cache as NAME")
     imported.add_argument("file", metavar="FILE")
     imported.add_argument("--as", dest="name", required=True, metavar="NAME", help="ARCH/TAG the file holds, e.g. ViT-B-32/datacomp_xl_s13b_b90k")

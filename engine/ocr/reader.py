@@ -83,7 +83,8 @@ def stroke_density(image: Image.Image) -> float:
         # "an opposite edge within STROKE_WIDTH px ahead": a dilation looking forward only
         ahead = np.ones((STROKE_WIDTH + 1, 1) if axis == 0 else (1, STROKE_WIDTH + 1), np.uint8)
         pair = (up & cv2.dilate(down, ahead, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0)) | (
-            down & cv2.dilate(up, ahead, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0))
+            down & cv2.dilate(up, ahead, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        )
         if axis == 0:
             hits[:-1] |= pair
         else:

@@ -16,20 +16,115 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 # Plain words a photo of a sign, a label or a receipt might hold; all different from one another.
 WORDS = (
-    "bakery", "pharmacy", "station", "library", "museum", "garden", "harbour", "theatre", "airport", "market",
-    "exit", "entrance", "parking", "closed", "welcome", "coffee", "tickets", "platform", "hotel", "bridge",
-    "tomato", "lemonade", "pancakes", "espresso", "noodles", "sandwich", "pretzel", "bagels", "cheese", "yogurt",
-    "invoice", "receipt", "total", "discount", "voucher", "balance", "subtotal", "cashier", "refund", "deposit",
-    "meeting", "deadline", "roadmap", "budget", "agenda", "sprint", "quarterly", "minutes", "whiteboard", "project",
-    "danger", "caution", "silence", "reserved", "private", "delivery", "upstairs", "elevator", "toilets", "lockers",
-    "violet", "orange", "crimson", "emerald", "silver", "golden", "marble", "copper", "velvet", "amber",
-    "tuesday", "saturday", "january", "october", "morning", "evening", "midnight", "holiday", "birthday", "weekend",
-    "falcon", "badger", "otter", "walrus", "pelican", "gecko", "lynx", "heron", "bison", "puffin",
-    "glacier", "canyon", "volcano", "lagoon", "meadow", "prairie", "tundra", "fjord", "savanna", "marsh",
+    "bakery",
+    "pharmacy",
+    "station",
+    "library",
+    "museum",
+    "garden",
+    "harbour",
+    "theatre",
+    "airport",
+    "market",
+    "exit",
+    "entrance",
+    "parking",
+    "closed",
+    "welcome",
+    "coffee",
+    "tickets",
+    "platform",
+    "hotel",
+    "bridge",
+    "tomato",
+    "lemonade",
+    "pancakes",
+    "espresso",
+    "noodles",
+    "sandwich",
+    "pretzel",
+    "bagels",
+    "cheese",
+    "yogurt",
+    "invoice",
+    "receipt",
+    "total",
+    "discount",
+    "voucher",
+    "balance",
+    "subtotal",
+    "cashier",
+    "refund",
+    "deposit",
+    "meeting",
+    "deadline",
+    "roadmap",
+    "budget",
+    "agenda",
+    "sprint",
+    "quarterly",
+    "minutes",
+    "whiteboard",
+    "project",
+    "danger",
+    "caution",
+    "silence",
+    "reserved",
+    "private",
+    "delivery",
+    "upstairs",
+    "elevator",
+    "toilets",
+    "lockers",
+    "violet",
+    "orange",
+    "crimson",
+    "emerald",
+    "silver",
+    "golden",
+    "marble",
+    "copper",
+    "velvet",
+    "amber",
+    "tuesday",
+    "saturday",
+    "january",
+    "october",
+    "morning",
+    "evening",
+    "midnight",
+    "holiday",
+    "birthday",
+    "weekend",
+    "falcon",
+    "badger",
+    "otter",
+    "walrus",
+    "pelican",
+    "gecko",
+    "lynx",
+    "heron",
+    "bison",
+    "puffin",
+    "glacier",
+    "canyon",
+    "volcano",
+    "lagoon",
+    "meadow",
+    "prairie",
+    "tundra",
+    "fjord",
+    "savanna",
+    "marsh",
 )
 KINDS = ("sign", "label", "receipt", "rotated", "small", "screen")
-_FONT_GLOBS = ("/usr/share/fonts/truetype/dejavu/*.ttf", "/usr/share/fonts/truetype/liberation*/*.ttf", "/usr/share/fonts/truetype/noto/NotoSans-*.ttf",
-               "/System/Library/Fonts/Supplemental/*.ttf", "C:/Windows/Fonts/*.ttf")
+_FONT_GLOBS = (
+    "/usr/share/fonts/truetype/dejavu/*.ttf",
+    "/usr/share/fonts/truetype/liberation*/*.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSans-*.ttf",
+    "/System/Library/Fonts/Supplemental/*.ttf",
+    "C:/Windows/Fonts/*.ttf",
+)
 
 
 def font_files() -> list[str]:
@@ -63,8 +158,10 @@ def scene_background(rng: np.random.Generator, size: tuple[int, int]) -> Image.I
         draw.ellipse((x - r, y - r // 2, x + r, y + r // 2), fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
     for _ in range(int(rng.integers(1, 4))):
         x, y = int(rng.integers(0, w)), int(rng.integers(h // 4, h))
-        draw.polygon([(x, y), (x + int(rng.integers(20, w // 4)), y), (x + int(rng.integers(0, w // 8)), y - int(rng.integers(20, h // 3)))],
-                     fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
+        draw.polygon(
+            [(x, y), (x + int(rng.integers(20, w // 4)), y), (x + int(rng.integers(0, w // 8)), y - int(rng.integers(20, h // 3)))],
+            fill=tuple(int(c) for c in rng.integers(0, 255, 3)),
+        )
     image = image.filter(ImageFilter.GaussianBlur(1.5))
     noise = rng.normal(0, 6, (h, w, 3))
     return Image.fromarray(np.clip(np.asarray(image, np.float32) + noise, 0, 255).astype(np.uint8))
@@ -100,8 +197,9 @@ class TextPhoto:
     kind: str
 
 
-def render_text_photo(rng: np.random.Generator, words: Sequence[str], kind: str, size: tuple[int, int] = (640, 480),
-                      fonts: Optional[Sequence[str]] = None) -> Image.Image:
+def render_text_photo(
+    rng: np.random.Generator, words: Sequence[str], kind: str, size: tuple[int, int] = (640, 480), fonts: Optional[Sequence[str]] = None
+) -> Image.Image:
     """A scene with `words` on a sign, label, receipt, rotated plate, in small print or as a screenshot."""
     fonts = font_files() if fonts is None else fonts
     w, h = size
@@ -143,8 +241,9 @@ def render_text_photo(rng: np.random.Generator, words: Sequence[str], kind: str,
     return image
 
 
-def make_text_photos(folder: Path, count: int, seed: int = 0, size: tuple[int, int] = (640, 480), words_per_photo: int = 2,
-                     kinds: Sequence[str] = KINDS) -> list[TextPhoto]:
+def make_text_photos(
+    folder: Path, count: int, seed: int = 0, size: tuple[int, int] = (640, 480), words_per_photo: int = 2, kinds: Sequence[str] = KINDS
+) -> list[TextPhoto]:
     """`count` JPEGs with rendered words in `folder`, each word used by at most one photo while WORDS last."""
     rng = np.random.default_rng(seed)
     fonts = font_files()

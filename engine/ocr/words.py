@@ -11,9 +11,7 @@ import re
 from typing import Iterable
 
 # Words of a search-bar query too common to say anything about a photo's text.
-STOP_WORDS = frozenset(
-    "a an and are as at be by for from has have in into is it its of on or photo picture the their there this to was were with".split()
-)
+STOP_WORDS = frozenset("a an and are as at be by for from has have in into is it its of on or photo picture the their there this to was were with".split())
 # Shorter words match inside too many longer ones to rank by ("on" is in "station").
 MIN_QUERY_WORD = 3
 MIN_TAG_WORD = 3

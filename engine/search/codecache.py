@@ -63,10 +63,7 @@ def _ensure_state(db: sqlite3.Connection) -> None:
         return
     db.execute("BEGIN IMMEDIATE")
     try:
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS code_cache_state ("
-            "id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL, token TEXT NOT NULL)"
-        )
+        db.execute("CREATE TABLE IF NOT EXISTS code_cache_state (id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL, token TEXT NOT NULL)")
         db.execute("INSERT OR IGNORE INTO code_cache_state (id, generation, token) VALUES (1, 0, ?)", (secrets.token_hex(16),))
         for name, when in _TRIGGERS.items():
             db.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {when} BEGIN {_BUMP}; END")
@@ -85,8 +82,16 @@ def cache_file(cache_dir: Path, token: str, model_id: int) -> Path:
 def _key(db: sqlite3.Connection, model_id: int, bits: int) -> dict:
     generation, token = db.execute("SELECT generation, token FROM code_cache_state WHERE id = 1").fetchone()
     count, max_id = db.execute("SELECT count(*), coalesce(max(image_id), 0) FROM codes WHERE model_id = ?", (model_id,)).fetchone()
-    return {"magic": MAGIC, "format": FORMAT, "token": token, "model_id": model_id, "bits": bits,
-            "generation": generation, "code_rows": count, "max_image_id": max_id}
+    return {
+        "magic": MAGIC,
+        "format": FORMAT,
+        "token": token,
+        "model_id": model_id,
+        "bits": bits,
+        "generation": generation,
+        "code_rows": count,
+        "max_image_id": max_id,
+    }
 
 
 def _read_cache(path: Path, key: dict, words: int) -> Optional[LoadedCodes]:
@@ -129,8 +134,7 @@ def _write_cache(path: Path, key: dict, loaded: LoadedCodes) -> None:
 def _read_database(db: sqlite3.Connection, model_id: int, words: int) -> LoadedCodes:
     """Decode the model's codes of photos that are present, in ascending photo id."""
     rows = db.execute(
-        "SELECT c.image_id, i.folder_id, c.code FROM codes c JOIN images i ON i.id = c.image_id "
-        "WHERE c.model_id = ? AND i.status = 'ok' ORDER BY c.image_id",
+        "SELECT c.image_id, i.folder_id, c.code FROM codes c JOIN images i ON i.id = c.image_id WHERE c.model_id = ? AND i.status = 'ok' ORDER BY c.image_id",
         (model_id,),
     ).fetchall()
     n = len(rows)

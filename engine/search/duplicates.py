@@ -150,8 +150,7 @@ class DuplicatePhoto:
         return (self.width or 0) * (self.height or 0)
 
     def as_dict(self) -> dict:
-        return {"path": self.path, "size": self.size, "width": self.width, "height": self.height, "date": self.date,
-                "similarity": round(self.similarity, 4)}
+        return {"path": self.path, "size": self.size, "width": self.width, "height": self.height, "date": self.date, "similarity": round(self.similarity, 4)}
 
 
 @dataclass
@@ -252,8 +251,13 @@ class Review:
         self._save()
 
 
-def find_duplicates(searcher, min_similarity: float = DEFAULT_MIN_SIMILARITY, review: Optional[Review] = None,
-                    folder: Optional[str] = None, embedding_veto: Optional[float] = EMBEDDING_VETO) -> list[DuplicateGroup]:
+def find_duplicates(
+    searcher,
+    min_similarity: float = DEFAULT_MIN_SIMILARITY,
+    review: Optional[Review] = None,
+    folder: Optional[str] = None,
+    embedding_veto: Optional[float] = EMBEDDING_VETO,
+) -> list[DuplicateGroup]:
     """Groups of near-duplicate photos among the searcher's photos, most similar groups first.
 
     Photos whose fingerprint is missing (a library indexed by an older BitLens) get one

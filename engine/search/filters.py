@@ -20,8 +20,19 @@ __all__ = ["FilterError", "Filters", "parse_date", "matching_ids", "photo_dates"
 
 # What users type -> Pillow's format names (the scanner stores those).
 TYPE_ALIASES = {
-    "jpg": "JPEG", "jpeg": "JPEG", "jpe": "JPEG", "mpo": "MPO", "png": "PNG", "gif": "GIF", "bmp": "BMP",
-    "tif": "TIFF", "tiff": "TIFF", "webp": "WEBP", "heic": "HEIF", "heif": "HEIF", "avif": "AVIF",
+    "jpg": "JPEG",
+    "jpeg": "JPEG",
+    "jpe": "JPEG",
+    "mpo": "MPO",
+    "png": "PNG",
+    "gif": "GIF",
+    "bmp": "BMP",
+    "tif": "TIFF",
+    "tiff": "TIFF",
+    "webp": "WEBP",
+    "heic": "HEIF",
+    "heif": "HEIF",
+    "avif": "AVIF",
 }
 # A JPEG from a phone is often stored as MPO (a JPEG with a depth map): it is still a JPEG to the user.
 _SAME_AS = {"JPEG": ("JPEG", "MPO")}

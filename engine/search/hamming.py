@@ -311,9 +311,7 @@ class HammingIndex:
             rng = np.random.default_rng(0x5EED)
             self._sample = np.sort(rng.choice(n, size=_SAMPLE_ROWS, replace=False))
             self._sample_cols = np.ascontiguousarray(cols[:, self._sample])
-        wants_faiss = backend == "faiss" or (
-            backend == "auto" and bits // 8 in _FAISS_FAST_CODE_BYTES
-        )
+        wants_faiss = backend == "faiss" or (backend == "auto" and bits // 8 in _FAISS_FAST_CODE_BYTES)
         self._faiss = _import_faiss() if wants_faiss else None
         if backend == "faiss" and self._faiss is None:
             raise ImportError("backend='faiss' needs the faiss-cpu package")
@@ -375,9 +373,7 @@ class HammingIndex:
             self._drive(fill)
         return out
 
-    def search(
-        self, query: np.ndarray, k: int, mask: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Exact top-k ``(ids int64, distances int32)`` ordered by (distance, row position).
 
         ``k <= 0`` or ``k >= N`` returns the whole ranking.  With ``mask`` (N,) bool only
@@ -409,9 +405,7 @@ class HammingIndex:
         dist = np.concatenate([d for _, d, _ in parts])
         return self._finish(pos, dist, k)
 
-    def search_many(
-        self, queries: np.ndarray, k: int, mask: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def search_many(self, queries: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`search` per row of ``queries`` (Q, W) -> (Q, k') arrays; short rows padded with -1."""
         qs = np.asarray(queries, dtype=np.uint64)
         if qs.ndim == 1:
@@ -476,9 +470,7 @@ class HammingIndex:
             if not f.cancel():
                 f.result()
 
-    def _numpy_scan(
-        self, q: np.ndarray, k: int, m: np.ndarray | None, t: int | None
-    ) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    def _numpy_scan(self, q: np.ndarray, k: int, m: np.ndarray | None, t: int | None) -> list[tuple[np.ndarray, np.ndarray, int]]:
         """:meth:`_candidates` of every chunk, in chunk order (threshold as there)."""
         results: list = [None] * len(self._ranges)  # type: ignore[type-arg]
 
@@ -492,9 +484,7 @@ class HammingIndex:
         self._drive(participant)
         return results
 
-    def _faiss_scan(
-        self, q8: np.ndarray, k: int, mask: np.ndarray | None = None, threshold: int | None = None
-    ) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    def _faiss_scan(self, q8: np.ndarray, k: int, mask: np.ndarray | None = None, threshold: int | None = None) -> list[tuple[np.ndarray, np.ndarray, int]]:
         """Rows within the sample-estimated threshold, per chunk, via faiss range search.
 
         With ``mask`` only eligible rows are kept, and ``threshold`` (estimated on the
@@ -550,9 +540,7 @@ class HammingIndex:
                 np.bitwise_count(x, out=c)
                 np.add(o, c, out=o)
 
-    def _candidates(
-        self, j: int, q: np.ndarray, k: int, mask: np.ndarray | None, t: int | None
-    ) -> tuple[np.ndarray, np.ndarray, int]:
+    def _candidates(self, j: int, q: np.ndarray, k: int, mask: np.ndarray | None, t: int | None) -> tuple[np.ndarray, np.ndarray, int]:
         """Eligible rows of chunk j with distance <= t, as (positions, distances, t).
 
         ``t=None`` (the exact fallback) takes the k-th smallest distance of an eligible

@@ -67,7 +67,7 @@ def vocabulary_form(text: str, vocabulary: Iterable[str]) -> Optional[str]:
     word = " ".join(text.casefold().split())
     for article in _ARTICLES:
         if word.startswith(article) and len(word) > len(article):
-            word = word[len(article):]
+            word = word[len(article) :]
             break
     if not word:
         return None
@@ -116,8 +116,7 @@ def nearest_rows(scores: np.ndarray, k: int) -> np.ndarray:
     return top[np.lexsort((top, -scores[top]))]
 
 
-def mixed_values(own_values: np.ndarray, text_embedding: np.ndarray, neighbour_bits: np.ndarray,
-                 vocabulary_embeddings: Optional[np.ndarray]) -> np.ndarray:
+def mixed_values(own_values: np.ndarray, text_embedding: np.ndarray, neighbour_bits: np.ndarray, vocabulary_embeddings: Optional[np.ndarray]) -> np.ndarray:
     """A text's real-valued code from its text-branch output and its zero-shot neighbours' codes.
 
     `vocabulary_embeddings`: the tags' prompt embeddings (unit rows), to tell how close
@@ -132,8 +131,7 @@ def mixed_values(own_values: np.ndarray, text_embedding: np.ndarray, neighbour_b
 class ZeroShotNeighbours:
     """The library's zero-shot companion codes, row-aligned with the trained codes being searched."""
 
-    def __init__(self, projection, companion_ids: np.ndarray, companion_codes: np.ndarray, trained_ids: np.ndarray,
-                 k: int = DEFAULT_NEIGHBOURS) -> None:
+    def __init__(self, projection, companion_ids: np.ndarray, companion_codes: np.ndarray, trained_ids: np.ndarray, k: int = DEFAULT_NEIGHBOURS) -> None:
         self.projection = projection  # a CodeModel (ItqCodes) with project_texts
         self.bits = projection.bits
         self.k = k

@@ -209,7 +209,7 @@ class Searcher:
         try:
             return self._query_file(term.value)
         except SearchError as error:
-            raise SearchError(f"{error} (the photo term at column {term.start + 1}; a path with spaces needs quotes: img:\"…\")") from error
+            raise SearchError(f'{error} (the photo term at column {term.start + 1}; a path with spaces needs quotes: img:"…")') from error
 
     def text_values(self, text: str) -> np.ndarray:
         """A text's real-valued code (K,): positive where its bit is set.
@@ -290,8 +290,16 @@ class Searcher:
             mask = allowed if mask is None else mask & allowed
         return mask
 
-    def search(self, text: Optional[str] = None, image: Optional[str] = None, limit: int = 20, folder: Optional[str] = None,
-               filters: Optional[Filters] = None, radius: Optional[int] = None, sort: str = "distance") -> list[SearchResult]:
+    def search(
+        self,
+        text: Optional[str] = None,
+        image: Optional[str] = None,
+        limit: int = 20,
+        folder: Optional[str] = None,
+        filters: Optional[Filters] = None,
+        radius: Optional[int] = None,
+        sort: str = "distance",
+    ) -> list[SearchResult]:
         """Rank the library by Hamming distance to the query; `limit` 0 means everything."""
         parsed = self.parse(text, image)
         only, exclude = self.photo_text_terms(parsed)
@@ -322,8 +330,15 @@ class Searcher:
         found = self.photo_texts.matching(words)
         return found if len(found) else None
 
-    def rank_matches(self, ids: Optional[np.ndarray], limit: int = 20, folder: Optional[str] = None, filters: Optional[Filters] = None,
-                     exclude: Optional[np.ndarray] = None, sort: str = "distance") -> list[SearchResult]:
+    def rank_matches(
+        self,
+        ids: Optional[np.ndarray],
+        limit: int = 20,
+        folder: Optional[str] = None,
+        filters: Optional[Filters] = None,
+        exclude: Optional[np.ndarray] = None,
+        sort: str = "distance",
+    ) -> list[SearchResult]:
         """Photos matched by their text alone (distance 0 each), in library order or by date."""
         if sort not in SORTS:
             raise SearchError(f"unknown sort order '{sort}' (one of {', '.join(SORTS)})")
@@ -349,9 +364,18 @@ class Searcher:
         order = sorted(range(len(rows)), key=lambda j: keys[j], reverse=(sort == "date"))
         return rows[np.asarray(order, dtype=np.int64)] if order else rows
 
-    def rank(self, code: np.ndarray, limit: int = 20, folder: Optional[str] = None, filters: Optional[Filters] = None,
-             radius: Optional[int] = None, sort: str = "distance", only: Optional[np.ndarray] = None,
-             exclude: Optional[np.ndarray] = None, first: Optional[np.ndarray] = None) -> list[SearchResult]:
+    def rank(
+        self,
+        code: np.ndarray,
+        limit: int = 20,
+        folder: Optional[str] = None,
+        filters: Optional[Filters] = None,
+        radius: Optional[int] = None,
+        sort: str = "distance",
+        only: Optional[np.ndarray] = None,
+        exclude: Optional[np.ndarray] = None,
+        first: Optional[np.ndarray] = None,
+    ) -> list[SearchResult]:
         """Rank by an already computed packed code.
 
         `radius`: only photos at most this many bits from the query (none may be left).
@@ -406,4 +430,6 @@ class Searcher:
                 rows = rows[:limit]
             ids, distances = self.ids[rows], all_distances[rows].astype(np.int32)
         position = np.searchsorted(self.ids, ids)
-        return [SearchResult(rank + 1, int(image_id), self.paths[int(pos)], int(dist)) for rank, (image_id, pos, dist) in enumerate(zip(ids, position, distances))]
+        return [
+            SearchResult(rank + 1, int(image_id), self.paths[int(pos)], int(dist)) for rank, (image_id, pos, dist) in enumerate(zip(ids, position, distances))
+        ]

@@ -195,11 +195,22 @@ def run_benchmark(
     def embed(texts: list[str]) -> np.ndarray:
         return encoder.encode_texts([TEXT_PROMPT.format(t) for t in texts])
 
-    results: dict = {"benchmark": str(benchmark), "regime": regime, "backbone": spec.label, "database": len(database), "image_queries": len(queries),
-                     "text_queries": len(text_queries), "index_seconds": round(index_seconds, 1), "effort": effort, "rows": []}
+    results: dict = {
+        "benchmark": str(benchmark),
+        "regime": regime,
+        "backbone": spec.label,
+        "database": len(database),
+        "image_queries": len(queries),
+        "text_queries": len(text_queries),
+        "index_seconds": round(index_seconds, 1),
+        "effort": effort,
+        "rows": [],
+    }
     cosine = {
-        "image_to_text": -(q_emb @ db_text[db_has_text].T), "text_to_image": -(q_text[q_has_text] @ db_emb.T),
-        "image_to_image": -(q_emb @ db_emb.T), "query_to_image": -(text_queries @ db_emb.T),
+        "image_to_text": -(q_emb @ db_text[db_has_text].T),
+        "text_to_image": -(q_text[q_has_text] @ db_emb.T),
+        "image_to_image": -(q_emb @ db_emb.T),
+        "query_to_image": -(text_queries @ db_emb.T),
     }
     results["rows"].append({"method": "float cosine (backbone)", "bits": None, **_scores(cosine, relevant)})
     random_scores = {task: rng.random(rel.shape) for task, rel in relevant.items()}
@@ -213,8 +224,13 @@ def run_benchmark(
         itq = fit_itq(db_emb, bits=bits)
         distances = evaluate(itq.encode(db_emb), itq.encode(q_emb), itq.encode(db_text), itq.encode(q_text), itq.encode(text_queries))
         results["rows"].append({"method": "ITQ (untrained codes)", "bits": bits, **_scores(distances, relevant)})
-        results["rows"].append({"method": f"ITQ (untrained codes), photo queries from {VIEW_COUNT} views", "bits": bits,
-                                "image_to_image": i2i(hamming_matrix(_mean_over_views(itq.project, q_views[0], None), itq.encode(db_emb)))})
+        results["rows"].append(
+            {
+                "method": f"ITQ (untrained codes), photo queries from {VIEW_COUNT} views",
+                "bits": bits,
+                "image_to_image": i2i(hamming_matrix(_mean_over_views(itq.project, q_views[0], None), itq.encode(db_emb))),
+            }
+        )
         if bits == bits_list[0]:
             curves["ITQ"] = pr_curve(distances["query_to_image"], relevant["query_to_image"], bits)
         for variant, overrides in (variants or {"trained": {}}).items():
@@ -234,15 +250,23 @@ def run_benchmark(
                 v_db_emb, v_db_tok, _ = _library_features(library, work / "database", db_paths, tuned.key)
                 v_q_emb, v_q_tok, _ = _library_features(query_library, work / "queries", q_paths, tuned.key)
                 v_q_views = _view_features(Backbone(tuned), work / "queries", q_paths)
+
             def sets(tags):  # noqa: E306 - each text is a set of tag embeddings for the text branch
                 return codes.encode_texts_sets(tags)
+
             db_image = codes.encode_images(v_db_emb, v_db_tok)
             q_image = codes.encode_images(v_q_emb, v_q_tok)
             txt_db, txt_q = sets(db_tags), sets(q_tags)
             txt_queries = codes.encode_texts(text_queries)
             distances = evaluate(db_image, q_image, txt_db, txt_q, txt_queries)
-            row = {"method": f"{variant}: image codes", "bits": bits, **_scores(distances, relevant), "train_seconds": round(train_seconds, 1),
-                   "effort": effort, "last_epoch": last}
+            row = {
+                "method": f"{variant}: image codes",
+                "bits": bits,
+                **_scores(distances, relevant),
+                "train_seconds": round(train_seconds, 1),
+                "effort": effort,
+                "last_epoch": last,
+            }
             results["rows"].append(row)
             codes.needs_tags = codes.can_fuse
             db_fused = codes.encode_images(v_db_emb, v_db_tok, db_tags)
@@ -252,20 +276,33 @@ def run_benchmark(
             if variant == next(iter(variants or {"trained": {}})) and tuned.key == spec.key:
                 radius = last.get("close_radius")
                 results.setdefault("open_vocabulary", []).extend(
-                    open_vocabulary_rows(gt, open_sets, labels_db, bits, embed, db_emb, codes, db_fused, radius=radius))
+                    open_vocabulary_rows(gt, open_sets, labels_db, bits, embed, db_emb, codes, db_fused, radius=radius)
+                )
             # a photo from outside the library: expanded by its nearest library codes, then also
             # coded from several views (both as search does; docs/search.md)
             expanded = expand_bits(q_image, db_fused, DEFAULT_EXPANSION)
-            results["rows"].append({"method": f"{variant}: fused database codes, expanded photo queries", "bits": bits,
-                                    "image_to_image": i2i(hamming_matrix(expanded, db_fused))})
+            results["rows"].append(
+                {"method": f"{variant}: fused database codes, expanded photo queries", "bits": bits, "image_to_image": i2i(hamming_matrix(expanded, db_fused))}
+            )
             q_viewed = _mean_over_views(codes.project_images, *v_q_views)
-            results["rows"].append({"method": f"{variant}: fused database codes, photo queries from {VIEW_COUNT} views", "bits": bits,
-                                    "image_to_image": i2i(hamming_matrix(q_viewed, db_fused))})
-            results["rows"].append({"method": f"{variant}: fused database codes, {VIEW_COUNT} views, expanded (as search does)", "bits": bits,
-                                    "image_to_image": i2i(hamming_matrix(expand_bits(q_viewed, db_fused, DEFAULT_EXPANSION), db_fused))})
+            results["rows"].append(
+                {
+                    "method": f"{variant}: fused database codes, photo queries from {VIEW_COUNT} views",
+                    "bits": bits,
+                    "image_to_image": i2i(hamming_matrix(q_viewed, db_fused)),
+                }
+            )
+            results["rows"].append(
+                {
+                    "method": f"{variant}: fused database codes, {VIEW_COUNT} views, expanded (as search does)",
+                    "bits": bits,
+                    "image_to_image": i2i(hamming_matrix(expand_bits(q_viewed, db_fused, DEFAULT_EXPANSION), db_fused)),
+                }
+            )
             distances["image_to_image"] = hamming_matrix(q_fused, db_fused)
-            results["rows"].append({"method": f"{variant}: fused codes, photo queries with their tags", "bits": bits,
-                                    "image_to_image": i2i(distances["image_to_image"])})
+            results["rows"].append(
+                {"method": f"{variant}: fused codes, photo queries with their tags", "bits": bits, "image_to_image": i2i(distances["image_to_image"])}
+            )
             if tuned.key != spec.key:
                 library.index([work / "database"], backbone=spec, precision="fp32", ocr=False)  # the next run starts from the base backbone again
             if bits == bits_list[0] and variant == next(iter(variants or {"trained": {}})):
@@ -284,14 +321,20 @@ def run_benchmark(
 def format_table(results: dict) -> str:
     """The results as a plain-text table (mAP@all per task)."""
     header = f"{'method':<52}{'bits':>5}" + "".join(f"{t.replace('_to_', '→'):>16}" for t in TASKS)
-    lines = [f"{results['benchmark']}: {results['database']} database photos, {results['image_queries']} photo and "
-             f"{results['text_queries']} text queries, backbone {results['backbone']}", header]
+    lines = [
+        f"{results['benchmark']}: {results['database']} database photos, {results['image_queries']} photo and "
+        f"{results['text_queries']} text queries, backbone {results['backbone']}",
+        header,
+    ]
     for row in results["rows"]:
         cells = "".join(f"{row[t]:>16.4f}" if t in row else f"{'':>16}" for t in TASKS)
         lines.append(f"{row['method']:<52}{row['bits'] if row['bits'] else '':>5}{cells}")
     if results.get("open_vocabulary"):
-        lines += ["", f"open vocabulary ({results.get('regime', 'rich')} tags), mAP@all, trained database codes as search uses them:",
-                  format_open_vocabulary(results["open_vocabulary"])]
+        lines += [
+            "",
+            f"open vocabulary ({results.get('regime', 'rich')} tags), mAP@all, trained database codes as search uses them:",
+            format_open_vocabulary(results["open_vocabulary"]),
+        ]
     return "\n".join(lines)
 
 

@@ -14,8 +14,9 @@ from ..library.codemodels import CodeModel
 from ..models.hashing import HashingConfig, HashingNet, tag_set_batch
 
 
-def save_checkpoint(path: Path, model: HashingNet, metadata: dict[str, Any], optimizer: Optional[torch.optim.Optimizer] = None,
-                    extra: Optional[dict[str, torch.Tensor]] = None) -> None:
+def save_checkpoint(
+    path: Path, model: HashingNet, metadata: dict[str, Any], optimizer: Optional[torch.optim.Optimizer] = None, extra: Optional[dict[str, torch.Tensor]] = None
+) -> None:
     """Write weights (+ optimizer moments, extra tensors) and metadata atomically: temp file, then rename."""
     from safetensors.torch import save_file
 
@@ -57,15 +58,19 @@ def export_for_inference(source: Path, target: Path) -> None:
 
 def build_model(metadata: dict[str, Any]) -> HashingNet:
     """A network shaped as the metadata says (config, input size, bits, vocabulary)."""
-    config = HashingConfig(**{k: v for k, v in metadata["config"].items() if k in ("network", "components", "loss_weights", "targets", "data", "training", "name")})
-    return HashingNet(config, in_dim=metadata["in_dim"], bits=metadata["bits"], vocabulary=len(metadata["vocabulary"]), tokens_per_image=metadata.get("tokens_per_image", 14))
+    config = HashingConfig(
+        **{k: v for k, v in metadata["config"].items() if k in ("network", "components", "loss_weights", "targets", "data", "training", "name")}
+    )
+    return HashingNet(
+        config, in_dim=metadata["in_dim"], bits=metadata["bits"], vocabulary=len(metadata["vocabulary"]), tokens_per_image=metadata.get("tokens_per_image", 14)
+    )
 
 
 def load_model(path: Path, device: str = "cpu") -> tuple[HashingNet, dict[str, Any], dict[str, torch.Tensor]]:
     """Network with weights loaded, its metadata, and the optimizer tensors (for resuming)."""
     tensors, metadata = read_checkpoint(path)
     model = build_model(metadata)
-    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    model.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")})
     optim = {k: v for k, v in tensors.items() if k.startswith("optim.")}
     return model.to(device).eval(), metadata, optim
 
@@ -91,8 +96,15 @@ class HashingCodes(CodeModel):
 
     needs_tokens = True
 
-    def __init__(self, model: HashingNet, device: str = "cpu", vocabulary: Optional[list[str]] = None,
-                 vocabulary_embeddings: Optional[torch.Tensor] = None, database_codes: str = "image", max_tags: int = 12) -> None:
+    def __init__(
+        self,
+        model: HashingNet,
+        device: str = "cpu",
+        vocabulary: Optional[list[str]] = None,
+        vocabulary_embeddings: Optional[torch.Tensor] = None,
+        database_codes: str = "image",
+        max_tags: int = 12,
+    ) -> None:
         self.model = model.to(device).eval()
         self.device = device
         self.bits = model.bits
@@ -158,6 +170,10 @@ def load_hashing_codes(model_row, path: Path, device: str = "cpu") -> HashingCod
     tensors, _ = read_checkpoint(path)
     training = metadata["config"].get("training", {})
     return HashingCodes(
-        model, device=device, vocabulary=metadata.get("vocabulary"), vocabulary_embeddings=tensors.get("vocabulary_embeddings"),
-        database_codes=str(training.get("database_codes", "image")), max_tags=int(metadata["config"]["network"].get("max_tags", 12)),
+        model,
+        device=device,
+        vocabulary=metadata.get("vocabulary"),
+        vocabulary_embeddings=tensors.get("vocabulary_embeddings"),
+        database_codes=str(training.get("database_codes", "image")),
+        max_tags=int(metadata["config"]["network"].get("max_tags", 12)),
     )

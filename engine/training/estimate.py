@@ -77,9 +77,14 @@ def estimate_head_seconds(
     tokens = rng.standard_normal((n, tokens_per_image, dim)).astype(np.float32) if tokens_per_image else None
     tag_lists = [sorted(set(rng.integers(0, vocabulary, 3).tolist())) for _ in range(n)]
     data = TrainingData(
-        hashes=[str(i) for i in range(n)], embeddings=embeddings, tokens=tokens, vocabulary=[f"t{i}" for i in range(vocabulary)],
-        tag_lists=tag_lists, vocabulary_embeddings=rng.standard_normal((vocabulary, dim)).astype(np.float32),
-        train=np.arange(n - 2), validation=np.arange(n - 2, n),
+        hashes=[str(i) for i in range(n)],
+        embeddings=embeddings,
+        tokens=tokens,
+        vocabulary=[f"t{i}" for i in range(vocabulary)],
+        tag_lists=tag_lists,
+        vocabulary_embeddings=rng.standard_normal((vocabulary, dim)).astype(np.float32),
+        train=np.arange(n - 2),
+        validation=np.arange(n - 2, n),
     )
     with tempfile.TemporaryDirectory() as folder:
         config.training["batch_size"] = max(2, min(batch, photos))

@@ -111,8 +111,9 @@ def evaluate_models(
             progress(ProgressEvent("evaluate", done, total, message))
 
     say(0, len(rows) + 1, "collecting the held-out photos")
-    data = build_training_data(library, spec.key, encode_texts, config.data, sources=sources or TAG_SOURCES, folders=folders,
-                               seed=int(config.training.get("seed", 0)))
+    data = build_training_data(
+        library, spec.key, encode_texts, config.data, sources=sources or TAG_SOURCES, folders=folders, seed=int(config.training.get("seed", 0))
+    )
     queries = np.asarray(data.validation, dtype=np.int64)
     database = np.asarray([i for i in data.train if data.tag_lists[i]], dtype=np.int64)
     if len(queries) == 0 or len(database) == 0:
@@ -154,14 +155,20 @@ def evaluate_models(
             word_codes = search_text_codes(codes, lambda texts: encode_texts([TEXT_PROMPT.format(t) for t in texts]), words, stored, neighbours)
         else:
             word_codes = codes.encode_texts(word_vectors)
-        scores.append(ModelScores(
-            id=model_id, name=model.name, kind=model.kind, bits=codes.bits,
-            image_map=mean_average_precision(distances, relevant),
-            image_p10=precision_at_k(distances, relevant, min(10, len(database))),
-            text_map=mean_average_precision(text_distances, tag_relevant),
-            other_words_map=agreement_with_clip(word_codes, stored[len(database):], word_relevant),
-            precision=[float(p) for p in precision], recall=[float(r) for r in recall],
-        ))
+        scores.append(
+            ModelScores(
+                id=model_id,
+                name=model.name,
+                kind=model.kind,
+                bits=codes.bits,
+                image_map=mean_average_precision(distances, relevant),
+                image_p10=precision_at_k(distances, relevant, min(10, len(database))),
+                text_map=mean_average_precision(text_distances, tag_relevant),
+                other_words_map=agreement_with_clip(word_codes, stored[len(database) :], word_relevant),
+                precision=[float(p) for p in precision],
+                recall=[float(r) for r in recall],
+            )
+        )
         for row, tag in enumerate(example_tags):
             order = np.argsort(text_distances[row], kind="stable")[:top]
             shown.setdefault(int(tag), {})[model_id] = [(paths[int(k)], bool(tag_relevant[row, k])) for k in order]

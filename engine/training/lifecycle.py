@@ -98,9 +98,18 @@ def _train_model(library, bits, epochs, effort, device, config_path, overrides, 
             backbone=model_spec.arch,
             pretrained=model_spec.pretrained,
             bits=bits,
-            config=json.dumps({"backbone": model_spec.to_json(), "hashing": config.to_dict(), "effort": effort, "epochs": state.epochs_done,
-                               "vocabulary_size": len(data.vocabulary), "photos": len(data.hashes),
-                               "tuned_from": spec.to_json() if tuned else None, "tuned_backbone": tuned}),
+            config=json.dumps(
+                {
+                    "backbone": model_spec.to_json(),
+                    "hashing": config.to_dict(),
+                    "effort": effort,
+                    "epochs": state.epochs_done,
+                    "vocabulary_size": len(data.vocabulary),
+                    "photos": len(data.hashes),
+                    "tuned_from": spec.to_json() if tuned else None,
+                    "tuned_backbone": tuned,
+                }
+            ),
             checkpoint=str(final),
             checkpoint_sha256=sha256_file(final),
             metrics=json.dumps({**state.metrics, "history": state.history}),
@@ -123,8 +132,13 @@ def _tower_inputs(library, backbone: Backbone, data, config: HashingConfig, effo
         reinitialise(backbone.model.visual, int(config.training.get("seed", 0)))
     tower = ImageTower(backbone.model.visual, None if effort == "scratch" else int(config.training.get("finetune_blocks", 2)))
     reporter = Reporter(progress)
-    pixels = PixelInputs(tower, backbone, photo_paths(library, data.hashes), cancel=cancel,
-                         progress=lambda done, total: reporter("prepare", done, total, "reading photos for the image tower"))
+    pixels = PixelInputs(
+        tower,
+        backbone,
+        photo_paths(library, data.hashes),
+        cancel=cancel,
+        progress=lambda done, total: reporter("prepare", done, total, "reading photos for the image tower"),
+    )
     return tower, pixels
 
 
@@ -162,11 +176,19 @@ def list_models(library) -> list[dict]:
             path = checkpoint_path(model, library.paths.models)
             metrics = json.loads(model.metrics) if model.metrics else {}
             metrics.pop("history", None)
-            rows.append({
-                "id": model.id, "name": model.name, "kind": model.kind, "bits": model.bits,
-                "backbone": backbone_of(model).label, "created_at": model.created_at, "active": bool(model.active),
-                "metrics": metrics, "size_bytes": path.stat().st_size if path.is_file() else None,
-            })
+            rows.append(
+                {
+                    "id": model.id,
+                    "name": model.name,
+                    "kind": model.kind,
+                    "bits": model.bits,
+                    "backbone": backbone_of(model).label,
+                    "created_at": model.created_at,
+                    "active": bool(model.active),
+                    "metrics": metrics,
+                    "size_bytes": path.stat().st_size if path.is_file() else None,
+                }
+            )
         return rows
 
 

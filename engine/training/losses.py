@@ -85,7 +85,9 @@ def feature_similarity(features: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(2 * z - 2)
 
 
-def similarity_targets(labels: torch.Tensor, has_tags: torch.Tensor, features: torch.Tensor, tag_weight: float = 0.7, idf: Optional[torch.Tensor] = None) -> torch.Tensor:
+def similarity_targets(
+    labels: torch.Tensor, has_tags: torch.Tensor, features: torch.Tensor, tag_weight: float = 0.7, idf: Optional[torch.Tensor] = None
+) -> torch.Tensor:
     """Pairwise targets S in [0, 1]: tag overlap mixed with feature similarity.
 
     Where either photo has no tags, the pair's target comes from the features alone:

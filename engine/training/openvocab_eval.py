@@ -29,8 +29,9 @@ from . import querysets
 from .metrics import hamming_matrix, mean_average_precision
 
 
-def search_text_codes(codes, embed: Callable[[list[str]], np.ndarray], texts: list[str], database_bits: np.ndarray,
-                      neighbours: ZeroShotNeighbours) -> np.ndarray:
+def search_text_codes(
+    codes, embed: Callable[[list[str]], np.ndarray], texts: list[str], database_bits: np.ndarray, neighbours: ZeroShotNeighbours
+) -> np.ndarray:
     """{0,1} codes of query texts as `Searcher.text_values` codes them, against unpacked database codes."""
     vocabulary = frozenset(codes.vocabulary)
     tags = [vocabulary_form(text, vocabulary) for text in texts]
@@ -72,9 +73,17 @@ def _within(distances: np.ndarray, relevant: np.ndarray, radius: int) -> tuple[f
     return (found / int(kept.sum()) if kept.any() else float("nan")), found / max(int(relevant.sum()), 1)
 
 
-def open_vocabulary_rows(gt: dict, sets: dict[str, list[querysets.TextQuery]], labels: np.ndarray, bits: int,
-                         embed: Callable[[list[str]], np.ndarray], db_embeddings: np.ndarray, codes,
-                         db_codes: np.ndarray, radius: Optional[int] = None) -> list[dict]:
+def open_vocabulary_rows(
+    gt: dict,
+    sets: dict[str, list[querysets.TextQuery]],
+    labels: np.ndarray,
+    bits: int,
+    embed: Callable[[list[str]], np.ndarray],
+    db_embeddings: np.ndarray,
+    codes,
+    db_codes: np.ndarray,
+    radius: Optional[int] = None,
+) -> list[dict]:
     """One row per query set: mAP zero-shot, with the text branch alone, and as search codes the
     queries; with `radius`, what "close matches only" keeps."""
     concept_index = {c["id"]: c["index"] for c in gt["concepts"]}
@@ -89,10 +98,14 @@ def open_vocabulary_rows(gt: dict, sets: dict[str, list[querysets.TextQuery]], l
         texts = [q.text for q in queries]
         embeddings = embed(texts)
         searched = hamming_matrix(search_text_codes(codes, embed, texts, db_codes, neighbours), db_codes)
-        row = {"query_set": name, "bits": bits, "queries": len(queries),
-               "zero_shot": mean_average_precision(hamming_matrix(itq.encode(embeddings), zero_shot_db), relevant),
-               "text_branch": mean_average_precision(hamming_matrix(codes.encode_texts(embeddings), db_codes), relevant),
-               "search": mean_average_precision(searched, relevant)}
+        row = {
+            "query_set": name,
+            "bits": bits,
+            "queries": len(queries),
+            "zero_shot": mean_average_precision(hamming_matrix(itq.encode(embeddings), zero_shot_db), relevant),
+            "text_branch": mean_average_precision(hamming_matrix(codes.encode_texts(embeddings), db_codes), relevant),
+            "search": mean_average_precision(searched, relevant),
+        }
         if radius is not None:
             row["close_precision"], row["close_recall"] = _within(searched, relevant, radius)
             row["radius"], row["kept"] = radius, float((searched <= radius).mean())
@@ -102,20 +115,28 @@ def open_vocabulary_rows(gt: dict, sets: dict[str, list[querysets.TextQuery]], l
 
 def format_open_vocabulary(rows: list[dict]) -> str:
     """mAP per query set, then what "close matches only" keeps at the model's calibrated radius."""
+
     def cell(row: dict, key: str, width: int) -> str:
         return f"{row[key]:>{width}.4f}" if isinstance(row.get(key), float) else f"{row.get(key, ''):>{width}}"
 
-    header = (f"{'query set':<52}{'bits':>5}{'queries':>8}{'zero-shot':>11}{'text branch':>13}{'search':>9}"
-              f"{'radius':>8}{'precision':>11}{'recall':>8}{'kept':>7}")
+    header = (
+        f"{'query set':<52}{'bits':>5}{'queries':>8}{'zero-shot':>11}{'text branch':>13}{'search':>9}{'radius':>8}{'precision':>11}{'recall':>8}{'kept':>7}"
+    )
     lines = [header]
     for r in rows:
-        lines.append(f"{r['query_set']:<52}{r['bits']:>5}{r['queries']:>8}" + cell(r, "zero_shot", 11) + cell(r, "text_branch", 13)
-                     + cell(r, "search", 9) + cell(r, "radius", 8) + cell(r, "close_precision", 11) + cell(r, "close_recall", 8)
-                     + cell(r, "kept", 7))
+        lines.append(
+            f"{r['query_set']:<52}{r['bits']:>5}{r['queries']:>8}"
+            + cell(r, "zero_shot", 11)
+            + cell(r, "text_branch", 13)
+            + cell(r, "search", 9)
+            + cell(r, "radius", 8)
+            + cell(r, "close_precision", 11)
+            + cell(r, "close_recall", 8)
+            + cell(r, "kept", 7)
+        )
     return "\n".join(lines)
 
 
 def regime_folders(mirror_root: Path) -> list[str]:
     """Album folder names of a regime's mirror."""
     return sorted(p.name for p in mirror_root.iterdir() if p.is_dir())
-

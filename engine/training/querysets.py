@@ -58,8 +58,7 @@ def _concepts_by_word(gt: dict) -> dict[str, set[str]]:
     return found
 
 
-def out_of_vocabulary_queries(gt: dict, library_tags: Iterable[str], tagged_concepts: Iterable[str],
-                              limit: int = OOV_LIMIT, seed: int = 0) -> list[TextQuery]:
+def out_of_vocabulary_queries(gt: dict, library_tags: Iterable[str], tagged_concepts: Iterable[str], limit: int = OOV_LIMIT, seed: int = 0) -> list[TextQuery]:
     """CLDR words of the tagged concepts that no library tag spells, in either number, plus short phrases."""
     tags = {t.casefold() for t in library_tags}
     tagged = set(tagged_concepts)

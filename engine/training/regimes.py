@@ -49,9 +49,7 @@ def strip_jpeg_metadata(data: bytes) -> bytes:
         if length < 2 or end > len(data):
             return data
         payload = data[position + 4 : end]
-        metadata = (marker == 0xE1 and payload.startswith((_XMP_HEADER, _EXTENDED_XMP_HEADER))) or (
-            marker == 0xED and payload.startswith(_PHOTOSHOP_HEADER)
-        )
+        metadata = (marker == 0xE1 and payload.startswith((_XMP_HEADER, _EXTENDED_XMP_HEADER))) or (marker == 0xED and payload.startswith(_PHOTOSHOP_HEADER))
         if not metadata:
             out += data[position:end]
         position = end

@@ -35,12 +35,12 @@ _CAMERA_MODEL_RE = re.compile(r"(?:[a-z]{1,4}(?:-[a-z]{1,4})?[- ]?\d{2,5}[a-z]{0
 
 
 def looks_like_date(tag: str) -> bool:
-    """"2019", "2019-07", "12.03.2018", "July 2019": a when, not a what."""
+    """ "2019", "2019-07", "12.03.2018", "July 2019": a when, not a what."""
     return bool(_DATE_RE.fullmatch(tag.strip()))
 
 
 def looks_like_camera(tag: str) -> bool:
-    """"Canon EOS 5D", "iPhone 12", "DSC-RX100": which camera, not what is in the photo.
+    """ "Canon EOS 5D", "iPhone 12", "DSC-RX100": which camera, not what is in the photo.
 
     A brand counts when the tag starts with it ("mount fuji" is a mountain, "fuji x100" a
     camera); a brand that is also a common word (fuji, pixel, sigma) only with a model number.
@@ -121,7 +121,9 @@ def _warnings(overview: TagOverview, counts: Counter, photos: int) -> list[str]:
         warnings.append(f"{len(dates)} tag(s) look like dates ({', '.join(sorted(dates)[:4])}): they say when, not what, and teach search little.")
     cameras = [t for t in counts if looks_like_camera(t)]
     if cameras:
-        warnings.append(f"{len(cameras)} tag(s) look like camera names ({', '.join(sorted(cameras)[:4])}): untick their source if they are not what you search for.")
+        warnings.append(
+            f"{len(cameras)} tag(s) look like camera names ({', '.join(sorted(cameras)[:4])}): untick their source if they are not what you search for."
+        )
     if counts and overview.usable_tags < 2:
         warnings.append("Fewer than two tags can be used: the network needs several different tags to learn what tells photos apart.")
     return warnings

@@ -103,7 +103,7 @@ def reinitialise(visual: nn.Module, seed: int) -> None:
         for module in visual.modules():
             if module is not visual and hasattr(module, "reset_parameters"):
                 module.reset_parameters()
-        scale = visual.transformer.width ** -0.5
+        scale = visual.transformer.width**-0.5
         for name in ("class_embedding", "positional_embedding"):
             parameter = getattr(visual, name, None)
             if isinstance(parameter, nn.Parameter):
@@ -126,8 +126,15 @@ class PixelInputs:
     uint8 (a quarter of float32), normalised again per batch.
     """
 
-    def __init__(self, tower: ImageTower, backbone: Backbone, paths: Sequence[str], batch_size: int = 64,
-                 progress: Optional[Callable[[int, int], None]] = None, cancel: Optional[CancelToken] = None) -> None:
+    def __init__(
+        self,
+        tower: ImageTower,
+        backbone: Backbone,
+        paths: Sequence[str],
+        batch_size: int = 64,
+        progress: Optional[Callable[[int, int], None]] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> None:
         self.tower = tower
         self.device = backbone.device
         self.mean, self.std = (t.to(self.device) for t in _normalisation(backbone.preprocess))
@@ -189,7 +196,10 @@ def save_tuned_backbone(backbone: Backbone, tower: ImageTower, base: BackboneSpe
     save_file(state, str(temporary))
     temporary.replace(target)
     return BackboneSpec(
-        arch=base.arch, pretrained=None, weights=str(target), weights_sha256=sha256_file(target),
-        config_sha256=base.config_sha256, base_pretrained=base.pretrained or base.base_pretrained,
+        arch=base.arch,
+        pretrained=None,
+        weights=str(target),
+        weights_sha256=sha256_file(target),
+        config_sha256=base.config_sha256,
+        base_pretrained=base.pretrained or base.base_pretrained,
     )
-

@@ -47,7 +47,7 @@ class TrainingDiverged(ModelError):
 
 def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     """The checkpoint tensors under `prefix`, keyed without it (as the module's state dict has them)."""
-    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
 def _seed_everything(seed: int) -> None:
@@ -91,7 +91,9 @@ class Trainer:
         self.tag_sample = int(train.get("tag_sample", 0))
         self._validation: Optional[tuple] = None  # the held-out comparison, built on the first validation
         # IDF weights: rare tags say more about two photos being alike than common ones
-        df = np.bincount(np.concatenate([np.asarray(t, dtype=np.int64) for t in data.tag_lists if t] or [np.zeros(0, np.int64)]), minlength=len(data.vocabulary))
+        df = np.bincount(
+            np.concatenate([np.asarray(t, dtype=np.int64) for t in data.tag_lists if t] or [np.zeros(0, np.int64)]), minlength=len(data.vocabulary)
+        )
         self.idf = torch.tensor(np.log((1 + len(data.hashes)) / (1 + df)) + 1, dtype=torch.float32, device=self.device)
         # Tag co-occurrence over the training photos (held-out photos' tags stay unseen)
         first, second = float(config.targets.get("tag_expansion", 0.0)), float(config.targets.get("tag_expansion_second", 0.0))
@@ -104,8 +106,7 @@ class Trainer:
             self.expansion = L.expansion_matrix(cooccurrence, first, second)
         self.target_codes = None
         if config.components.get("target_codes") and vocabulary:
-            codes = T.semantic_target_codes(data.labels, data.train, len(data.hashes), vocabulary, self.expansion,
-                                            1.0, bits, self.seed, device=self.device)
+            codes = T.semantic_target_codes(data.labels, data.train, len(data.hashes), vocabulary, self.expansion, 1.0, bits, self.seed, device=self.device)
             self.target_codes = torch.from_numpy(codes).to(self.device)
         self.embeddings = torch.from_numpy(data.embeddings).to(self.device)
         # Patch tokens only feed cross-scale attention; without it they are not even copied to the device.
@@ -234,7 +235,9 @@ class Trainer:
         if "pixel_text_logits" in out:
             terms["pixel_text"] = L.tag_bce_loss(out["pixel_text_logits"], scored, has_tags, self.pos_weight)
         if "prototypes" in out:
-            terms["prototype"] = L.prototype_loss(image, out["prototypes"], labels, has_tags, self.scale) + L.prototype_loss(text, out["prototypes"], labels, has_tags, self.scale)
+            terms["prototype"] = L.prototype_loss(image, out["prototypes"], labels, has_tags, self.scale) + L.prototype_loss(
+                text, out["prototypes"], labels, has_tags, self.scale
+            )
         if model.label_net is not None and has_tags.any():
             label_codes = torch.tanh(model.label_net(labels[has_tags]))
             label_targets = L.tag_similarity(expanded[has_tags], self.idf if self.use_idf else None)
@@ -295,7 +298,9 @@ class Trainer:
             "val_image_map": mean_average_precision(hamming(q_codes, db_codes), rel),
             "val_text_map": mean_average_precision(text_distances, rel),
             # the default "close matches only" radius for this model, and what it keeps
-            "close_radius": radius, "close_precision": precision, "close_recall": recall,
+            "close_radius": radius,
+            "close_precision": precision,
+            "close_recall": recall,
         }
         self._set_mode(model, True)
         return metrics
@@ -311,8 +316,7 @@ class Trainer:
             groups.append({"params": self.tower.trained_parameters(), "lr": float(self.config.training.get(key, lr * 0.1))})
         # The fused kernel updates every parameter in one call instead of a dozen small ops
         # per tensor: about a tenth of a CPU head step.
-        optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=float(self.config.training.get("weight_decay", 1e-4)),
-                                      fused=self.device in ("cpu", "cuda"))
+        optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=float(self.config.training.get("weight_decay", 1e-4)), fused=self.device in ("cpu", "cuda"))
         history: list[dict] = []
         start_epoch = 0
         if resume and self.checkpoint.is_file():
@@ -323,9 +327,7 @@ class Trainer:
                     self.tower.visual.load_state_dict(_prefixed(tensors, "tower.visual."), strict=False)
                 optim_tensors = {k: v for k, v in tensors.items() if k.startswith("optim.")}
             except Exception as error:  # a damaged or foreign file: say so instead of a traceback
-                raise ModelError(
-                    f"cannot resume from {self.checkpoint} ({type(error).__name__}: {error}); start the training again without resume"
-                ) from error
+                raise ModelError(f"cannot resume from {self.checkpoint} ({type(error).__name__}: {error}); start the training again without resume") from error
             if optim_tensors:
                 restore_optimizer(optimizer, optim_tensors)
             history = metadata.get("history", [])
@@ -361,8 +363,7 @@ class Trainer:
                     loss, terms = self._loss(model, batch, rng)
                 if not torch.isfinite(loss):
                     raise TrainingDiverged(
-                        f"training diverged at epoch {epoch + 1}, step {step + 1} (the loss is {float(loss)}): "
-                        "try a lower learning rate, or training.amp=off"
+                        f"training diverged at epoch {epoch + 1}, step {step + 1} (the loss is {float(loss)}): try a lower learning rate, or training.amp=off"
                     )
                 optimizer.zero_grad(set_to_none=True)
                 if scaler is not None:
@@ -378,7 +379,9 @@ class Trainer:
                 elapsed = time.monotonic() - started
                 steps_this_run = done - start_epoch * steps_per_epoch
                 eta = elapsed / steps_this_run * (total_steps - done)
-                self._report("train", done, total_steps, f"epoch {epoch + 1}/{epochs}", {"loss": float(loss.detach()), "terms": terms, "epoch": epoch + 1, "eta_s": eta})
+                self._report(
+                    "train", done, total_steps, f"epoch {epoch + 1}/{epochs}", {"loss": float(loss.detach()), "terms": terms, "epoch": epoch + 1, "eta_s": eta}
+                )
             metrics = self.validate(model)
             record = {"epoch": epoch + 1, "loss": running / steps_per_epoch, **metrics}
             history.append(record)

@@ -132,7 +132,8 @@ def build(root: Path, unreadable: bool = True) -> list[Case]:
     make_photo(bad / "bomb_sidecar.jpg", 12)
     (bad / "bomb_sidecar.xmp").write_text(
         '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
-        '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><x>&lol3;</x>', encoding="utf-8"
+        '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><x>&lol3;</x>',
+        encoding="utf-8",
     )
     case("XML bomb sidecar", bad / "bomb_sidecar.jpg", "indexed")
     return cases

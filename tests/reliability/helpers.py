@@ -44,8 +44,9 @@ def cli_command(library: Optional[Path], *args: str) -> list[str]:
     return [sys.executable, "-m", "engine.cli", *(["--library", str(library)] if library is not None else []), *args]
 
 
-def bitlens(library: Optional[Path], *args: str, check: bool = True, prefix: Optional[list[str]] = None, timeout: float = 300,
-            env: Optional[dict] = None) -> subprocess.CompletedProcess:
+def bitlens(
+    library: Optional[Path], *args: str, check: bool = True, prefix: Optional[list[str]] = None, timeout: float = 300, env: Optional[dict] = None
+) -> subprocess.CompletedProcess:
     """Run the CLI in a fresh interpreter (optionally under `prefix`, e.g. without root powers)."""
     result = subprocess.run([*(prefix or []), *cli_command(library, *args)], cwd=REPO, env=env or cli_env(), capture_output=True, timeout=timeout)
     result.stdout = result.stdout.decode("utf-8", "replace")
@@ -68,9 +69,7 @@ def snapshot(database: Path) -> dict:
     db = sqlite3.connect(database)
     try:
         return {
-            "photos": db.execute(
-                "SELECT path, size, mtime_ns, content_hash, width, height, format, status, error FROM images ORDER BY path"
-            ).fetchall(),
+            "photos": db.execute("SELECT path, size, mtime_ns, content_hash, width, height, format, status, error FROM images ORDER BY path").fetchall(),
             "tags": db.execute(
                 "SELECT i.path, t.name, it.source FROM image_tags it JOIN images i ON i.id = it.image_id JOIN tags t ON t.id = it.tag_id "
                 "ORDER BY i.path, t.name, it.source"

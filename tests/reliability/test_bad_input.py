@@ -49,8 +49,14 @@ def test_one_scan_survives_every_kind_of_bad_input(tmp_path, request):
     request.addfinalizer(lambda: _restore_permissions(root))
     assert len({c.kind for c in cases}) >= 15
     victim = next(c.path for c in cases if c.kind == "file deleted during the scan")
-    run = subprocess.run([*unprivileged_prefix(), sys.executable, str(DRIVER), str(lib_dir), str(root), victim],
-                         cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [*unprivileged_prefix(), sys.executable, str(DRIVER), str(lib_dir), str(root), victim],
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
     reasons = {p["path"]: p["reason"] for p in report["problems"]}
@@ -58,7 +64,10 @@ def test_one_scan_survives_every_kind_of_bad_input(tmp_path, request):
     assert integrity(lib_dir / "library.sqlite") == "ok"
     with Library(lib_dir) as library:
         with library.store.raw() as db:
-            coded = {path for (path,) in db.execute("SELECT i.path FROM codes c JOIN images i ON i.id = c.image_id JOIN models m ON m.id = c.model_id WHERE m.active")}
+            coded = {
+                path
+                for (path,) in db.execute("SELECT i.path FROM codes c JOIN images i ON i.id = c.image_id JOIN models m ON m.id = c.model_id WHERE m.active")
+            }
             rows = db.execute("SELECT count(*), count(DISTINCT content_hash) FROM images WHERE status = 'ok'").fetchone()
         failures = []
         for case in cases + good:

@@ -76,9 +76,13 @@ def test_one_process_cooperates_with_itself(tmp_path, photo_tree):
             thread.join(30)
             assert errors == [] and [f.path for f in b.folders()] == [str(photo_tree)]
         # Released: another process can now take it, and then this one is refused.
-        code = ("import sys, time; from engine.library.library import Library\n"
-                "with Library(sys.argv[1]) as l, l.writing('train'):\n    print('held', flush=True); sys.stdin.read()\n")
-        other = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "lib")], cwd=REPO, env=cli_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        code = (
+            "import sys, time; from engine.library.library import Library\n"
+            "with Library(sys.argv[1]) as l, l.writing('train'):\n    print('held', flush=True); sys.stdin.read()\n"
+        )
+        other = subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path / "lib")], cwd=REPO, env=cli_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         try:
             assert other.stdout.readline().strip() == "held"
             with pytest.raises(LibraryBusy, match="train since"):

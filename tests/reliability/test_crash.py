@@ -41,8 +41,12 @@ def _albums(root: Path, start: int, count: int) -> Path:
 def _searchable(database: Path) -> set[str]:
     db = sqlite3.connect(database)
     try:
-        return {p for (p,) in db.execute(
-            "SELECT i.path FROM codes c JOIN images i ON i.id = c.image_id JOIN models m ON m.id = c.model_id WHERE m.active AND i.status = 'ok'")}
+        return {
+            p
+            for (p,) in db.execute(
+                "SELECT i.path FROM codes c JOIN images i ON i.id = c.image_id JOIN models m ON m.id = c.model_id WHERE m.active AND i.status = 'ok'"
+            )
+        }
     finally:
         db.close()
 

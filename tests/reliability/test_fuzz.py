@@ -15,14 +15,46 @@ from engine.library import metadata as md
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 XMP_BITS = [
-    b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>', b"<?xpacket end='w'?>", b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>",
-    b"</x:xmpmeta>", b"<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>", b"</rdf:RDF>",
-    b"<rdf:Description rdf:about='' xmlns:dc='http://purl.org/dc/elements/1.1/'>", b"</rdf:Description>",
-    b"<dc:subject>", b"</dc:subject>", b"<rdf:Bag>", b"</rdf:Bag>", b"<rdf:Alt>", b"</rdf:Alt>", b"<rdf:li>", b"</rdf:li>",
-    b"<rdf:li xml:lang='x-default'>", b"<rdf:value>", b"</rdf:value>", b" rdf:nodeID='n1'", b"<!DOCTYPE x>", b"<!ENTITY a 'b'>",
-    b"&a;", b"&amp;", b"&#0;", b"<![CDATA[", b"]]>", b"\x00", b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf", b"dog", b"|", b",", b"\n",
-    b"<lr:hierarchicalSubject xmlns:lr='http://ns.adobe.com/lightroom/1.0/'>", b"</lr:hierarchicalSubject>",
-    b"<exif:DateTimeOriginal xmlns:exif='http://ns.adobe.com/exif/1.0/'>", b"</exif:DateTimeOriginal>", b"2019-13-45T99:99",
+    b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>',
+    b"<?xpacket end='w'?>",
+    b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>",
+    b"</x:xmpmeta>",
+    b"<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>",
+    b"</rdf:RDF>",
+    b"<rdf:Description rdf:about='' xmlns:dc='http://purl.org/dc/elements/1.1/'>",
+    b"</rdf:Description>",
+    b"<dc:subject>",
+    b"</dc:subject>",
+    b"<rdf:Bag>",
+    b"</rdf:Bag>",
+    b"<rdf:Alt>",
+    b"</rdf:Alt>",
+    b"<rdf:li>",
+    b"</rdf:li>",
+    b"<rdf:li xml:lang='x-default'>",
+    b"<rdf:value>",
+    b"</rdf:value>",
+    b" rdf:nodeID='n1'",
+    b"<!DOCTYPE x>",
+    b"<!ENTITY a 'b'>",
+    b"&a;",
+    b"&amp;",
+    b"&#0;",
+    b"<![CDATA[",
+    b"]]>",
+    b"\x00",
+    b"\xff\xfe",
+    b"\xfe\xff",
+    b"\xef\xbb\xbf",
+    b"dog",
+    b"|",
+    b",",
+    b"\n",
+    b"<lr:hierarchicalSubject xmlns:lr='http://ns.adobe.com/lightroom/1.0/'>",
+    b"</lr:hierarchicalSubject>",
+    b"<exif:DateTimeOriginal xmlns:exif='http://ns.adobe.com/exif/1.0/'>",
+    b"</exif:DateTimeOriginal>",
+    b"2019-13-45T99:99",
 ]
 
 # XMP-looking bytes: fragments of real packets shuffled with random bytes.
@@ -33,30 +65,56 @@ NAMESPACES = (
     "xmlns:lr='http://ns.adobe.com/lightroom/1.0/' xmlns:exif='http://ns.adobe.com/exif/1.0/' xmlns:xmp='http://ns.adobe.com/xap/1.0/' "
     "xmlns:photoshop='http://ns.adobe.com/photoshop/1.0/' xmlns:foo='urn:foo'"
 )
-ELEMENTS = ["rdf:RDF", "rdf:Description", "dc:subject", "lr:hierarchicalSubject", "rdf:Bag", "rdf:Seq", "rdf:Alt", "rdf:li", "rdf:value",
-            "exif:DateTimeOriginal", "xmp:CreateDate", "photoshop:DateCreated", "foo:bar"]
-ATTRIBUTES = ["rdf:nodeID='n1'", "xml:lang='x-default'", "xml:lang='en'", "rdf:about=''", "rdf:parseType='Resource'", "dc:subject='attr tag'",
-              "exif:DateTimeOriginal='2020-02-30T10:00:00'", "xmp:CreateDate='2019-07-01T12:00:00+02:00'"]
-texts = st.one_of(st.sampled_from(["dog", " beach ", "A|B|C", "2019:07:01 10:00:00", "", "x" * 250]),
-                  st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=20)).map(escape)
+ELEMENTS = [
+    "rdf:RDF",
+    "rdf:Description",
+    "dc:subject",
+    "lr:hierarchicalSubject",
+    "rdf:Bag",
+    "rdf:Seq",
+    "rdf:Alt",
+    "rdf:li",
+    "rdf:value",
+    "exif:DateTimeOriginal",
+    "xmp:CreateDate",
+    "photoshop:DateCreated",
+    "foo:bar",
+]
+ATTRIBUTES = [
+    "rdf:nodeID='n1'",
+    "xml:lang='x-default'",
+    "xml:lang='en'",
+    "rdf:about=''",
+    "rdf:parseType='Resource'",
+    "dc:subject='attr tag'",
+    "exif:DateTimeOriginal='2020-02-30T10:00:00'",
+    "xmp:CreateDate='2019-07-01T12:00:00+02:00'",
+]
+texts = st.one_of(
+    st.sampled_from(["dog", " beach ", "A|B|C", "2019:07:01 10:00:00", "", "x" * 250]), st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=20)
+).map(escape)
 
 
 def _element(children):
     return st.tuples(st.sampled_from(ELEMENTS), st.lists(st.sampled_from(ATTRIBUTES), max_size=2, unique=True), children).map(
-        lambda t: f"<{t[0]} {' '.join(t[1])}>{''.join(t[2])}</{t[0]}>")
+        lambda t: f"<{t[0]} {' '.join(t[1])}>{''.join(t[2])}</{t[0]}>"
+    )
 
 
 # Well-formed XMP trees of random shape: these get past the XML parser into the tree walk.
 random_tree = st.recursive(texts, lambda inner: _element(st.lists(inner, max_size=4)), max_leaves=25)
 # ...and ones shaped like what photo managers write, with random values and odd corners.
 items = st.lists(st.tuples(st.sampled_from(["", "xml:lang='x-default'", "xml:lang='de'"]), st.one_of(texts, random_tree)), max_size=5).map(
-    lambda li: "".join(f"<rdf:li {a}>{v}</rdf:li>" for a, v in li))
+    lambda li: "".join(f"<rdf:li {a}>{v}</rdf:li>" for a, v in li)
+)
 values = st.one_of(texts, st.tuples(st.sampled_from(["rdf:Bag", "rdf:Seq", "rdf:Alt"]), items).map(lambda t: f"<{t[0]}>{t[1]}</{t[0]}>"))
 properties = st.lists(st.tuples(st.sampled_from(ELEMENTS[2:4] + ELEMENTS[9:]), values).map(lambda t: f"<{t[0]}>{t[1]}</{t[0]}>"), max_size=4)
 descriptions = st.tuples(st.lists(st.sampled_from(ATTRIBUTES), max_size=2, unique=True), properties).map(
-    lambda t: f"<rdf:Description {' '.join(t[0])}>{''.join(t[1])}</rdf:Description>")
+    lambda t: f"<rdf:Description {' '.join(t[0])}>{''.join(t[1])}</rdf:Description>"
+)
 xmp_trees = st.lists(st.one_of(descriptions, descriptions, random_tree), max_size=3).map(
-    lambda body: f"<x:xmpmeta {NAMESPACES}><rdf:RDF>{''.join(body)}</rdf:RDF></x:xmpmeta>".encode("utf-8"))
+    lambda body: f"<x:xmpmeta {NAMESPACES}><rdf:RDF>{''.join(body)}</rdf:RDF></x:xmpmeta>".encode("utf-8")
+)
 xmp_like = st.one_of(xmp_fragments, xmp_trees)
 
 

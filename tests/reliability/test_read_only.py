@@ -32,8 +32,14 @@ def _make_read_only(root: Path) -> None:
 
 
 def _session_in_one_process(photo_tree: Path, config: Path, env: dict, prefix: list[str]) -> None:
-    run = subprocess.run([*prefix, sys.executable, str(Path(__file__).with_name("lifecycle_driver.py")), str(photo_tree), str(config)],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [*prefix, sys.executable, str(Path(__file__).with_name("lifecycle_driver.py")), str(photo_tree), str(config)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     found = json.loads(run.stdout.strip().splitlines()[-1])
     assert found["text"] and found["image"] == [str(photo_tree / "Camera Roll" / "IMG_0002.png")] and found["left"] == 0
@@ -51,10 +57,13 @@ def _session_with_the_cli(photo_tree: Path, config: Path, env: dict, prefix: lis
     assert json.loads(run("status", "--json").stdout)["photos"] == 0
 
 
-@pytest.mark.parametrize("session", [
-    pytest.param(_session_in_one_process, id="engine"),
-    pytest.param(_session_with_the_cli, id="cli", marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "session",
+    [
+        pytest.param(_session_in_one_process, id="engine"),
+        pytest.param(_session_with_the_cli, id="cli", marks=pytest.mark.slow),
+    ],
+)
 def test_index_train_search_and_remove_never_touch_the_photos(tmp_path, photo_tree, request, session):
     from engine.models.hashing import DEFAULT_CONFIG
 
@@ -68,8 +77,9 @@ def test_index_train_search_and_remove_never_touch_the_photos(tmp_path, photo_tr
         make_photo(photo_tree / ("2020 mountain trip", "2021 city walk")[i % 2] / f"IMG_{i:04d}.jpg", 50 + i)
     # A tripwire on top of the comparison: any attempt to write there fails loudly.
     _make_read_only(photo_tree)
-    request.addfinalizer(lambda: [os.chmod(os.path.join(d, n), 0o755) for d, ds, fs in os.walk(photo_tree) for n in ds + fs
-                                  if not os.path.islink(os.path.join(d, n))])
+    request.addfinalizer(
+        lambda: [os.chmod(os.path.join(d, n), 0o755) for d, ds, fs in os.walk(photo_tree) for n in ds + fs if not os.path.islink(os.path.join(d, n))]
+    )
     before = tree_state(photo_tree)
 
     config = tmp_path / "fast.json"
@@ -92,6 +102,7 @@ def test_index_train_search_and_remove_never_touch_the_photos(tmp_path, photo_tr
     data, cache = home / ".local" / "share" / "BitLens", home / ".cache" / "BitLens"
     assert (data / "library.sqlite").is_file() and any((data / "models").glob("hashing-*.safetensors"))
     parents = {str(home / ".local"), str(home / ".local" / "share"), str(home / ".cache")}
-    stray = [p for p in sorted(_files_below(tmp_path) - outside_before)
-             if not (Path(p).is_relative_to(data) or Path(p).is_relative_to(cache)) and p not in parents]
+    stray = [
+        p for p in sorted(_files_below(tmp_path) - outside_before) if not (Path(p).is_relative_to(data) or Path(p).is_relative_to(cache)) and p not in parents
+    ]
     assert not stray, f"files written outside BitLens's own folders: {stray}"

@@ -165,8 +165,15 @@ def test_full_disk_gives_a_clear_error_and_loses_nothing(indexed, tmp_path):
     def small_disk():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    result = subprocess.run(cli_command(lib_dir, "index", str(more), "--backbone", "tiny"), cwd=REPO, env=cli_env(),
-                            capture_output=True, text=True, timeout=300, preexec_fn=small_disk)
+    result = subprocess.run(
+        cli_command(lib_dir, "index", str(more), "--backbone", "tiny"),
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=small_disk,
+    )
     assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
     assert result.stderr.startswith("bitlens: error: ") and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert "full" in result.stderr, result.stderr
