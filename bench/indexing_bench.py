@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.library.library import Library
     from engine.library.report import ScanReport
     from engine.models.backbones import Backbone
-    from engine.models.encoder import load_rgb
+    from engine.pixels.decode import load_rgb
 
     base = Path(args.dir)
     photos = base / f"photos-{args.photos}-{args.size}"

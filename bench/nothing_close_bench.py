@@ -33,10 +33,10 @@ ALBUMS = ("2012-06 cars and trains", "2017-11 mammals", "Mammals 2021", "2009-01
 
 def main() -> None:
     from engine.library.codemodels import load_code_model, zero_shot_companion
-    from engine.library.indexing import EMBED_DTYPE
+    from engine.codes.bits import EMBED_DTYPE
     from engine.library.library import Library
     from engine.models.backbones import BackboneSpec
-    from engine.search.hamming import unpack_bits
+    from engine.codes.bits import unpack_bits
     from engine.search.openvocab import DEFAULT_NEIGHBOURS
     from engine.training.lifecycle import activate_model, train_model
     from engine.training.regimes import mirror

@@ -75,7 +75,7 @@ def _recall(library: Path, photos, k: int = 10) -> tuple[float, dict[str, float]
 def _cost(paths: list[Path]) -> dict:
     """Mean OCR-pass milliseconds per photo (one thread) and the share passing each gate."""
     from engine.library.photo_text import _Readers, read_one
-    from engine.models.encoder import load_rgb
+    from engine.pixels.decode import load_rgb
     from engine.ocr.reader import GATE_SIDE, may_hold_text
 
     readers = _Readers()

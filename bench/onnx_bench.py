@@ -64,10 +64,10 @@ def scenes_map(folder: Path) -> dict:
     import torch
 
     from engine.models.backbones import Backbone
-    from engine.models.encoder import load_rgb
+    from engine.pixels.decode import load_rgb
     from engine.models.onnx_tower import OnnxImageTower
     from engine.models.projection import fit_itq
-    from engine.search.hamming import pack_bits
+    from engine.codes.bits import pack_bits
     from engine.training.benchmark import standin_backbone
     from engine.training.metrics import mean_average_precision
 

@@ -31,9 +31,9 @@ def main() -> None:
     parser.add_argument("--library", help="reuse an index here (default: a fresh temporary one)")
     args = parser.parse_args()
 
-    from engine.library.indexing import EMBED_DTYPE
+    from engine.codes.bits import EMBED_DTYPE
     from engine.library.library import Library
-    from engine.search.hamming import pack_bits
+    from engine.codes.bits import pack_bits
     from engine.training.benchmark import standin_backbone
     from engine.training.metrics import mean_average_precision
 

@@ -19,7 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.search.hamming import HammingIndex, n_words  # noqa: E402
+from engine.search.hamming import HammingIndex  # noqa: E402
+from engine.codes.bits import n_words
 
 
 def random_codes(rng: np.random.Generator, n: int, bits: int) -> np.ndarray:

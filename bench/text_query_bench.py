@@ -28,7 +28,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.models.projection import fit_itq  # noqa: E402
-from engine.search.hamming import HammingIndex, pack_bits  # noqa: E402
+from engine.search.hamming import HammingIndex  # noqa: E402
+from engine.codes.bits import pack_bits
 
 TARGET_MS = 30.0
 WORDS = [

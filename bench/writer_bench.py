@@ -36,7 +36,7 @@ class InstantEncoder:
         self.rng = np.random.default_rng(0)
 
     def encode(self, paths, cancel=None):
-        from engine.models.backbones import TOKENS_PER_IMAGE
+        from engine.models.tokens import TOKENS_PER_IMAGE
         from engine.models.encoder import EncodedBatch
 
         for start in range(0, len(paths), self.batch):

@@ -169,7 +169,8 @@ def test_a_hand_added_tag_reaches_the_photos_fused_code(albums_library):
     """With fused database codes, tagging a photo by hand re-codes it at once."""
     from engine.library.codemodels import active_model, load_code_model
     from engine.library.features import FeatureCache
-    from engine.library.indexing import EMBED_DTYPE, tags_of
+    from engine.library.indexing import tags_of
+    from engine.codes.bits import EMBED_DTYPE
     from engine.library.schema import Code, Image
     from engine.training.lifecycle import activate_model, list_models, train_model
     from sqlalchemy import select
@@ -204,7 +205,7 @@ def test_a_hand_added_tag_reaches_the_photos_fused_code(albums_library):
     cache = FeatureCache(albums_library.paths.cache, key)
     tokens = cache.get_tokens([h for _, _, h in photos], embeddings.shape[1])
     cache.close()
-    from engine.search.hamming import codes_to_bytes, pack_bits
+    from engine.codes.bits import codes_to_bytes, pack_bits
 
     expected = [
         codes_to_bytes(row, 64) for row in pack_bits(code_model.encode_images(embeddings, tokens, tags_of(albums_library.store, [i for i, _, _ in photos])))

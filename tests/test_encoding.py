@@ -10,7 +10,7 @@ from conftest import make_photo
 
 
 def test_exif_orientation_is_applied_before_encoding(tmp_path):
-    from engine.models.encoder import load_rgb
+    from engine.pixels.decode import load_rgb
 
     upright = np.zeros((40, 60, 3), np.uint8)
     upright[:10, :, 0] = 255  # a red band along the top edge
@@ -24,7 +24,7 @@ def test_exif_orientation_is_applied_before_encoding(tmp_path):
 
 
 def test_transparent_png_and_animated_gif_decode(tmp_path):
-    from engine.models.encoder import load_rgb
+    from engine.pixels.decode import load_rgb
 
     rgba = Image.new("RGBA", (20, 20), (0, 0, 0, 0))
     rgba.save(tmp_path / "clear.png")
@@ -36,7 +36,7 @@ def test_transparent_png_and_animated_gif_decode(tmp_path):
 
 
 def test_jpeg_is_decoded_at_reduced_size(tmp_path):
-    from engine.models.encoder import load_rgb
+    from engine.pixels.decode import load_rgb
 
     make_photo(tmp_path / "big.jpg", 1, size=(2400, 1600), quality=90)
     image = load_rgb(str(tmp_path / "big.jpg"), 128)

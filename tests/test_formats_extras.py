@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.library.metadata import SUPPORTED_EXTENSIONS, read_photo_metadata
-from engine.models.encoder import load_rgb
+from engine.pixels.decode import load_rgb
 
 DATE = "2021:07:04 10:20:30"
 

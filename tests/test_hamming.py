@@ -8,15 +8,8 @@ import numpy as np
 import pytest
 
 from engine.search import hamming
-from engine.search.hamming import (
-    HammingIndex,
-    codes_from_bytes,
-    codes_to_bytes,
-    hamming_distance_reference,
-    n_words,
-    pack_bits,
-    unpack_bits,
-)
+from engine.search.hamming import HammingIndex
+from engine.codes.bits import codes_from_bytes, codes_to_bytes, hamming_distance_reference, n_words, pack_bits, unpack_bits
 
 try:
     import faiss

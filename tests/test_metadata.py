@@ -631,7 +631,7 @@ def test_truncated_jpeg_gives_metadata_or_metadata_error(tmp_path: Path) -> None
 
 
 def test_decompression_bomb_becomes_metadata_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.library import pixel_limit
+    from engine.pixels import limits as pixel_limit
 
     monkeypatch.setattr(pixel_limit, "MAX_PHOTO_PIXELS", 1000)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
@@ -653,7 +653,7 @@ def _with_frame_size(jpeg: bytes, width: int, height: int) -> bytes:
 
 def test_real_camera_sizes_are_read_and_forged_headers_refused(tmp_path: Path) -> None:
     """A 100 MP photo (over Pillow's 89.5 MP bomb limit) is read; headers that lie about size are not."""
-    from engine.models.encoder import DecodeError, load_rgb
+    from engine.pixels.decode import DecodeError, load_rgb
 
     before = Image.MAX_IMAGE_PIXELS
     rng = random.Random(5)

@@ -18,7 +18,7 @@ FAST = {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 32, "warm
 
 @pytest.mark.parametrize("bits", [16, 64, 128])
 def test_asymmetric_scores_equal_the_dot_product_with_signed_bits(bits):
-    from engine.search.hamming import pack_bits
+    from engine.codes.bits import pack_bits
     from engine.search.openvocab import asymmetric_scores
 
     rng = np.random.default_rng(bits)
@@ -59,7 +59,7 @@ def test_the_vote_is_the_neighbours_majority_with_the_query_breaking_ties():
 
 
 def test_nearest_rows_are_best_first_ties_by_row_and_skip_photos_without_a_companion_code():
-    from engine.search.hamming import pack_bits
+    from engine.codes.bits import pack_bits
     from engine.search.openvocab import ZeroShotNeighbours, nearest_rows
 
     assert nearest_rows(np.array([1.0, 3.0, 3.0, 2.0]), 3).tolist() == [1, 2, 3]
@@ -176,7 +176,7 @@ def test_a_near_miss_form_of_a_tag_is_coded_as_the_tag(trained_library):
 def test_a_word_that_is_no_tag_takes_the_majority_code_of_its_zero_shot_neighbours(trained_library):
     from engine.library.codemodels import load_code_model, zero_shot_companion
     from engine.search.expansion import majority_code
-    from engine.search.hamming import pack_bits, unpack_bits
+    from engine.codes.bits import pack_bits, unpack_bits
     from engine.search.openvocab import DEFAULT_NEIGHBOURS, NEAR_TAG_COSINE, NEAR_TAG_WEIGHT
 
     library, model_id = trained_library
@@ -184,7 +184,7 @@ def test_a_word_that_is_no_tag_takes_the_majority_code_of_its_zero_shot_neighbou
     with library.store.session() as session:
         companion = load_code_model(zero_shot_companion(session, model_id), models_dir=library.paths.models)
     # neighbours computed the long way: every photo's zero-shot bits from its stored embedding
-    from engine.library.indexing import EMBED_DTYPE
+    from engine.codes.bits import EMBED_DTYPE
 
     with library.store.raw() as db:
         vectors = dict(

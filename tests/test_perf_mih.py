@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.search.hamming import HammingIndex, pack_bits
+from engine.search.hamming import HammingIndex
+from engine.codes.bits import pack_bits
 from engine.search.mih import MultiIndexHamming, _ragged_positions, build_index
 
 

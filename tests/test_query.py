@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.search.hamming import unpack_bits
+from engine.codes.bits import unpack_bits
 from engine.search.query import QueryError, parse_query
 from engine.search.searcher import QuerySyntaxError, SearchError
 
@@ -141,7 +141,7 @@ def test_trained_network_exposes_its_pre_sign_outputs():
     """Query arithmetic on a trained model adds the hash heads' outputs; their signs are the deployed codes."""
     torch = pytest.importorskip("torch")
     from engine.models.hashing import HashingConfig, HashingNet
-    from engine.training.checkpoints import HashingCodes
+    from engine.codes.hashing_file import HashingCodes
 
     torch.manual_seed(0)
     net = HashingNet(HashingConfig.load(overrides={"network": {"dim": 32, "heads": 2}}), in_dim=24, bits=32, vocabulary=5)

@@ -133,7 +133,8 @@ def test_majority_code_votes_each_bit_and_the_query_breaks_ties():
 
 def test_search_and_benchmark_expand_a_query_the_same_way():
     from engine.search.expansion import expand_bits, expand_packed
-    from engine.search.hamming import HammingIndex, pack_bits, unpack_bits
+    from engine.search.hamming import HammingIndex
+    from engine.codes.bits import pack_bits, unpack_bits
 
     rng = np.random.default_rng(3)
     bits = rng.integers(0, 2, (500, 64)).astype(np.uint8)
@@ -182,9 +183,9 @@ def test_outside_photo_queries_are_expanded_and_library_photos_still_find_themse
 
 
 def test_an_outside_photo_is_coded_from_the_mean_of_its_twelve_views_once_per_photo(fused_library, tmp_path, monkeypatch):
-    from engine.models.encoder import load_rgb
+    from engine.pixels.decode import load_rgb
     from engine.models.views import encode_photo_views
-    from engine.search.hamming import unpack_bits
+    from engine.codes.bits import unpack_bits
     from engine.search.searcher import Searcher
 
     searcher = Searcher(fused_library)

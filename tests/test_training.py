@@ -328,7 +328,7 @@ def test_checkpoint_round_trip_and_resume_are_exact(tagged_library, tmp_path):
     from engine.jobs import Cancelled, CancelToken
     from engine.models.backbones import Backbone
     from engine.models.hashing import HashingConfig
-    from engine.training.checkpoints import load_model
+    from engine.codes.hashing_file import load_model
     from engine.training.data import build_training_data
     from engine.training.trainer import Trainer
 

@@ -1,9 +1,7 @@
-"""Code models in the library: saving, verifying and loading them.
+"""Code models as the library records them: their rows, files, sha256 checks and loading.
 
-A code model turns backbone outputs into K-bit codes. Two kinds exist: `itq` (the
-unsupervised projection fitted at first index) and `hashing` (the trained cross-modal
-network). Both are used through one small interface, `CodeModel`, so indexing and
-search do not care which one is active.
+What a code model is and does lives one layer down, in :mod:`engine.codes`; this module
+knows where a library keeps each one and refuses a file that is not the one it saved.
 """
 
 from __future__ import annotations
@@ -13,12 +11,12 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..models.backbones import BackboneSpec
+from ..codes.coders import CodeModel, ItqCodes
 from ..models.projection import ItqProjection
 from ..models.weights import sha256_file
 from .schema import Model
@@ -123,50 +121,6 @@ def activate(session: Session, model_id: int) -> None:
     session.execute(update(Model).where(Model.id == model_id).values(active=True))
 
 
-class CodeModel:
-    """What indexing and search need from any code model."""
-
-    bits: int
-    needs_tokens: bool = False
-    needs_tags: bool = False
-
-    def encode_images(self, embeddings: np.ndarray, tokens: Optional[np.ndarray] = None, tags: Optional[list[list[str]]] = None) -> np.ndarray:
-        """{0,1} codes (N × K) for images (`tags`: each photo's tag names, for models that use them)."""
-        raise NotImplementedError
-
-    def encode_texts(self, embeddings: np.ndarray) -> np.ndarray:
-        """{0,1} codes (N × K) for texts, each one text embedding."""
-        raise NotImplementedError
-
-    def project_images(self, embeddings: np.ndarray, tokens: Optional[np.ndarray] = None) -> np.ndarray:
-        """Real-valued outputs (N × K) before binarisation: a bit is set where the value is > 0."""
-        raise NotImplementedError
-
-    def project_texts(self, embeddings: np.ndarray) -> np.ndarray:
-        """Real-valued text outputs (N × K) before binarisation (query arithmetic adds these)."""
-        raise NotImplementedError
-
-
-class ItqCodes(CodeModel):
-    """The unsupervised projection: the same hyperplanes for images and texts."""
-
-    def __init__(self, projection: ItqProjection) -> None:
-        self.projection = projection
-        self.bits = projection.bits
-
-    def encode_images(self, embeddings, tokens=None, tags=None):
-        return self.projection.encode(embeddings)
-
-    def encode_texts(self, embeddings):
-        return self.projection.encode(embeddings)
-
-    def project_images(self, embeddings, tokens=None):
-        return self.projection.project(embeddings)
-
-    def project_texts(self, embeddings):
-        return self.projection.project(embeddings)
-
-
 def checkpoint_path(model: Model, models_dir: Optional[Path] = None) -> Path:
     """Where this library's copy of a model's checkpoint is.
 
@@ -194,7 +148,7 @@ def load_code_model(model: Model, device: str = "cpu", models_dir: Optional[Path
     try:
         if model.kind == "itq":
             return ItqCodes(load_itq(model, models_dir))
-        from ..training.checkpoints import load_hashing_codes
+        from ..codes.hashing_file import load_hashing_codes  # torch: only when a trained model is used
 
         return load_hashing_codes(model, path, device=device)
     except ModelFileError:

@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..models.backbones import TOKENS_PER_IMAGE
+from ..models.tokens import TOKENS_PER_IMAGE
 
 DTYPE = np.float16
 

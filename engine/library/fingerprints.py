@@ -85,7 +85,7 @@ def load_fingerprints(store: Store, hashes: Iterable[str]) -> dict[str, np.ndarr
 
 
 def _compute(path: str) -> bytes:
-    from ..models.encoder import load_rgb
+    from ..pixels.decode import load_rgb
 
     return fingerprint(load_rgb(path, _WORK_SIDE))
 

@@ -13,14 +13,13 @@ from sqlalchemy.dialects.sqlite import insert
 from ..jobs import CancelToken, Reporter
 from ..models.backbones import Backbone, BackboneSpec
 from ..models.projection import fit_itq
-from ..search.hamming import codes_to_bytes, pack_bits
+from ..codes.bits import EMBED_DTYPE, codes_to_bytes, pack_bits
 from .codemodels import ZERO_SHOT_BITS, activate, active_model, backbone_of, checkpoint_path, companion_of, load_code_model, save_itq, zero_shot_companion
 from .fingerprints import KIND as FINGERPRINT_KIND
 from .report import ScanReport
 from .schema import Code, Embedding, Fingerprint, Image, Model
 from .store import Store
 
-EMBED_DTYPE = np.float16  # half the size; the projection is insensitive to fp16 rounding
 # Refit the unsupervised projection once the library has grown this much since the fit.
 REFIT_GROWTH = 2.0
 

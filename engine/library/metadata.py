@@ -34,7 +34,8 @@ from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, Ext
 from PIL import Image, IptcImagePlugin, UnidentifiedImageError
 
 from .pathtext import legible
-from .pixel_limit import photo_pixel_limit, too_many_pixels
+from ..pixels.decode import RAW_EXTENSIONS, is_raw
+from ..pixels.limits import photo_pixel_limit, too_many_pixels
 
 __all__ = [
     "HEIF_AVAILABLE",
@@ -94,21 +95,11 @@ def _raw_available() -> bool:
 
 
 RAW_AVAILABLE: bool = _raw_available()
-# Camera RAW files LibRaw reads; their pixels come from rawpy, their EXIF from the TIFF header most of them have.
-RAW_EXTENSIONS: frozenset[str] = frozenset({".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".orf", ".rw2", ".raf", ".pef", ".srw"})
-
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
     | ({".heic", ".heif"} if HEIF_AVAILABLE else set())
     | (RAW_EXTENSIONS if RAW_AVAILABLE else set())
 )
-
-
-def is_raw(path: str | os.PathLike[str]) -> bool:
-    """True for a camera RAW file name (read through rawpy, not Pillow)."""
-    name = os.fspath(path)
-    dot = name.rfind(".")
-    return dot > 0 and name[dot:].lower() in RAW_EXTENSIONS
 
 
 def is_supported(name: str) -> bool:

@@ -56,7 +56,7 @@ class _Readers:
 
 def read_one(readers: "_Readers", path: str) -> tuple[Optional[list[dict]], Optional[str]]:
     """The lines read in one photo (boxes as fractions), None where a gate saw no text; or an error."""
-    from ..models.encoder import DecodeError, load_rgb
+    from ..pixels.decode import DecodeError, load_rgb
     from ..ocr.reader import GATE_SIDE, READ_SIDE, may_hold_text
 
     try:

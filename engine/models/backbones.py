@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .tokens import pool_token_grid
 from .weights import WeightsUnavailable, resolve_pretrained, sha256_file
 
 CONFIG_DIR = Path(__file__).with_name("configs")
@@ -26,25 +27,6 @@ DEFAULT_PRETRAINED = "datacomp_xl_s13b_b90k"
 # Seed for randomly initialised backbones: the same weights in every process, so
 # codes written by `index` and queries encoded later by `search` agree.
 RANDOM_INIT_SEED = 0
-
-
-# Grids the patch tokens are pooled onto: 1 + 4 + 9 = 14 tokens per photo.
-TOKEN_SCALES = (1, 2, 3)
-TOKENS_PER_IMAGE = sum(s * s for s in TOKEN_SCALES)
-
-
-def pool_token_grid(tokens):
-    """(N, P, D) patch tokens on a square grid → (N, 14, D) tokens pooled at TOKEN_SCALES."""
-    import torch
-    import torch.nn.functional as F
-
-    n, p, d = tokens.shape
-    side = int(round(p**0.5))
-    if side * side != p:
-        return None  # not a square patch grid (e.g. a register token): no spatial pooling
-    grid = tokens.transpose(1, 2).reshape(n, d, side, side).float()
-    pooled = [F.adaptive_avg_pool2d(grid, scale).flatten(2).transpose(1, 2) for scale in TOKEN_SCALES]
-    return torch.cat(pooled, dim=1)
 
 
 class _HideRandomInitWarning(logging.Filter):

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .tokens import TOKENS_PER_IMAGE
 from .config import DEFAULT_CONFIG, HashingConfig, parse_overrides  # noqa: F401 - re-exported: the network's settings
 
 
@@ -145,7 +146,7 @@ class CrossAttentionStack(nn.Module):
 class HashingNet(nn.Module):
     """Image, text and fused branches with K-bit hash heads, over CLIP features."""
 
-    def __init__(self, config: HashingConfig, in_dim: int, bits: int, vocabulary: int, tokens_per_image: int = 14) -> None:
+    def __init__(self, config: HashingConfig, in_dim: int, bits: int, vocabulary: int, tokens_per_image: int = TOKENS_PER_IMAGE) -> None:
         super().__init__()
         net, parts = config.network, config.components
         dim, heads, dropout = int(net["dim"]), int(net["heads"]), float(net["dropout"])

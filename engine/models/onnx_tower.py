@@ -20,11 +20,14 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from .backbones import TOKEN_SCALES, Backbone
+from .tokens import TOKEN_SCALES
+
+if TYPE_CHECKING:  # the tower is built from a Backbone, which builds it on first use: a type, not an import
+    from .backbones import Backbone
 
 
 def _pooling_matrix(side: int) -> np.ndarray:

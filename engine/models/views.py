@@ -51,11 +51,11 @@ def encode_photo_views(backbone, path: str | os.PathLike[str], count: int = VIEW
     """A photo file's views through a backbone: embeddings (count × D) and pooled tokens (count × S × D, or None).
 
     The file is decoded large enough for its crops (`decode_size`); an unreadable one
-    raises `encoder.DecodeError`.
+    raises `engine.pixels.decode.DecodeError`.
     """
     import torch
 
-    from .encoder import load_rgb
+    from ..pixels.decode import load_rgb
 
     image = load_rgb(str(path), decode_size(backbone.image_size, count))
     batch = torch.stack([backbone.preprocess(view) for view in photo_views(image, count)])

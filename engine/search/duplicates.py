@@ -302,7 +302,7 @@ def _with_similarity(photo: DuplicatePhoto, distance: int) -> DuplicatePhoto:
 
 def _cosines(searcher, hashes: list[str], left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Cosine of the cached embeddings of each pair's photos (NaN where one is not cached)."""
-    from ..library.indexing import EMBED_DTYPE
+    from ..codes.bits import EMBED_DTYPE
 
     wanted = sorted({hashes[i] for i in np.concatenate([left, right]).tolist()})
     vectors: dict[str, np.ndarray] = {}

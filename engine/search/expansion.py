@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .hamming import HammingIndex, pack_bits, unpack_bits
+from .hamming import HammingIndex
+from ..codes.bits import pack_bits, unpack_bits
 
 DEFAULT_EXPANSION = 20
 

@@ -1,13 +1,6 @@
 """Exact Hamming-distance search over packed binary codes (numpy; faiss optional; no Qt/torch).
 
-Layout
-------
-A K-bit code is stored as ``W = ceil(K / 64)`` ``uint64`` words; N codes form one
-C-contiguous ``uint64`` array of shape ``(N, W)``.  Bit ``j`` of a code is bit
-``j % 64`` (least-significant first) of word ``j // 64``; bits ``K .. 64*W - 1`` are
-zero.  :func:`codes_to_bytes` serialises a code as its words in little-endian byte
-order, truncated to ``K / 8`` bytes, so bit ``j`` is bit ``j % 8`` of byte ``j // 8``
-(the same convention as ``np.packbits(..., bitorder="little")``).
+Codes are packed as :mod:`engine.codes.bits` lays them out.
 
 Ranking rule
 ------------
@@ -46,15 +39,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = [
-    "HammingIndex",
-    "codes_from_bytes",
-    "codes_to_bytes",
-    "hamming_distance_reference",
-    "n_words",
-    "pack_bits",
-    "unpack_bits",
-]
+from ..codes.bits import check_bits, n_words, pad_mask
+
+__all__ = ["HammingIndex"]
 
 # Rows per XOR/popcount step: bounds the uint64 scratch (2 MiB).  Measured on the 2-core
 # target: 64k-row chunks 0.82-0.97 ms, 256k 0.75, one chunk 0.80 (numpy top-100 of 1M);
@@ -97,89 +84,6 @@ _FAISS_FAST_CODE_BYTES = frozenset({4, 8, 16, 32, 64})
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 _tls = threading.local()
-
-
-def n_words(bits: int) -> int:
-    """Number of uint64 words holding a ``bits``-bit code."""
-    if bits <= 0:
-        raise ValueError(f"bits must be positive, got {bits}")
-    return (bits + 63) // 64
-
-
-def _check_bits(bits: int) -> None:
-    """Reject code lengths that cannot be stored as whole bytes."""
-    if bits <= 0 or bits % 8:
-        raise ValueError(f"bits must be a positive multiple of 8, got {bits}")
-
-
-def _pad_mask(bits: int) -> np.ndarray:
-    """Per-word masks with ones exactly on the K valid bits (padding bits cleared)."""
-    w = n_words(bits)
-    masks = np.full(w, np.iinfo(np.uint64).max, dtype=np.uint64)
-    rem = bits % 64
-    if rem:
-        masks[-1] = np.uint64((1 << rem) - 1)
-    return masks
-
-
-def pack_bits(bits: np.ndarray) -> np.ndarray:
-    """Pack {0,1}/bool bits (N, K) -> uint64 (N, ceil(K/64)): bit j is bit j%64 of word j//64.
-
-    A 1-D (K,) input gives one (W,) code, handy for queries.
-    """
-    arr = np.asarray(bits)
-    if arr.ndim == 1:
-        return pack_bits(arr.reshape(1, -1)).reshape(-1)
-    if arr.ndim != 2:
-        raise ValueError(f"expected a (N, K) or (K,) array, got shape {arr.shape}")
-    n, k = arr.shape
-    _check_bits(k)
-    w = n_words(k)
-    # Little-endian bits within bytes and bytes within words: bit j lands on bit j % 64.
-    out = np.zeros((n, w * 8), dtype=np.uint8)
-    out[:, : k // 8] = np.packbits(arr.astype(bool, copy=False), axis=1, bitorder="little")
-    return out.view("<u8").astype(np.uint64, copy=False).reshape(n, w)
-
-
-def unpack_bits(packed: np.ndarray, bits: int) -> np.ndarray:
-    """Inverse of :func:`pack_bits`: uint64 (N, W) -> uint8 {0,1} (N, bits); (W,) -> (bits,)."""
-    _check_bits(bits)
-    arr = np.asarray(packed, dtype=np.uint64)
-    if arr.ndim == 1:
-        return unpack_bits(arr.reshape(1, -1), bits).reshape(-1)
-    if arr.ndim != 2 or arr.shape[1] != n_words(bits):
-        raise ValueError(f"{bits}-bit codes need shape (N, {n_words(bits)}), got {arr.shape}")
-    as_bytes = np.ascontiguousarray(arr.astype("<u8", copy=False)).view(np.uint8)
-    return np.unpackbits(as_bytes, axis=1, count=bits, bitorder="little")
-
-
-def codes_to_bytes(packed_row: np.ndarray, bits: int | None = None) -> bytes:
-    """Serialise one packed code to ``bits/8`` bytes (little-endian words) for a BLOB column."""
-    row = np.asarray(packed_row, dtype=np.uint64).reshape(-1)
-    raw = row.astype("<u8", copy=False).tobytes()
-    if bits is None:
-        return raw
-    _check_bits(bits)
-    if row.size != n_words(bits):
-        raise ValueError(f"{bits}-bit codes need {n_words(bits)} words, got {row.size}")
-    return raw[: bits // 8]
-
-
-def codes_from_bytes(b: bytes, bits: int) -> np.ndarray:
-    """Decode a BLOB written by :func:`codes_to_bytes` into a (W,) uint64 code."""
-    _check_bits(bits)
-    w = n_words(bits)
-    if len(b) not in (bits // 8, w * 8):
-        raise ValueError(f"{bits}-bit code needs {bits // 8} bytes, got {len(b)}")
-    buf = bytes(b) + b"\x00" * (w * 8 - len(b))
-    return np.frombuffer(buf, dtype="<u8").astype(np.uint64) & _pad_mask(bits)
-
-
-def hamming_distance_reference(query_bits: np.ndarray, db_bits: np.ndarray) -> np.ndarray:
-    """Dead-simple reference: number of differing unpacked bits, (K,) vs (N, K) -> (N,) int64."""
-    q = np.asarray(query_bits).astype(bool)
-    db = np.asarray(db_bits).astype(bool).reshape(-1, q.shape[-1])
-    return (db != q).sum(axis=1).astype(np.int64)
 
 
 def _scratch(name: str, dtype: np.dtype, n: int) -> np.ndarray:
@@ -270,7 +174,7 @@ class HammingIndex:
         The index copies ``ids`` and ``codes``; later changes to the caller's arrays do not
         affect it.
         """
-        _check_bits(bits)
+        check_bits(bits)
         if backend not in ("auto", "numpy", "faiss"):
             raise ValueError(f"unknown backend {backend!r}")
         w = n_words(bits)
@@ -284,7 +188,7 @@ class HammingIndex:
             raise ValueError(f"{bits}-bit codes need shape (N, {w}), got {codes_arr.shape}")
         if codes_arr.shape[0] != ids_arr.shape[0]:
             raise ValueError(f"{ids_arr.shape[0]} ids for {codes_arr.shape[0]} codes")
-        pad = _pad_mask(bits)
+        pad = pad_mask(bits)
         # Private word-major (W, N) copy: each word column is contiguous, so XOR/popcount/add
         # run as contiguous SIMD loops.  Row-major (N, 2) with a broadcast query was ~15x
         # slower (numpy's inner loop then has length W); strided per-word loops ~2x slower.

@@ -31,7 +31,7 @@ from typing import Iterable, Optional
 import numpy as np
 
 from .expansion import vote_values
-from .hamming import unpack_bits
+from ..codes.bits import unpack_bits
 
 DEFAULT_NEIGHBOURS = 10  # chosen on scenes-s0 among 5, 10, 20 and 50 (docs/hashing.md)
 NEAR_TAG_COSINE = 0.9  # chosen on scenes-s0 among 0.8, 0.85, 0.9 and 0.95 (stand-in CLIP)

@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 
 from ..library.codemodels import active_model, backbone_of, load_code_model, zero_shot_companion
-from ..library.indexing import EMBED_DTYPE
+from ..codes.bits import EMBED_DTYPE
 from ..library.scanner import content_hash
 from ..library.schema import Folder
 from ..models.backbones import LRU
@@ -20,7 +20,7 @@ from .codecache import load_codes
 from .cutoff import default_radius
 from .expansion import DEFAULT_EXPANSION, expand_packed
 from .filters import FilterError, Filters, matching_ids, photo_dates
-from .hamming import pack_bits, unpack_bits
+from ..codes.bits import pack_bits, unpack_bits
 from .mih import build_index
 from .openvocab import ZeroShotNeighbours, mixed_values, vocabulary_form
 from .pathcolumn import PathColumn
@@ -158,7 +158,7 @@ class Searcher:
                 cache.close()
             if tokens is not None:
                 return embedding, tokens[None]
-        from ..models.encoder import DecodeError
+        from ..pixels.decode import DecodeError
         from ..models.views import encode_photo_views
 
         try:

@@ -28,7 +28,7 @@ from typing import Optional
 
 import numpy as np
 
-from .hamming import unpack_bits
+from ..codes.bits import unpack_bits
 
 __all__ = ["Suggestion", "TagSuggester", "accept_tag", "reject_tag"]
 

@@ -18,7 +18,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..library.features import FeatureCache
-from ..library.indexing import EMBED_DTYPE, tags_of
+from ..library.indexing import tags_of
+from ..codes.bits import EMBED_DTYPE
 from ..library.library import Library
 from ..models.backbones import Backbone, BackboneSpec
 from ..models.projection import fit_itq
@@ -135,7 +136,7 @@ def run_benchmark(
     `regime`: how much the folders say (`regimes.py`: rich, folders, held-out).
     """
     from .lifecycle import train_model
-    from .checkpoints import load_hashing_codes
+    from ..codes.hashing_file import load_hashing_codes
     from ..library.codemodels import backbone_of
     from ..library.schema import Model
 

@@ -14,7 +14,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from ..library.features import FeatureCache
-from ..library.indexing import EMBED_DTYPE
+from ..codes.bits import EMBED_DTYPE
 from ..library.pathtext import to_db
 from ..library.schema import TAG_SOURCES
 from .errors import TrainingDataError

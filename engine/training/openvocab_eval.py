@@ -21,9 +21,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..library.codemodels import ZERO_SHOT_BITS, ItqCodes
+from ..library.codemodels import ZERO_SHOT_BITS
+from ..codes.coders import ItqCodes
 from ..models.projection import ItqProjection, fit_itq
-from ..search.hamming import pack_bits
+from ..codes.bits import pack_bits
 from ..search.openvocab import ZeroShotNeighbours, mixed_values, vocabulary_form
 from . import querysets
 from .metrics import hamming_matrix, mean_average_precision

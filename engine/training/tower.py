@@ -28,8 +28,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..jobs import CancelToken
-from ..models.backbones import Backbone, BackboneSpec, pool_token_grid
-from ..models.encoder import DecodeError, default_workers, prepare_image
+from ..models.backbones import Backbone, BackboneSpec
+from ..models.tokens import pool_token_grid
+from ..models.encoder import default_workers, prepare_image
+from ..pixels.decode import DecodeError
 from ..models.weights import sha256_file
 from .errors import ModelError
 

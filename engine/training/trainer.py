@@ -20,9 +20,11 @@ import torch
 from ..jobs import CancelToken, ProgressEvent
 from ..models.backbones import pick_device
 from ..models.hashing import GradientReversal, HashingConfig, HashingNet
+from ..models.tokens import TOKENS_PER_IMAGE
 from . import losses as L
 from . import targets as T
-from .checkpoints import read_checkpoint, restore_optimizer, save_checkpoint
+from .checkpoints import restore_optimizer, save_checkpoint
+from ..codes.hashing_file import read_checkpoint
 from .data import TrainingData
 from .errors import ModelError
 from ..search.cutoff import calibrated_radius
@@ -155,7 +157,7 @@ class Trainer:
 
     def _new_model(self) -> HashingNet:
         _seed_everything(self.seed)
-        tokens_per_image = 14 if self.data.tokens is None else int(self.data.tokens.shape[1])
+        tokens_per_image = TOKENS_PER_IMAGE if self.data.tokens is None else int(self.data.tokens.shape[1])
         model = HashingNet(self.config, self.data.dim, self.bits, len(self.data.vocabulary), tokens_per_image).to(self.device)
         model.set_vocabulary(self.vocab_embeddings)
         return model
