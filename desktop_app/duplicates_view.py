@@ -58,7 +58,7 @@ def load_groups(ctx: "JobContext", codes_generation: int, device: str = "auto", 
 
 def _scaled(path: str, side: int) -> QPixmap:
     """The photo upright and scaled to fit `side`, by the engine's decoder (HEIC, RAW, any file name); empty if unreadable."""
-    from engine.models.encoder import DecodeError
+    from engine.pixels.decode import DecodeError
 
     from .thumbnails import load_scaled
 
