@@ -73,7 +73,7 @@ def test_deleted_and_missing_photos_rebuild_the_copy(indexed, photo_tree):
     assert int(first.ids[0]) not in after.ids.tolist()
 
 
-def test_dropped_triggers_are_restored_and_invalidate_old_copies(indexed):
+def test_dropped_triggers_make_copies_untrusted_until_reopening_restores_them(indexed):
     first = indexed.searcher()
     assert indexed.searcher().codes_from_cache
     db = _db(indexed)
@@ -85,6 +85,14 @@ def test_dropped_triggers_are_restored_and_invalidate_old_copies(indexed):
     after = indexed.searcher()
     assert not after.codes_from_cache
     assert after.index.codes[1].tolist() == [0]
+    # Opening the library puts the triggers back (schema step 4) and bumps the counter: the
+    # copy written before the uncounted write never serves again, a new one does.
+    from engine.library.library import Library
+
+    with Library(indexed.paths.root) as reopened:
+        assert not reopened.searcher().codes_from_cache
+        again = reopened.searcher()
+        assert again.codes_from_cache and again.index.codes[1].tolist() == [0]
 
 
 def test_corrupt_or_foreign_copies_are_ignored(indexed, tmp_path):
@@ -95,11 +103,8 @@ def test_corrupt_or_foreign_copies_are_ignored(indexed, tmp_path):
     again = indexed.searcher()
     assert not again.codes_from_cache and np.array_equal(again.index.codes, first.index.codes)
     # A copy is only read for the library (token) and model it was made for.
-    db = indexed.store.raw()
-    try:
+    with indexed.store.raw() as db:
         other = load_codes(db, indexed.paths.cache, first.model_id + 1, 64)
-    finally:
-        db.close()
     assert not other.from_cache and len(other.ids) == 0
 
 

@@ -147,8 +147,36 @@ def _v3_fingerprints(db: sqlite3.Connection) -> None:
     )
 
 
+# Triggers that count every write the code cache depends on (engine/search/codecache.py): codes
+# inserted, changed or deleted, and photos whose id, status or folder changed or that were deleted.
+CODE_COUNTER_TRIGGERS = {
+    "bitlens_cc_codes_insert": "AFTER INSERT ON codes",
+    "bitlens_cc_codes_update": "AFTER UPDATE ON codes",
+    "bitlens_cc_codes_delete": "AFTER DELETE ON codes",
+    "bitlens_cc_images_update": "AFTER UPDATE OF id, status, folder_id ON images",
+    "bitlens_cc_images_delete": "AFTER DELETE ON images",
+}
+_BUMP = "UPDATE code_cache_state SET generation = generation + 1"
+
+
+def _v4_code_counter(db: sqlite3.Connection) -> None:
+    """The write counter of the codes and its random library token (before v4 the code cache made them itself)."""
+    db.execute("CREATE TABLE IF NOT EXISTS code_cache_state (id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL, token TEXT NOT NULL)")
+    db.execute("INSERT OR IGNORE INTO code_cache_state (id, generation, token) VALUES (1, 0, lower(hex(randomblob(16))))")
+    for name, when in CODE_COUNTER_TRIGGERS.items():
+        db.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {when} BEGIN {_BUMP}; END")
+    # Writes made while a trigger was missing went uncounted: no copy made before may match.
+    db.execute(_BUMP)
+
+
+def code_counter_intact(db: sqlite3.Connection) -> bool:
+    """Whether the counter table and all its triggers are there (a tool or a table rebuild may drop them)."""
+    present = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")}
+    return "code_cache_state" in present and all(name in present for name in CODE_COUNTER_TRIGGERS)
+
+
 # Index i holds the step that takes a library from version i to version i + 1.
-MIGRATIONS: list[Step] = [_v1_initial, _v2_photo_text, _v3_fingerprints]
+MIGRATIONS: list[Step] = [_v1_initial, _v2_photo_text, _v3_fingerprints, _v4_code_counter]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -169,6 +197,8 @@ def migrate(db: sqlite3.Connection) -> int:
             # library at the same moment may have run this step already.
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version >= SCHEMA_VERSION:
+                if not code_counter_intact(db):
+                    _v4_code_counter(db)  # put dropped triggers back (and bump: older copies never match)
                 db.execute("COMMIT")
                 return found
             MIGRATIONS[version](db)

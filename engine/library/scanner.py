@@ -165,11 +165,8 @@ class Scanner:
                 return
             folder.reachable = True
         # One plain SELECT into tuples: ORM rows for 100,000 photos cost seconds.
-        db = self.store.raw()
-        try:
+        with self.store.raw() as db:
             rows = db.execute("SELECT path, id, size, mtime_ns, status FROM images WHERE folder_id = ?", (folder_id,)).fetchall()
-        finally:
-            db.close()
         known = {row[0]: row[1:] for row in rows}
         del rows
         seen: set[int] = set()

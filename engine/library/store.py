@@ -87,11 +87,19 @@ class Store:
             with session.begin():
                 yield session
 
-    def raw(self) -> sqlite3.Connection:
-        """A plain sqlite3 connection for bulk reads where the ORM would be slow."""
+    @contextmanager
+    def raw(self) -> Iterator[sqlite3.Connection]:
+        """A plain sqlite3 connection for bulk reads where the ORM would be slow, closed on leaving the block.
+
+        It is in autocommit mode: a caller that needs one snapshot or one write transaction
+        says BEGIN itself.
+        """
         connection = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-        _configure(connection)
-        return connection
+        try:
+            _configure(connection)
+            yield connection
+        finally:
+            connection.close()
 
     def close(self) -> None:
         self.engine.dispose()

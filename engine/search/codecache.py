@@ -7,9 +7,10 @@ is only ever used when it provably matches the database:
 * **A write counter kept by the database itself.**  Triggers on ``codes`` (insert,
   update, delete) and on ``images`` (a change of status, folder or id, a delete) bump
   ``code_cache_state.generation`` in the same transaction as the write, whoever makes it
-  (this process, another one, an older BitLens).  The triggers are created on first use;
-  if any is found missing (e.g. a migration rebuilt a table) they are re-created and the
-  counter bumped, so a copy made before can never match again.
+  (this process, another one, an older BitLens).  Schema step 4 creates them
+  (engine/library/migrations.py); opening a library re-creates any found missing and bumps
+  the counter, so a copy made before can never match again, and while one is missing no
+  copy is trusted.
 * **A key**: the database's random token (a copy never serves another library), the
   model id and code length, the counter, and the row count and largest photo id of the
   model's codes.  A mismatch in any of them rebuilds the copy from the database.
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sqlite3
 import tempfile
 from dataclasses import dataclass
@@ -32,19 +32,11 @@ from typing import Optional
 
 import numpy as np
 
+from ..library.migrations import code_counter_intact
+
 # Bump when the file layout changes: older files are then simply rebuilt.
 FORMAT = 2
 MAGIC = "bitlens-code-cache"
-
-_TRIGGERS = {
-    "bitlens_cc_codes_insert": "AFTER INSERT ON codes",
-    "bitlens_cc_codes_update": "AFTER UPDATE ON codes",
-    "bitlens_cc_codes_delete": "AFTER DELETE ON codes",
-    "bitlens_cc_images_update": "AFTER UPDATE OF id, status, folder_id ON images",
-    "bitlens_cc_images_delete": "AFTER DELETE ON images",
-}
-_BUMP = "UPDATE code_cache_state SET generation = generation + 1"
-
 
 @dataclass
 class LoadedCodes:
@@ -54,25 +46,6 @@ class LoadedCodes:
     folder_ids: np.ndarray  # (N,) int32 (half the RAM of int64; folder ids are small)
     codes: np.ndarray  # (N, W) uint64
     from_cache: bool
-
-
-def _ensure_state(db: sqlite3.Connection) -> None:
-    """Create the counter table and its triggers if any part is missing (bumping the counter)."""
-    present = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")}
-    if "code_cache_state" in present and all(name in present for name in _TRIGGERS):
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.execute("CREATE TABLE IF NOT EXISTS code_cache_state (id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL, token TEXT NOT NULL)")
-        db.execute("INSERT OR IGNORE INTO code_cache_state (id, generation, token) VALUES (1, 0, ?)", (secrets.token_hex(16),))
-        for name, when in _TRIGGERS.items():
-            db.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {when} BEGIN {_BUMP}; END")
-        # Writes made while a trigger was missing went uncounted: no older copy may match.
-        db.execute(_BUMP)
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
 
 
 def cache_file(cache_dir: Path, token: str, model_id: int) -> Path:
@@ -149,10 +122,9 @@ def _read_database(db: sqlite3.Connection, model_id: int, words: int) -> LoadedC
 def load_codes(db: sqlite3.Connection, cache_dir: Optional[Path], model_id: int, bits: int) -> LoadedCodes:
     """The model's codes: from a copy on disk when it matches the database, else decoded (and saved)."""
     words = (bits + 63) // 64
-    try:
-        _ensure_state(db)
-    except sqlite3.OperationalError:
-        # A read-only or busy database cannot get its triggers: decode, never trust a copy.
+    if not code_counter_intact(db):
+        # Triggers dropped since the library was opened (reopening restores them): writes may
+        # have gone uncounted, so no copy can be trusted; decode.
         return _read_database(db, model_id, words)
     db.execute("BEGIN")  # one snapshot: the key and the rows agree
     try:

@@ -88,13 +88,10 @@ class Searcher:
         self.vocabulary: frozenset[str] = frozenset(getattr(self.code_model, "vocabulary", None) or ())
         tag_embeddings = getattr(self.code_model, "vocabulary_embeddings", None)
         self._vocabulary_embeddings = None if tag_embeddings is None else tag_embeddings.float().cpu().numpy()
-        db = library.store.raw()
-        try:
+        with library.store.raw() as db:
             # Codes of other models are never mixed in: one model, one ranking.
             loaded = load_codes(db, library.paths.cache, self.model_id, self.bits)
             zero_shot = None if companion is None else load_codes(db, library.paths.cache, companion.id, companion.bits)
-        finally:
-            db.close()
         self.codes_from_cache = loaded.from_cache
         self.index = build_index(loaded.ids, loaded.codes, self.bits)  # + MIH tables past 2M photos
         self.ids, self.folder_ids = self.index.ids, loaded.folder_ids  # the index's own copy: no second one
