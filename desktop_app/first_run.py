@@ -21,11 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine.jobs import ProgressEvent
+from engine.models.catalog import DEFAULT, DEFAULT_ARCH
 
 from . import operations as ops
 from .jobs import IO, Job, JobRunner
-
-DEFAULT_ARCH = "ViT-B-32"  # engine.models.backbones.DEFAULT_ARCH, repeated to keep this import light
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class ModelChoice:
             return f"{Path(self.backbone).stem or DEFAULT_ARCH} with {Path(self.weights).name}"
         if self.backbone and self.backbone != DEFAULT_ARCH:
             return self.backbone
-        return "the recommended model (ViT-B-32)"
+        return f"the recommended model ({DEFAULT_ARCH})"
 
 
 def _card(parent: QWidget, button: QPushButton, text: str) -> tuple[QFrame, QLabel]:
@@ -92,7 +91,7 @@ class FirstRunDialog(QDialog):
         self.download_button.setEnabled(False)
         self.download_button.clicked.connect(self._download)
         download_card, self.download_note = _card(
-            self, self.download_button, "ViT-B-32 (DataComp-XL), about 600 MB, downloaded once into the shared Hugging Face cache."
+            self, self.download_button, f"{DEFAULT.label}: {DEFAULT.download}, downloaded once into the shared Hugging Face cache."
         )
         self.download_state = QLabel("Checking the internet connection…", self)
         self.download_state.setWordWrap(True)

@@ -39,7 +39,7 @@ class IndexOptions:
 
     @property
     def explicit_model(self) -> bool:
-        """Whether a model was chosen (else the default ViT-B-32 is used)."""
+        """Whether a model was chosen (else the default, catalog.DEFAULT, is used)."""
         return bool(self.backbone or self.pretrained or self.weights)
 
     def spec(self) -> Optional["BackboneSpec"]:
@@ -235,11 +235,10 @@ def remove_folder(ctx: "JobContext", folder: str) -> int:
 
 def default_weights_cached() -> bool:
     """Whether the default model's pretrained weights are already on this machine."""
-    from engine.models.backbones import DEFAULT_ARCH, DEFAULT_PRETRAINED
-    from engine.models.weights import cached_weights
+    from engine.models import hub
 
     import_torch()  # open_clip, which cached_weights asks, imports torch
-    return cached_weights(DEFAULT_ARCH, DEFAULT_PRETRAINED) is not None
+    return hub.cached_weights(*hub.RECOMMENDED) is not None
 
 
 def needs_first_run(ctx: "JobContext", options: IndexOptions, weights_cached=default_weights_cached) -> bool:
@@ -251,32 +250,32 @@ def needs_first_run(ctx: "JobContext", options: IndexOptions, weights_cached=def
 
 def hub_reachable(ctx: "JobContext") -> bool:
     """Whether the model hub can be reached now (answers within a few seconds, offline at once)."""
-    from engine.models.weights import hub_reachable as reachable
+    from engine.models import hub
 
-    return reachable()
+    return hub.reachable()
 
 
 def download_default_weights(ctx: "JobContext") -> str:
     """Download the default model's weights into the shared Hugging Face cache, with progress."""
-    from engine.models.download import RECOMMENDED
+    from engine.models.catalog import DEFAULT_NAME
 
-    return download_weights(ctx, "/".join(RECOMMENDED))
+    return download_weights(ctx, DEFAULT_NAME)
 
 
 def download_weights(ctx: "JobContext", name: str) -> str:
     """Download (or find) the backbone weights called `name` (ARCH/TAG); resumable, sha256-checked."""
     import_torch()  # open_clip's model list imports torch; do it the way the GUI always does
-    from engine.models import download as d
+    from engine.models import hub
 
-    return str(d.download(d.resolve_model(name), progress=ctx.progress, cancel=ctx.cancel))
+    return str(hub.download(hub.resolve_model(name), progress=ctx.progress, cancel=ctx.cancel))
 
 
 def import_weights(ctx: "JobContext", path: str, name: str) -> str:
     """Copy a local weights file into the shared cache as `name`'s weights."""
     import_torch()
-    from engine.models import download as d
+    from engine.models import hub
 
-    return str(d.import_file(path, d.resolve_model(name)))
+    return str(hub.import_file(path, hub.resolve_model(name)))
 
 
 @dataclass(frozen=True)
@@ -289,12 +288,12 @@ class WeightsRow:
 def list_weights(ctx: "JobContext") -> list[WeightsRow]:
     """The recommended architecture's weights plus everything already downloaded."""
     import_torch()
-    from engine.models import download as d
+    from engine.models import hub
 
     rows = []
-    for model in d.available_models():
-        cached = d.cached_file(model)
-        if model.arch == d.RECOMMENDED[0] or cached is not None:
+    for model in hub.available_models():
+        cached = hub.cached_file(model)
+        if model.arch == hub.RECOMMENDED[0] or cached is not None:
             rows.append(WeightsRow(model.name, model.recommended, str(cached) if cached else None))
     return rows
 

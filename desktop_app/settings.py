@@ -9,6 +9,8 @@ from typing import Any, Generic, Optional, Sequence, TypeVar
 
 from PySide6.QtCore import QSettings
 
+from engine.models.catalog import DEFAULT_ARCH
+
 T = TypeVar("T", str, int)
 
 ORGANIZATION = "BitLens"
@@ -92,7 +94,7 @@ BACKBONE: Setting[str] = Setting(
     str,
     "",
     "Model for a new library",
-    "Empty: the default ViT-B-32; 'tiny': small offline model with random weights (low quality); an open_clip name or a config .json.",
+    f"Empty: the default {DEFAULT_ARCH}; 'tiny': small offline model with random weights (low quality); an open_clip name or a config .json.",
 )
 PRETRAINED: Setting[str] = Setting("model/pretrained", str, "", "Pretrained tag", "open_clip weights tag for a named model (e.g. laion2b_s34b_b79k).")
 WEIGHTS: Setting[str] = Setting("model/weights", str, "", "Weights file", "A local weights file for the model (imported on first run).", kind="file")

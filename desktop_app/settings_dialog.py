@@ -114,17 +114,17 @@ class SettingsDialog(QDialog):
 
     def _backbone_editor(self, setting: s.Setting, value: str) -> QComboBox:
         """The offered models (one multilingual) to pick from; any open_clip name or config .json may be typed."""
-        from engine.models.catalog import CHOICES
+        from engine.models.catalog import CHOICES, DEFAULT_ARCH
 
         combo = QComboBox(self)
         combo.setEditable(True)
         combo.addItem("")
-        combo.setItemData(0, "the default, ViT-B-32", Qt.ItemDataRole.ToolTipRole)
+        combo.setItemData(0, f"the default, {DEFAULT_ARCH}", Qt.ItemDataRole.ToolTipRole)
         for choice in CHOICES:
             combo.addItem(choice.arch)
             combo.setItemData(combo.count() - 1, f"{choice.label}; languages: {choice.languages}; downloads {choice.download}", Qt.ItemDataRole.ToolTipRole)
         combo.setEditText(value)
-        combo.lineEdit().setPlaceholderText("default (ViT-B-32)")
+        combo.lineEdit().setPlaceholderText(f"default ({DEFAULT_ARCH})")
         self._editors[setting.key] = (setting, combo)
         return combo
 

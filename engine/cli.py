@@ -11,6 +11,7 @@ from typing import Optional, Sequence
 from . import __version__, cli_search as search_verbs
 from .jobs import Cancelled, CancelToken, ProgressEvent
 from .library.report import json_text, printable_path
+from .models.catalog import DEFAULT_ARCH, DEFAULT_PRETRAINED
 
 
 def _progress_printer(enabled: bool):
@@ -49,8 +50,8 @@ def _parser() -> argparse.ArgumentParser:
 
     index = commands.add_parser("index", help="add photo folders and index them (new and changed photos only)")
     index.add_argument("folders", nargs="*", metavar="FOLDER", help="photo folders to add; none = re-index the library's folders")
-    index.add_argument("--backbone", help="open_clip model name, 'tiny' (random weights, offline), or a model-config .json (default ViT-B-32)")
-    index.add_argument("--pretrained", help="open_clip pretrained tag (default for ViT-B-32: datacomp_xl_s13b_b90k)")
+    index.add_argument("--backbone", help=f"open_clip model name, 'tiny' (random weights, offline), or a model-config .json (default {DEFAULT_ARCH})")
+    index.add_argument("--pretrained", help=f"open_clip pretrained tag (default for {DEFAULT_ARCH}: {DEFAULT_PRETRAINED})")
     index.add_argument("--weights", metavar="FILE", help="local weights file for the backbone")
     index.add_argument("--bits", type=int, choices=(16, 32, 64, 128), help="code length for a new code model (default 64)")
     index.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")

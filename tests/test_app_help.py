@@ -16,7 +16,7 @@ pytest.register_assert_rewrite("gui_fixtures")
 
 from conftest import REPO  # noqa: E402
 from gui_fixtures import WAIT_MS  # noqa: E402
-from test_weights_manager import MODEL, fake_hub, hub_cache  # noqa: E402,F401 - the fake hub's fixtures
+from test_weights_manager import MODEL, behind_proxy, fake_hub, hub_cache  # noqa: E402,F401 - the fake hub's and proxy's fixtures
 
 pytest_plugins = ["gui_fixtures"]
 
@@ -119,7 +119,7 @@ def hub(fake_hub, monkeypatch):  # noqa: F811 - the imported fixture, requested 
 
 def test_model_files_dialog_in_the_settings_downloads_into_the_shared_cache(qtbot, make_window, hub) -> None:
     from desktop_app.settings_dialog import SettingsDialog
-    from engine.models.download import cached_file
+    from engine.models.hub import cached_file
 
     window = make_window()
     window.open_settings()
@@ -138,7 +138,7 @@ def test_model_files_dialog_in_the_settings_downloads_into_the_shared_cache(qtbo
 
 def test_first_run_download_goes_through_the_weights_manager(qtbot, make_window, hub) -> None:
     from desktop_app.first_run import FirstRunDialog
-    from engine.models.download import cached_file
+    from engine.models.hub import cached_file
 
     window = make_window()
     dialog = FirstRunDialog(window.runner, hub_reachable=True, parent=window)
@@ -146,6 +146,28 @@ def test_first_run_download_goes_through_the_weights_manager(qtbot, make_window,
         dialog.download_button.click()
     assert chosen.args[0].backbone == ""  # the recommended model
     assert cached_file(MODEL).read_bytes() == hub.content
+    # the model it offers and fetched is the one indexing uses when none is chosen
+    from engine.models.backbones import BackboneSpec
+    from engine.models.hub import cached_weights
+
+    spec = BackboneSpec.from_args(None)
+    assert cached_weights(spec.arch, spec.pretrained) == str(cached_file(MODEL))
+    assert spec.arch in dialog.download_note.text() and dialog.arch.text() == spec.arch
+    assert spec.arch in chosen.args[0].label
+
+
+def test_first_run_offers_the_download_behind_a_proxy(qtbot, make_window, behind_proxy) -> None:  # noqa: F811 - the imported fixture
+    """Where only an HTTPS proxy leads out, the dialog's check asks the proxy, as the download will, and offers Download."""
+    from desktop_app.first_run import FirstRunDialog
+
+    proxy = behind_proxy()
+    window = make_window()
+    dialog = FirstRunDialog(window.runner, parent=window)  # checks the hub itself
+    qtbot.waitUntil(lambda: dialog.download_state.text() != "Checking the internet connection…", timeout=WAIT_MS)
+    assert dialog.download_button.isEnabled(), dialog.download_state.text()
+    assert "Offline" not in dialog.download_state.text()
+    assert proxy.requests == ["CONNECT hub.bitlens-test.invalid:443 HTTP/1.1"]
+    dialog.reject()
 
 
 def test_icon_renders_at_every_size_and_is_the_window_icon(qtbot) -> None:

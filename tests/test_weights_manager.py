@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from engine.jobs import CancelToken
-from engine.models import download as d
+from engine.models import hub
 from engine.models.weights import WeightsUnavailable
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-MODEL = d.HubModel(
+MODEL = hub.HubModel(
     "ViT-B-32", "datacomp_xl_s13b_b90k", "laion/CLIP-ViT-B-32-DataComp.XL-s13B-b90K", ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 )
 
@@ -39,22 +39,22 @@ class FakeHub:
         self.break_after: int | None = None  # the next GET stops after this many bytes
         self.ranges: list[str | None] = []
         self.bytes_sent = 0
-        hub = self
+        fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args) -> None:
                 pass
 
             def do_HEAD(self) -> None:
-                if self.path != f"/{hub.repo_id}/resolve/main/{hub.filename}":
+                if self.path != f"/{fake.repo_id}/resolve/main/{fake.filename}":
                     self.send_response(404)
                     self.end_headers()
                     return
                 self.send_response(302)
-                self.send_header("Location", f"/cdn/{hub.advertised_sha}")
+                self.send_header("Location", f"/cdn/{fake.advertised_sha}")
                 self.send_header("X-Repo-Commit", COMMIT)
-                self.send_header("X-Linked-Etag", f'"{hub.advertised_sha}"')
-                self.send_header("X-Linked-Size", str(len(hub.content)))
+                self.send_header("X-Linked-Etag", f'"{fake.advertised_sha}"')
+                self.send_header("X-Linked-Size", str(len(fake.content)))
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -64,21 +64,21 @@ class FakeHub:
                     self.end_headers()
                     return
                 wanted = self.headers.get("Range")
-                hub.ranges.append(wanted)
+                fake.ranges.append(wanted)
                 start = int(wanted.split("=")[1].rstrip("-")) if wanted else 0
-                body = hub.content[start:]
+                body = fake.content[start:]
                 self.send_response(206 if wanted else 200)
                 if wanted:
-                    self.send_header("Content-Range", f"bytes {start}-{len(hub.content) - 1}/{len(hub.content)}")
+                    self.send_header("Content-Range", f"bytes {start}-{len(fake.content) - 1}/{len(fake.content)}")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                if hub.break_after is not None:
-                    body, hub.break_after = body[: hub.break_after], None
-                    hub.bytes_sent += len(body)  # counted first: the client may finish before this thread goes on
+                if fake.break_after is not None:
+                    body, fake.break_after = body[: fake.break_after], None
+                    fake.bytes_sent += len(body)  # counted first: the client may finish before this thread goes on
                     self.wfile.write(body)
                     self.close_connection = True
                     return
-                hub.bytes_sent += len(body)
+                fake.bytes_sent += len(body)
                 self.wfile.write(body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -96,19 +96,20 @@ def hub_cache(tmp_path: Path, monkeypatch) -> Path:
     cache = tmp_path / "hf-cache"
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     return cache
 
 
 @pytest.fixture
 def fake_hub(tmp_path: Path, hub_cache):
-    hub = FakeHub(MODEL.repo_id, "open_clip_model.safetensors", safetensors_bytes(tmp_path))
-    yield hub
-    hub.close()
+    fake = FakeHub(MODEL.repo_id, "open_clip_model.safetensors", safetensors_bytes(tmp_path))
+    yield fake
+    fake.close()
 
 
 def test_download_lands_in_the_hugging_face_cache_layout(fake_hub, hub_cache: Path) -> None:
     events = []
-    path = d.download(MODEL, endpoint=fake_hub.endpoint, progress=events.append, timeout=5)
+    path = hub.download(MODEL, endpoint=fake_hub.endpoint, progress=events.append, timeout=5)
     assert path.read_bytes() == fake_hub.content
     # huggingface_hub itself (and so open_clip) finds the file where we put it
     from huggingface_hub import try_to_load_from_cache
@@ -121,19 +122,19 @@ def test_download_lands_in_the_hugging_face_cache_layout(fake_hub, hub_cache: Pa
     assert events and events[-1].done == events[-1].total == len(fake_hub.content)
     # a second call finds the cache and asks the server nothing
     fake_hub.ranges.clear()
-    assert d.download(MODEL, endpoint=fake_hub.endpoint) == path
+    assert hub.download(MODEL, endpoint=fake_hub.endpoint) == path
     assert fake_hub.ranges == []
 
 
 def test_a_broken_download_resumes_where_it_stopped(fake_hub, hub_cache: Path) -> None:
     fake_hub.break_after = 250_000
     with pytest.raises(WeightsUnavailable, match="resume"):
-        d.download(MODEL, endpoint=fake_hub.endpoint, timeout=5)
+        hub.download(MODEL, endpoint=fake_hub.endpoint, timeout=5)
     partial = MODEL.repo_folder() / "blobs" / (fake_hub.advertised_sha + ".incomplete")
     assert partial.stat().st_size == 250_000
-    assert d.cached_file(MODEL) is None
+    assert hub.cached_file(MODEL) is None
     sent_before = fake_hub.bytes_sent
-    path = d.download(MODEL, endpoint=fake_hub.endpoint, timeout=5)
+    path = hub.download(MODEL, endpoint=fake_hub.endpoint, timeout=5)
     assert fake_hub.ranges[-1] == "bytes=250000-"
     assert fake_hub.bytes_sent - sent_before == len(fake_hub.content) - 250_000
     assert path.read_bytes() == fake_hub.content
@@ -151,17 +152,17 @@ def test_a_cancelled_download_keeps_its_part_for_later(fake_hub) -> None:
             return True
 
     with pytest.raises(Cancelled):
-        d.download(MODEL, endpoint=fake_hub.endpoint, cancel=CancelAfterFirstChunk(), timeout=5)
+        hub.download(MODEL, endpoint=fake_hub.endpoint, cancel=CancelAfterFirstChunk(), timeout=5)
     partial = MODEL.repo_folder() / "blobs" / (fake_hub.advertised_sha + ".incomplete")
     assert 0 < partial.stat().st_size < len(fake_hub.content)
-    assert d.download(MODEL, endpoint=fake_hub.endpoint, timeout=5).read_bytes() == fake_hub.content
+    assert hub.download(MODEL, endpoint=fake_hub.endpoint, timeout=5).read_bytes() == fake_hub.content
 
 
 def test_a_damaged_download_is_refused_and_deleted(fake_hub) -> None:
     fake_hub.advertised_sha = "f" * 64  # the hub promises other bytes than it sends
     with pytest.raises(WeightsUnavailable, match="damaged"):
-        d.download(MODEL, endpoint=fake_hub.endpoint, timeout=5)
-    assert d.cached_file(MODEL) is None
+        hub.download(MODEL, endpoint=fake_hub.endpoint, timeout=5)
+    assert hub.cached_file(MODEL) is None
     assert list((MODEL.repo_folder() / "blobs").iterdir()) == []
 
 
@@ -169,10 +170,10 @@ def test_offline_answers_at_once(hub_cache, monkeypatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     started = time.monotonic()
     with pytest.raises(WeightsUnavailable, match="models import"):
-        d.download(MODEL, endpoint="http://127.0.0.1:9")
+        hub.download(MODEL, endpoint="http://127.0.0.1:9")
     monkeypatch.delenv("HF_HUB_OFFLINE")
     with pytest.raises(WeightsUnavailable, match="cannot be reached"):  # nothing listens on port 9
-        d.download(MODEL, endpoint="http://127.0.0.1:9")
+        hub.download(MODEL, endpoint="http://127.0.0.1:9")
     assert time.monotonic() - started < 2.0
 
 
@@ -181,28 +182,27 @@ def test_import_puts_a_local_file_where_open_clip_looks(tmp_path: Path, hub_cach
     source = tmp_path / "copied-from-a-usb-stick.safetensors"
     source.write_bytes(content)
     with pytest.raises(WeightsUnavailable, match="not the expected"):
-        d.import_file(source, MODEL, sha256="0" * 64)
-    assert d.cached_file(MODEL) is None
-    path = d.import_file(source, MODEL, sha256=hashlib.sha256(content).hexdigest())
+        hub.import_file(source, MODEL, sha256="0" * 64)
+    assert hub.cached_file(MODEL) is None
+    path = hub.import_file(source, MODEL, sha256=hashlib.sha256(content).hexdigest())
     assert path.name == "open_clip_model.safetensors" and path.read_bytes() == content
-    assert d.cached_file(MODEL) == path
+    assert hub.cached_file(MODEL) == path
     assert source.read_bytes() == content  # the original is left alone
     junk = tmp_path / "notes.bin"
     junk.write_text("not weights at all")
     with pytest.raises(WeightsUnavailable, match="not a weights file"):
-        d.import_file(junk, MODEL)
+        hub.import_file(junk, MODEL)
 
 
 def test_cli_download_available_and_import(fake_hub, hub_cache: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     from engine.cli import main
-    from engine.models.weights import cached_weights
 
     monkeypatch.setenv("HF_ENDPOINT", fake_hub.endpoint)
     assert main(["models", "download", "ViT-B-32"]) == 0
     out = capsys.readouterr().out
     path = out.strip().split(": ", 1)[1]
     assert Path(path).read_bytes() == fake_hub.content
-    assert cached_weights("ViT-B-32", "datacomp_xl_s13b_b90k") == path  # what `index` will load
+    assert hub.cached_weights("ViT-B-32", "datacomp_xl_s13b_b90k") == path  # what `index` will load
     assert main(["models", "available", "--json"]) == 0
     import json
 
@@ -213,9 +213,33 @@ def test_cli_download_available_and_import(fake_hub, hub_cache: Path, tmp_path: 
     source.write_bytes(safetensors_bytes(tmp_path, 8_000))
     assert main(["models", "import", str(source), "--as", "ViT-B-16/datacomp_xl_s13b_b90k"]) == 0
     capsys.readouterr()
-    assert cached_weights("ViT-B-16", "datacomp_xl_s13b_b90k") is not None
+    assert hub.cached_weights("ViT-B-16", "datacomp_xl_s13b_b90k") is not None
     assert main(["models", "download", "no-such-model"]) == 1
     assert "unknown model" in capsys.readouterr().err
+
+
+def test_the_default_model_is_one_model_everywhere(fake_hub, monkeypatch, capsys) -> None:
+    """What `bitlens models download` fetches with no name is what `bitlens index` loads with no --backbone."""
+    from engine.cli import main
+    from engine.models.backbones import BackboneSpec
+
+    monkeypatch.setenv("HF_ENDPOINT", fake_hub.endpoint)
+    assert main(["models", "download"]) == 0
+    path = capsys.readouterr().out.strip().split(": ", 1)[1]
+    spec = BackboneSpec.from_args(None)
+    assert hub.resolve_pretrained(spec.arch, spec.pretrained) == path  # found in the cache: nothing more is fetched
+    assert fake_hub.ranges == [None]  # the one download
+
+
+def test_a_backbone_downloads_its_weights_through_the_hub_module(fake_hub, hub_cache: Path, monkeypatch) -> None:
+    """`index` on a fresh computer fetches the weights the same way as `models download`: resumable, checked, into the shared cache."""
+    monkeypatch.setenv("HF_ENDPOINT", fake_hub.endpoint)
+    fake_hub.break_after = 100_000
+    with pytest.raises(WeightsUnavailable, match="resume"):
+        hub.resolve_pretrained(*hub.RECOMMENDED)
+    path = hub.resolve_pretrained(*hub.RECOMMENDED)
+    assert fake_hub.ranges == [None, "bytes=100000-"]  # the second try went on where the first stopped
+    assert Path(path).read_bytes() == fake_hub.content and Path(path).is_relative_to(hub_cache)
 
 
 def test_the_recommended_model_needs_no_torch_and_matches_open_clip(hub_cache, monkeypatch) -> None:
@@ -224,7 +248,7 @@ def test_the_recommended_model_needs_no_torch_and_matches_open_clip(hub_cache, m
 
     from conftest import REPO
 
-    assert d.resolve_model("ViT-B-32") == d._hub_model(*d.RECOMMENDED)  # the shortcut says what open_clip says
+    assert hub.resolve_model("ViT-B-32") == hub.model_for(*hub.RECOMMENDED)  # the shortcut says what open_clip says
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     code = "import sys\nfrom engine.cli import main\ncode = main(['models', 'download'])\nprint(code, 'torch' in sys.modules)"
     started = time.monotonic()
@@ -283,7 +307,18 @@ class ConnectProxy:
 @pytest.fixture
 def behind_proxy(monkeypatch):
     """HTTPS_PROXY set to a local proxy, and a hub whose name resolves nowhere: only the proxy can answer."""
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "HF_HUB_OFFLINE"):
+    for name in (
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "https://hub.bitlens-test.invalid")
     proxies = []
@@ -300,24 +335,32 @@ def behind_proxy(monkeypatch):
 
 
 def test_reachability_checks_go_through_the_https_proxy(behind_proxy) -> None:
-    from engine.models.weights import hub_reachable
-
     proxy = behind_proxy()
     # the first-run dialog's check and the download's check both ask the proxy for the hub
-    assert hub_reachable() is True
-    d.check_online(d.hub_endpoint())
+    assert hub.reachable() is True
+    hub.check_online(hub.endpoint_url())
     assert proxy.requests == ["CONNECT hub.bitlens-test.invalid:443 HTTP/1.1"] * 2
 
 
 def test_a_proxy_that_refuses_means_offline(behind_proxy, monkeypatch) -> None:
-    from engine.models.weights import hub_reachable
-
     proxy = behind_proxy(answer=b"HTTP/1.1 403 Forbidden\r\n\r\n")
-    assert hub_reachable() is False
+    assert hub.reachable() is False
     with pytest.raises(WeightsUnavailable, match="403 Forbidden"):
-        d.check_online(d.hub_endpoint())
+        hub.check_online(hub.endpoint_url())
     assert len(proxy.requests) == 2
     # NO_PROXY names the hub: the proxy is not asked, and the unresolvable hub is not reachable directly
     monkeypatch.setenv("NO_PROXY", "bitlens-test.invalid")
-    assert hub_reachable(timeout=1) is False
+    assert hub.reachable(timeout=1) is False
     assert len(proxy.requests) == 2
+
+
+@pytest.mark.parametrize("switch", ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"])
+def test_the_offline_switch_is_honoured_without_asking_the_network(behind_proxy, monkeypatch, switch) -> None:
+    proxy = behind_proxy()
+    monkeypatch.setenv(switch, "1")
+    assert hub.reachable() is False
+    with pytest.raises(WeightsUnavailable, match="offline mode is on"):
+        hub.check_online()
+    assert proxy.requests == []  # decided before any connection
+    monkeypatch.setenv(switch, "0")
+    assert hub.reachable() is True

@@ -16,14 +16,14 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .catalog import DEFAULT_ARCH, DEFAULT_TAGS
+from .hub import resolve_pretrained
 from .tokens import pool_token_grid
-from .weights import WeightsUnavailable, resolve_pretrained, sha256_file
+from .weights import WeightsUnavailable, sha256_file
 
 CONFIG_DIR = Path(__file__).with_name("configs")
 TINY = "tiny"
 TINY_CONFIG = CONFIG_DIR / "bitlens-tiny.json"
-DEFAULT_ARCH = "ViT-B-32"
-DEFAULT_PRETRAINED = "datacomp_xl_s13b_b90k"
 # Seed for randomly initialised backbones: the same weights in every process, so
 # codes written by `index` and queries encoded later by `search` agree.
 RANDOM_INIT_SEED = 0
@@ -76,12 +76,8 @@ class BackboneSpec:
         elif arch == TINY:
             config_sha = sha256_file(TINY_CONFIG)
         elif not weights and not pretrained:
-            from .catalog import DEFAULT_TAGS
-
-            if arch == DEFAULT_ARCH:
-                pretrained = DEFAULT_PRETRAINED
-            elif arch in DEFAULT_TAGS:
-                pretrained = DEFAULT_TAGS[arch]  # the offered models come with their weights tag
+            if arch in DEFAULT_TAGS:
+                pretrained = DEFAULT_TAGS[arch]  # the offered models (the default first) come with their weights tag
             else:
                 import open_clip
 

@@ -1,7 +1,7 @@
 """The backbones BitLens offers by name, with what each is good for (no heavy imports).
 
 Any open_clip model works with `--backbone NAME --pretrained TAG`; these are the ones the app
-and `bitlens models choices` list, each with its default weights tag.
+and `bitlens models choices` list, each with its default weights tag. The first is the default.
 """
 
 from __future__ import annotations
@@ -30,8 +30,15 @@ class ModelOption:
         }
 
 
+# The default model, declared here only: the CLI's defaults, the hub's recommended download,
+# the first-run dialog and the settings' placeholder all read it from here.
+DEFAULT = ModelOption("ViT-B-32", "datacomp_xl_s13b_b90k", "ViT-B-32 (DataComp-XL), recommended", "English", "about 600 MB of weights")
+DEFAULT_ARCH: str = DEFAULT.arch
+DEFAULT_PRETRAINED: str = DEFAULT.pretrained or ""
+DEFAULT_NAME = f"{DEFAULT_ARCH}/{DEFAULT_PRETRAINED}"  # as `bitlens models available` lists it
+
 CHOICES: tuple[ModelOption, ...] = (
-    ModelOption("ViT-B-32", "datacomp_xl_s13b_b90k", "ViT-B-32 (DataComp-XL), recommended", "English", "about 600 MB of weights"),
+    DEFAULT,
     ModelOption(
         "xlm-roberta-base-ViT-B-32",
         "laion5b_s13b_b90k",

@@ -37,7 +37,7 @@ def local_backbones() -> list[tuple[str, str]]:
     """open_clip (architecture, pretrained tag) pairs whose weights are already on this machine."""
     import open_clip
 
-    from ..models.weights import cached_weights
+    from ..models.hub import cached_weights
 
     found = []
     for arch, tag in open_clip.list_pretrained():

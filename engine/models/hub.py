@@ -1,46 +1,66 @@
-"""The weights manager: list, download and import open_clip weights into the shared hub cache.
+"""The Hugging Face hub in one place: where it is, whether it can be reached, the cache, the download.
 
-Files land exactly where Hugging Face tools look for them
-(`$HF_HUB_CACHE/models--ORG--NAME/{blobs,snapshots,refs}`), so open_clip,
-`huggingface_hub` and BitLens share one copy. A download:
+Everything that asks the network or the hub cache for open_clip weights goes through here:
 
-- answers at once when offline (HF_HUB_OFFLINE, or the hub does not accept a
-  connection within a few seconds);
-- resumes a partial file (`blobs/SHA256.incomplete`, the name huggingface_hub
-  uses too) with an HTTP Range request;
-- is checked against the sha256 the hub publishes for the file (its LFS ETag)
-  before it is moved into place; a mismatch deletes the partial file.
+- the endpoint (HF_ENDPOINT) and the offline switch (HF_HUB_OFFLINE, or TRANSFORMERS_OFFLINE,
+  as huggingface_hub reads them), both read at call time;
+- reachability asked the way the download goes: through HTTPS_PROXY / https_proxy (NO_PROXY
+  honoured) when one is set, so "offline" means the download would fail too;
+- the cache folder (`$HF_HUB_CACHE/models--ORG--NAME/{blobs,snapshots,refs}`), the layout
+  Hugging Face tools use, so open_clip, `huggingface_hub` and BitLens share one copy;
+- one download, used by `bitlens models download`, the app's dialogs and a backbone that
+  needs weights: progress and cancel, a partial file (`blobs/SHA256.incomplete`, the name
+  huggingface_hub uses too) resumed with an HTTP Range request, and the whole file checked
+  against the sha256 the hub publishes (its LFS ETag) before it is moved into place;
+- importing a local weights file into that cache.
 
-Qt-free; open_clip is imported only to look up model names.
+Qt-free; open_clip (and so torch) is imported only to look up model names, and not at all
+for the default model.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
-import struct
+import socket
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 from urllib.parse import urljoin, urlparse
 
 from ..jobs import Cancelled, CancelToken, ProgressCallback, Reporter
-from .weights import WeightsUnavailable, hf_location, open_route, sha256_file
+from .catalog import DEFAULT_ARCH, DEFAULT_PRETRAINED, DEFAULT_TAGS
+from .weights import WeightsUnavailable, sha256_file, weights_format
 
 CHUNK = 1 << 18  # 256 KiB: cancel and progress react within a fraction of a second
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-RECOMMENDED = ("ViT-B-32", "datacomp_xl_s13b_b90k")  # engine.models.backbones DEFAULT_ARCH / DEFAULT_PRETRAINED
+RECOMMENDED = (DEFAULT_ARCH, DEFAULT_PRETRAINED)
 # Where open_clip publishes the recommended weights (a test checks this against open_clip), so
 # that `bitlens models download` can find the cache or say "offline" without importing torch.
 RECOMMENDED_REPO = ("laion/CLIP-ViT-B-32-DataComp.XL-s13B-b90K", ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
+REACH_TIMEOUT = 3.0  # seconds a reachability check may take before it says "offline"
 
 
-def hub_cache_dir() -> Path:
+# -- where, whether, and the cache folder -------------------------------------------------------
+
+
+def endpoint_url() -> str:
+    """The hub's base URL (HF_ENDPOINT, else huggingface.co)."""
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def offline() -> bool:
+    """Whether the user switched the hub off (HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE, as huggingface_hub reads them)."""
+    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def cache_folder() -> Path:
     """The Hugging Face hub cache, from the environment at call time (the same rules as huggingface_hub)."""
     explicit = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
     if explicit:
@@ -49,12 +69,76 @@ def hub_cache_dir() -> Path:
     return Path(os.path.expandvars(os.path.expanduser(home))) / "hub"
 
 
-def hub_endpoint() -> str:
-    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+def open_route(url: str, timeout: float = REACH_TIMEOUT) -> None:
+    """Reach `url`'s host the way a download would, or raise OSError saying why not.
+
+    Behind a proxy (HTTPS_PROXY / https_proxy for https, HTTP_PROXY for http, NO_PROXY
+    honoured, as urllib reads them) the proxy is asked to CONNECT to the host, so the answer
+    means the host is reachable through it; without one, a TCP connect to the host itself.
+    """
+    parsed = urlparse(url)
+    scheme = parsed.scheme or "https"
+    host, port = parsed.hostname or "huggingface.co", parsed.port or (80 if scheme == "http" else 443)
+    proxy = urllib.request.getproxies().get(scheme)
+    if not proxy or urllib.request.proxy_bypass(host):
+        socket.create_connection((host, port), timeout=timeout).close()
+        return
+    via = urlparse(proxy if "://" in proxy else f"http://{proxy}")
+    request = f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+    if via.username:
+        import base64
+        from urllib.parse import unquote
+
+        login = base64.b64encode(f"{unquote(via.username)}:{unquote(via.password or '')}".encode()).decode()
+        request += f"Proxy-Authorization: Basic {login}\r\n"
+    with socket.create_connection((via.hostname or "", via.port or (443 if via.scheme == "https" else 80)), timeout=timeout) as raw:
+        connection = raw
+        if via.scheme == "https":
+            import ssl
+
+            connection = ssl.create_default_context().wrap_socket(raw, server_hostname=via.hostname)
+        connection.sendall((request + "\r\n").encode("ascii"))
+        answer = b""
+        while b"\r\n" not in answer and len(answer) < 4096:
+            chunk = connection.recv(1024)
+            if not chunk:
+                break
+            answer += chunk
+    status = answer.split(b"\r\n", 1)[0].decode("latin-1")
+    parts = status.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or parts[1] != "200":
+        raise OSError(f"the proxy {via.hostname}:{via.port} would not connect to {host}: {status or 'no answer'}")
 
 
-def offline_by_choice() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+def check_online(url: Optional[str] = None, timeout: float = REACH_TIMEOUT) -> None:
+    """Raise WeightsUnavailable at once, saying why, when downloading from the hub cannot work now."""
+    if offline():
+        raise WeightsUnavailable(
+            "offline mode is on (HF_HUB_OFFLINE), so nothing can be downloaded. Unset it when online, "
+            "or copy the weights file from another computer and run `bitlens models import FILE --as NAME`."
+        )
+    url = url or endpoint_url()
+    try:
+        open_route(url, timeout)  # through HTTPS_PROXY when one is set, as the download itself goes
+    except OSError as error:
+        host = urlparse(url).hostname or url
+        raise WeightsUnavailable(
+            f"{host} cannot be reached ({error.strerror or error}), so the model cannot be downloaded now. "
+            "Connect and try again (a partial download resumes), or copy the weights file from another computer "
+            "and run `bitlens models import FILE --as NAME`."
+        ) from None
+
+
+def reachable(timeout: float = REACH_TIMEOUT) -> bool:
+    """Whether the hub can be downloaded from now: the same check as a download's, as yes or no."""
+    try:
+        check_online(timeout=timeout)
+    except WeightsUnavailable:
+        return False
+    return True
+
+
+# -- which file a model is ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -75,10 +159,28 @@ class HubModel:
         return (self.arch, self.tag) == RECOMMENDED
 
     def repo_folder(self, cache_dir: Optional[Path] = None) -> Path:
-        return (cache_dir or hub_cache_dir()) / ("models--" + self.repo_id.replace("/", "--"))
+        return (cache_dir or cache_folder()) / ("models--" + self.repo_id.replace("/", "--"))
 
 
-def _hub_model(arch: str, tag: str) -> Optional[HubModel]:
+def hf_location(cfg: dict) -> tuple[str, list[str]] | None:
+    """The (repo id, candidate file names) of an open_clip pretrained entry on the hub."""
+    where = cfg.get("hf_hub", "")
+    if not where:
+        return None
+    repo_id, filename = os.path.split(where)
+    from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
+
+    filename = filename or HF_WEIGHTS_NAME
+    candidates = [filename]
+    if filename == HF_WEIGHTS_NAME:
+        candidates.insert(0, HF_SAFE_WEIGHTS_NAME)
+    elif filename.endswith((".bin", ".pth")):
+        candidates.insert(0, filename[:-4] + ".safetensors")
+    return repo_id, candidates
+
+
+def model_for(arch: str, tag: str) -> Optional[HubModel]:
+    """The hub files of open_clip's pretrained (arch, tag), or None when open_clip has them elsewhere."""
     import open_clip
 
     location = hf_location(open_clip.get_pretrained_cfg(arch, tag))
@@ -92,12 +194,12 @@ def available_models() -> list[HubModel]:
     """Every hub-hosted open_clip pretrained model, the recommended one first."""
     import open_clip
 
-    models = [m for m in (_hub_model(arch, tag) for arch, tag in open_clip.list_pretrained()) if m is not None]
+    models = [m for m in (model_for(arch, tag) for arch, tag in open_clip.list_pretrained()) if m is not None]
     return sorted(models, key=lambda m: (not m.recommended, m.arch, m.tag))
 
 
 def resolve_model(name: str) -> HubModel:
-    """'ARCH/TAG' or 'ARCH:TAG' (or just 'ARCH': its recommended or first tag) → a HubModel."""
+    """'ARCH/TAG' or 'ARCH:TAG' (or just 'ARCH': the tag the app offers it with, else its first) → a HubModel."""
     arch, _, tag = name.replace(":", "/").partition("/")
     if arch == RECOMMENDED[0] and tag in ("", RECOMMENDED[1]):
         return HubModel(*RECOMMENDED, *RECOMMENDED_REPO)
@@ -107,12 +209,12 @@ def resolve_model(name: str) -> HubModel:
     if not tags:
         raise WeightsUnavailable(f"unknown model '{name}': `bitlens models available` lists the names")
     if not tag:
-        tag = RECOMMENDED[1] if arch == RECOMMENDED[0] else tags[0]
+        tag = DEFAULT_TAGS.get(arch) or tags[0]
     if tag not in tags:
         raise WeightsUnavailable(f"{arch} has no pretrained weights '{tag}' (known: {', '.join(tags)})")
-    model = _hub_model(arch, tag)
+    model = model_for(arch, tag)
     if model is None:
-        raise WeightsUnavailable(f"{arch}/{tag} is not hosted on the Hugging Face hub; open_clip downloads it itself on first use")
+        raise WeightsUnavailable(f"{arch}/{tag} is not hosted on the Hugging Face hub: download it yourself and pass --weights FILE")
     return model
 
 
@@ -121,9 +223,26 @@ def cached_file(model: HubModel, cache_dir: Optional[Path] = None) -> Optional[P
     from huggingface_hub import try_to_load_from_cache
 
     for filename in model.filenames:
-        found = try_to_load_from_cache(model.repo_id, filename, cache_dir=str(cache_dir or hub_cache_dir()))
+        found = try_to_load_from_cache(model.repo_id, filename, cache_dir=str(cache_dir or cache_folder()))
         if isinstance(found, str) and os.path.isfile(found):
             return Path(found)
+    return None
+
+
+def cached_weights(arch: str, tag: str) -> str | None:
+    """The local path of already-downloaded weights for open_clip's (arch, tag), or None."""
+    model = model_for(arch, tag)
+    if model is not None:
+        found = cached_file(model)  # the cache folder is read at call time, as `bitlens models download` writes
+        if found is not None:
+            return str(found)
+    import open_clip
+
+    url = open_clip.get_pretrained_cfg(arch, tag).get("url", "")
+    if url:  # where older open_clip versions kept OpenAI's weights
+        local = Path(os.path.expanduser("~/.cache/clip")) / os.path.basename(url)
+        if local.exists():
+            return str(local)
     return None
 
 
@@ -184,6 +303,8 @@ def _probe(url: str, timeout: float) -> Optional[_Remote]:
             raise WeightsUnavailable(f"the hub refused {url} ({error.code}): the model may need a login (set HF_TOKEN)") from error
         else:
             raise WeightsUnavailable(f"the hub answered {error.code} for {url}") from error
+    except OSError as error:  # the connection dropped or timed out between the check and the request
+        raise WeightsUnavailable(f"the hub did not answer ({getattr(error, 'reason', error)}); try again, a partial download resumes") from error
     etag = (headers.get("X-Linked-Etag") or headers.get("ETag") or "").strip().strip('"')
     if etag.startswith("W/"):
         etag = etag[2:].strip('"')
@@ -207,7 +328,7 @@ def _fetch(remote: _Remote, partial: Path, report: Reporter, cancel: CancelToken
         partial.unlink()
         digest, have = hashlib.sha256(), 0
     headers = {"User-Agent": "bitlens", "Accept-Encoding": "identity"}
-    if urlparse(remote.url).hostname == urlparse(hub_endpoint()).hostname:
+    if urlparse(remote.url).hostname == urlparse(endpoint_url()).hostname:
         headers.update(_auth_headers())
     if have and (remote.size is None or have < remote.size):
         headers["Range"] = f"bytes={have}-"
@@ -248,24 +369,6 @@ def _fetch(remote: _Remote, partial: Path, report: Reporter, cancel: CancelToken
     return digest.hexdigest()
 
 
-def check_online(endpoint: str, timeout: float = 3.0) -> None:
-    """Raise WeightsUnavailable at once when downloading cannot work now."""
-    if offline_by_choice():
-        raise WeightsUnavailable(
-            "offline mode is on (HF_HUB_OFFLINE), so nothing can be downloaded. Unset it when online, "
-            "or copy the weights file from another computer and run `bitlens models import FILE --as NAME`."
-        )
-    try:
-        open_route(endpoint, timeout)  # through HTTPS_PROXY when one is set, as the download itself goes
-    except OSError as error:
-        host = urlparse(endpoint).hostname or endpoint
-        raise WeightsUnavailable(
-            f"{host} cannot be reached ({error.strerror or error}), so the model cannot be downloaded now. "
-            "Connect and try again (a partial download resumes), or copy the weights file from another computer "
-            "and run `bitlens models import FILE --as NAME`."
-        ) from None
-
-
 def download(
     model: HubModel,
     *,
@@ -279,7 +382,7 @@ def download(
     found = cached_file(model, cache_dir)
     if found is not None:
         return found
-    endpoint = (endpoint or hub_endpoint()).rstrip("/")
+    endpoint = (endpoint or endpoint_url()).rstrip("/")
     check_online(endpoint)
     cancel = cancel or CancelToken()
     report = Reporter(progress)
@@ -302,25 +405,55 @@ def download(
     raise WeightsUnavailable(f"the hub has none of {', '.join(model.filenames)} for {model.repo_id}")
 
 
+def terminal_progress(label: str) -> tuple[Optional[ProgressCallback], Callable[[], None]]:
+    """A download's progress bar on stderr when it is a terminal: (the progress callback, close); (None, a no-op) otherwise."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(desc=label, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, dynamic_ncols=True)
+
+    def show(event) -> None:
+        if event.total and bar.total != event.total:
+            bar.total = event.total
+        bar.n = event.done
+        bar.refresh()
+
+    return show, bar.close
+
+
+def resolve_pretrained(arch: str, tag: str) -> str:
+    """A local file holding open_clip's pretrained (arch, tag) weights, downloaded into the cache first if needed.
+
+    Offline with nothing cached, it says so within seconds and how to get the weights,
+    instead of a minute of network retries.
+    """
+    import open_clip
+
+    if not open_clip.get_pretrained_cfg(arch, tag):
+        known = ", ".join(open_clip.list_pretrained_tags_by_model(arch)) or "none"
+        raise WeightsUnavailable(f"open_clip has no pretrained weights '{tag}' for {arch} (known tags: {known})")
+    local = cached_weights(arch, tag)
+    if local:
+        return local
+    model = model_for(arch, tag)
+    if model is None:
+        raise WeightsUnavailable(f"the weights of {arch} ({tag}) are not on the Hugging Face hub: download them yourself and pass --weights FILE")
+    if not reachable():
+        raise WeightsUnavailable(
+            f"the weights of {arch} ({tag}) are not downloaded yet and the internet cannot be reached. "
+            "Connect once and run the command again to download them (they are cached for later), "
+            "or pass --weights FILE with a local copy, or use --backbone tiny for an untrained offline model."
+        )
+    print(f"Downloading the weights of {arch} ({tag}); this happens once.", file=sys.stderr, flush=True)
+    show, close = terminal_progress(model.name)
+    try:
+        return str(download(model, progress=show))
+    finally:
+        close()
+
+
 # -- importing a local file ---------------------------------------------------------------------
-
-
-def weights_format(path: Path) -> str:
-    """'safetensors' or 'torch' by the file's first bytes; raises WeightsUnavailable otherwise."""
-    with open(path, "rb") as handle:
-        head = handle.read(8)
-        if len(head) == 8:
-            (length,) = struct.unpack("<Q", head)
-            if 2 <= length <= 100_000_000:
-                try:
-                    header = json.loads(handle.read(length))
-                    if isinstance(header, dict):
-                        return "safetensors"
-                except (ValueError, UnicodeDecodeError):
-                    pass
-    if head[:4] == b"PK\x03\x04" or head[:1] == b"\x80":  # torch.save's zip, or a legacy pickle
-        return "torch"
-    raise WeightsUnavailable(f"{path.name} is not a weights file (neither safetensors nor a PyTorch checkpoint)")
 
 
 def synthetic_commit(sha256: str) -> str:
