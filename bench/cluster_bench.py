@@ -48,7 +48,7 @@ def photo_set(count: int, folder: Path) -> Path:
 
 def run(name: str, photos: Path, work: Path, spec, batch: int, **index_args) -> dict:
     """Index `photos` into a fresh library; timings from the progress events."""
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     marks: dict[str, float] = {}
     lines: set[str] = set()
@@ -65,7 +65,7 @@ def run(name: str, photos: Path, work: Path, spec, batch: int, **index_args) -> 
             lines.add(event.message)
 
     started = time.perf_counter()
-    with Library(work / f"library-{name}") as library:
+    with BitLens(work / f"library-{name}") as library:
         report = library.index([photos], backbone=spec, batch_size=batch, progress=progress, **index_args)
     total = time.perf_counter() - started
     n = report.encoded

@@ -105,14 +105,15 @@ def train_config(work: Path) -> Path:
 
 def run(work: Path, photos: int, new: int, idle_seconds: float = 3.0, train: bool = True, epochs: int = 3, pause: float = 0.0) -> dict:
     """The three phases; `pause` s between searches (0: back to back, the worst case for the writer)."""
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.models.backbones import BackboneSpec
 
     first = make_photos(work / "photos" / "first", 0, photos)
     second = make_photos(work / "photos" / "second", photos, new)
     lib_dir = work / "lib"
     figures: dict = {"photos": photos, "added_during_index": new, "pause_s": pause}
-    with Library(lib_dir) as library:
+    with BitLens(lib_dir) as library:
         library.index([first], backbone=BackboneSpec.from_args("tiny"), device="cpu")
         queries = sorted(str(p) for p in first.rglob("*.jpg"))[:: max(1, photos // 20)]
         one_search(library, queries[0])  # warm up: imports and first page reads

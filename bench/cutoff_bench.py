@@ -32,7 +32,8 @@ def main() -> int:
     parser.add_argument("--bits", type=int, default=64, choices=(16, 32, 64, 128))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.search.cutoff import default_radius
     from engine.training.benchmark import standin_backbone
 
@@ -48,7 +49,7 @@ def main() -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes((SCENES / image["path"]).read_bytes())
             labels[str(target.resolve())] = set(image["labels"])
-        with Library(Path(tmp) / "library") as library:
+        with BitLens(Path(tmp) / "library") as library:
             library.index([root], backbone=spec, bits=args.bits, device="cpu")
             searcher = library.searcher(device="cpu")
             relevant_rows = []

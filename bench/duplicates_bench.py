@@ -135,7 +135,8 @@ def main() -> int:
         spec = standin_backbone(SCENES)
     else:
         spec = BackboneSpec.from_args("tiny")
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.search.duplicates import DEFAULT_MIN_SIMILARITY, EMBEDDING_VETO, find_duplicates
 
     similarities = sorted(set(args.similarities) | {DEFAULT_MIN_SIMILARITY})
@@ -143,7 +144,7 @@ def main() -> int:
         work = Path(tmp)
         truth = build(work, args.originals, args.planted, args.seed)
         started = time.perf_counter()
-        with Library(work / "library") as library:
+        with BitLens(work / "library") as library:
             library.index([work / "Photos"], backbone=spec, bits=args.bits, device="cpu")
             indexed_s = time.perf_counter() - started
             searcher = library.searcher(device="cpu")

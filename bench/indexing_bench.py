@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from engine.jobs import Reporter
     from engine.library.indexing import encode_missing
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.library.report import ScanReport
     from engine.models.backbones import Backbone
     from engine.pixels.decode import load_rgb
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     def end_to_end(round_: int) -> float:
         lib_dir = base / f"library-{round_}"
         shutil.rmtree(lib_dir, ignore_errors=True)
-        with Library(lib_dir) as library:
+        with BitLens(lib_dir) as library:
             library.add_folder(photos)
             library.scan()
             report = ScanReport()

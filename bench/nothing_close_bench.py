@@ -34,7 +34,8 @@ ALBUMS = ("2012-06 cars and trains", "2017-11 mammals", "Mammals 2021", "2009-01
 def main() -> None:
     from engine.library.codemodels import load_code_model, zero_shot_companion
     from engine.codes.bits import EMBED_DTYPE
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.models.backbones import BackboneSpec
     from engine.codes.bits import unpack_bits
     from engine.search.openvocab import DEFAULT_NEIGHBOURS
@@ -51,7 +52,7 @@ def main() -> None:
     if fresh:
         mirror(SCENES, images, work / "Pictures", "folders")
     spec = BackboneSpec.from_args(str(BACKBONE / "scenes-clip-tiny.json"), weights=str(BACKBONE / "scenes-clip-tiny.safetensors"))
-    with Library(work / "lib") as library:
+    with BitLens(work / "lib") as library:
         if fresh:
             library.index([work / "Pictures"], backbone=spec)
             activate_model(library, train_model(library, bits=64, epochs=8, overrides={"training": {"database_codes": "fused"}}))

@@ -48,19 +48,19 @@ def _index(library: Path, folders: list[Path], spec, ocr: bool) -> float:
 
 def _index_timed(library: Path, folders: list[Path], spec, ocr: bool) -> tuple[float, float]:
     """Wall and CPU seconds (all threads of this process) of indexing `folders` into a fresh library."""
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     start, cpu = time.perf_counter(), time.process_time()
-    with Library(library) as lib:
+    with BitLens(library) as lib:
         lib.index(folders, backbone=spec, ocr=ocr)
     return time.perf_counter() - start, time.process_time() - cpu
 
 
 def _recall(library: Path, photos, k: int = 10) -> tuple[float, dict[str, float]]:
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     hits, by_kind = 0, defaultdict(list)
-    with Library(library) as lib:
+    with BitLens(library) as lib:
         searcher = lib.searcher()
         for photo in photos:
             for word in photo.words:

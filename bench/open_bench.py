@@ -40,12 +40,13 @@ TAG_WORDS = ["beach", "holiday", "family", "mountain", "snow", "city", "dog", "b
 def build(root: Path, n: int, bits: int) -> dict:
     """A library under root with n photos and codes for one active ITQ model."""
     from engine.library.codemodels import activate, save_itq
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.models.backbones import BackboneSpec
     from engine.models.projection import ItqProjection
 
     rng = np.random.default_rng(0)
-    library = Library(root / "library")
+    library = BitLens(root / "library")
     spec = BackboneSpec.from_args("tiny")
     dim = 256
     projection = ItqProjection(mean=np.zeros(dim, np.float32), matrix=rng.normal(size=(dim, bits)).astype(np.float32))
@@ -162,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rebuild", action="store_true")
     args = ap.parse_args(argv)
 
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.search.searcher import Searcher
 
     root = Path(args.dir) / f"n{args.n}-b{args.bits}"
@@ -174,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         root.mkdir(parents=True)
         marker.write_text(json.dumps(build(root, args.n, args.bits)))
     built = json.loads(marker.read_text())
-    library = Library(root / "library")
+    library = BitLens(root / "library")
     for old in library.paths.cache.glob("codes-*.npy"):
         old.unlink()  # start without a copy: the first open below decodes and writes it
 

@@ -28,12 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def build_library(home: Path, n: int, dim: int):
     from engine.library.features import FeatureCache
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.models.backbones import BackboneSpec
 
     from training_bench import synthetic_data
 
-    library = Library(home)
+    library = BitLens(home)
     spec = BackboneSpec.from_args("tiny")
     data = synthetic_data(n, dim)
     now = time.time()

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true", help="print a cProfile of one re-scan")
     args = ap.parse_args(argv)
 
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     base = Path(args.dir)
     tree = base / f"photos-{args.files}-{args.per_folder}"
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     check_root = base / "check"
     shutil.rmtree(check_root, ignore_errors=True)
     make_tree(check_root / "photos", 300, 50)
-    with Library(check_root / "library") as lib:
+    with BitLens(check_root / "library") as lib:
         lib.add_folder(check_root / "photos")
         first = lib.scan()
         again = lib.scan()
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
     lib_dir = base / "library"
     shutil.rmtree(lib_dir, ignore_errors=True)
-    library = Library(lib_dir)
+    library = BitLens(lib_dir)
     t = time.perf_counter()
     preload_rows(library, tree)
     preload_s = time.perf_counter() - t

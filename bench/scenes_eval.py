@@ -32,7 +32,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from engine.codes.bits import EMBED_DTYPE
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.codes.bits import pack_bits
     from engine.training.benchmark import standin_backbone
     from engine.training.metrics import mean_average_precision
@@ -41,7 +42,7 @@ def main() -> None:
     gt = json.loads((scenes / "ground_truth.json").read_text(encoding="utf-8"))
     spec = standin_backbone(scenes)
     home = args.library or tempfile.mkdtemp(prefix="bitlens-eval-")
-    with Library(home) as library:
+    with BitLens(home) as library:
         started = time.perf_counter()
         report = library.index([scenes], backbone=spec, bits=args.bits, ocr=False)
         index_s = time.perf_counter() - started

@@ -56,13 +56,14 @@ def main() -> None:
 
     from engine.jobs import Reporter
     from engine.library.indexing import encode_missing
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.library.report import ScanReport
     from engine.models.backbones import BackboneSpec
 
     work = Path(tempfile.mkdtemp(prefix="bitlens-writer-bench-"))
     try:
-        with Library(work / "library") as library:
+        with BitLens(work / "library") as library:
             now = time.time()
             with library.store.raw() as db:
                 db.execute("INSERT INTO folders (id, path, added_at, reachable) VALUES (1, '/photos', ?, 1)", (now,))

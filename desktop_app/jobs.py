@@ -10,7 +10,7 @@ small file jobs. A job started with a `key` replaces the previous job with that 
 the older one is skipped if it has not started and its result dropped if it has.
 
 SQLite connections are never shared between threads: each worker thread opens its own
-`Library` on first use (`JobContext.library`), and they are all closed at shutdown.
+`BitLens` (the engine's facade) on first use (`JobContext.library`), and they are all closed at shutdown.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from engine.jobs import Cancelled, CancelToken, ProgressEvent
 
 if TYPE_CHECKING:  # the engine's facade pulls in SQLAlchemy: only workers import it
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,8 @@ class JobContext:
         self._last_stage = ""
 
     @property
-    def library(self) -> "Library":
-        """This worker thread's own Library (opened on first use, never shared)."""
+    def library(self) -> "BitLens":
+        """This worker thread's own library facade (opened on first use, never shared)."""
         return self._runner._thread_library()
 
     @property
@@ -139,7 +139,7 @@ class JobRunner(QObject):
         self._active: dict[int, Job] = {}
         self._callbacks: dict[int, _Callbacks] = {}
         self._local = threading.local()
-        self._libraries: list["Library"] = []
+        self._libraries: list["BitLens"] = []
         self._closed = False
         queued = Qt.ConnectionType.QueuedConnection
         self._started.connect(self._on_started, queued)
@@ -235,16 +235,16 @@ class JobRunner(QObject):
         else:
             self._done.emit(job, "cancelled" if job.cancelled else "ok", result)
 
-    def _thread_library(self) -> "Library":
+    def _thread_library(self) -> "BitLens":
         library = getattr(self._local, "library", None)
         if library is None:
-            from engine.library.library import Library
+            from engine.facade import BitLens
 
             # One thread opens at a time: the engine's migration reads the schema version
             # before taking its write lock, so two first opens of a new library would both
             # try to create the tables.
             with self._open_lock:
-                library = Library(self.library_location)
+                library = BitLens(self.library_location)
             self._local.library = library
             with self._lock:
                 self._libraries.append(library)

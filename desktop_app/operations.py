@@ -7,7 +7,6 @@ worker thread the function runs on.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -15,10 +14,7 @@ from typing import TYPE_CHECKING, Optional
 from .torch_loader import import_torch
 
 if TYPE_CHECKING:
-    from engine.library.library import FolderInfo
-    from engine.library.report import ScanReport
-    from engine.models.backbones import BackboneSpec
-    from engine.search.filters import Filters
+    from engine.facade import BackboneSpec, Filters, FolderInfo, ScanReport, WeightsRow
 
     from .jobs import JobContext
 
@@ -46,7 +42,7 @@ class IndexOptions:
         """The chosen backbone as an engine spec, or None for the library's own / the default."""
         if not self.explicit_model:
             return None
-        from engine.models.backbones import BackboneSpec
+        from engine.facade import BackboneSpec
 
         return BackboneSpec.from_args(self.backbone or None, self.pretrained or None, self.weights or None)
 
@@ -110,29 +106,8 @@ def load_overview(ctx: "JobContext") -> Overview:
 
 
 def browse(ctx: "JobContext", query: Query) -> ResultPage:
-    """Every photo of the library (or one folder) in the order it was indexed."""
-    # The engine has no listing verb yet; this is the one read the GUI layer does itself.
-    from engine.library.pathtext import to_db
-
-    sql = "SELECT i.id, i.path FROM images i WHERE i.status = 'ok' ORDER BY i.id"
-    parameters: tuple = ()
-    if query.folder:
-        # a library folder or any sub-folder of one: the photos below it
-        prefix = to_db(query.folder.rstrip(os.sep) + os.sep)  # stored escaped if a name is not UTF-8
-        sql = "SELECT i.id, i.path FROM images i WHERE i.status = 'ok' AND substr(i.path, 1, ?) = ? ORDER BY i.id"
-        parameters = (len(prefix), prefix)
-    with ctx.library.store.raw() as db:
-        rows = db.execute(sql, parameters).fetchall()
-        if query.filters is not None and not query.filters.empty:
-            from engine.search.filters import matching_ids
-
-            allowed = set(matching_ids(db, query.filters).tolist())
-            rows = [r for r in rows if r[0] in allowed]
-        if query.sort != "distance" and rows:
-            from engine.search.filters import photo_dates
-
-            dates = photo_dates(db, [r[0] for r in rows])
-            rows.sort(key=lambda r: dates.get(r[0], ""), reverse=query.sort == "date")
+    """Every photo of the library (or one folder) in the order it was indexed, or by date."""
+    rows = ctx.library.listing(query.folder, query.filters, sort="indexed" if query.sort == "distance" else query.sort)
     return ResultPage(query=query, ids=[r[0] for r in rows], paths=[r[1] for r in rows], searched=len(rows))
 
 
@@ -140,7 +115,7 @@ def _searcher(ctx: "JobContext", codes_generation: int, device: str):
     """This worker's searcher, rebuilt when the library's codes changed since it was made."""
     state = ctx.state
     if state.get("generation") != codes_generation or "searcher" not in state:
-        from engine.search.searcher import SearchError
+        from engine.facade import SearchError
 
         old = state.get("searcher")
         try:
@@ -230,15 +205,15 @@ def remove_folder(ctx: "JobContext", folder: str) -> int:
     return ctx.library.remove_folder(folder)
 
 
-# -- model weights ------------------------------------------------------------------------
+# -- model weights (shared by every library on this computer) ----------------------------------
 
 
 def default_weights_cached() -> bool:
     """Whether the default model's pretrained weights are already on this machine."""
-    from engine.models import hub
+    import_torch()  # open_clip, which the cache lookup asks, imports torch
+    from engine.facade import default_weights_cached as cached
 
-    import_torch()  # open_clip, which cached_weights asks, imports torch
-    return hub.cached_weights(*hub.RECOMMENDED) is not None
+    return cached()
 
 
 def needs_first_run(ctx: "JobContext", options: IndexOptions, weights_cached=default_weights_cached) -> bool:
@@ -250,70 +225,54 @@ def needs_first_run(ctx: "JobContext", options: IndexOptions, weights_cached=def
 
 def hub_reachable(ctx: "JobContext") -> bool:
     """Whether the model hub can be reached now (answers within a few seconds, offline at once)."""
-    from engine.models import hub
+    from engine.facade import hub_reachable as reachable
 
-    return hub.reachable()
+    return reachable()
 
 
 def download_default_weights(ctx: "JobContext") -> str:
     """Download the default model's weights into the shared Hugging Face cache, with progress."""
-    from engine.models.catalog import DEFAULT_NAME
-
-    return download_weights(ctx, DEFAULT_NAME)
+    return download_weights(ctx, "")
 
 
 def download_weights(ctx: "JobContext", name: str) -> str:
-    """Download (or find) the backbone weights called `name` (ARCH/TAG); resumable, sha256-checked."""
+    """Download (or find) the backbone weights called `name` (ARCH/TAG; empty: the default); resumable, sha256-checked."""
     import_torch()  # open_clip's model list imports torch; do it the way the GUI always does
-    from engine.models import hub
+    from engine.facade import download_weights as download
 
-    return str(hub.download(hub.resolve_model(name), progress=ctx.progress, cancel=ctx.cancel))
+    return download(name, progress=ctx.progress, cancel=ctx.cancel)
 
 
 def import_weights(ctx: "JobContext", path: str, name: str) -> str:
     """Copy a local weights file into the shared cache as `name`'s weights."""
     import_torch()
-    from engine.models import hub
+    from engine.facade import import_weights as take_in
 
-    return str(hub.import_file(path, hub.resolve_model(name)))
-
-
-@dataclass(frozen=True)
-class WeightsRow:
-    name: str
-    recommended: bool
-    cached: Optional[str]
+    return take_in(path, name)
 
 
-def list_weights(ctx: "JobContext") -> list[WeightsRow]:
+def list_weights(ctx: "JobContext") -> list["WeightsRow"]:
     """The recommended architecture's weights plus everything already downloaded."""
     import_torch()
-    from engine.models import hub
+    from engine.facade import list_weights as listing
 
-    rows = []
-    for model in hub.available_models():
-        cached = hub.cached_file(model)
-        if model.arch == hub.RECOMMENDED[0] or cached is not None:
-            rows.append(WeightsRow(model.name, model.recommended, str(cached) if cached else None))
-    return rows
+    return listing()
 
 
 def check_weights_file(ctx: "JobContext", arch: str, weights: str) -> str:
     """Check that a weights file loads as the given architecture; returns its absolute path."""
-    from engine.models.backbones import Backbone, BackboneSpec
-
     import_torch()
-    spec = BackboneSpec.from_args(arch or None, None, weights)
-    Backbone(spec, device="cpu")  # refuses files that do not fit the architecture
-    return os.path.abspath(weights)
+    from engine.facade import check_weights_file as check
+
+    return check(arch, weights)
 
 
 def about_versions(ctx: "JobContext", device: str = "auto") -> dict:
     """Versions of BitLens, torch, open_clip, Qt, and the device the app computes on."""
     import_torch()
     from engine.diagnostics import versions
-    from engine.models.backbones import pick_device
+    from engine.facade import compute_device
 
     info = versions(load_torch=True)
-    info["device"] = pick_device(device)
+    info["device"] = compute_device(device)
     return info

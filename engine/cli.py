@@ -421,7 +421,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _main(argv: Optional[Sequence[str]]) -> int:
     args = _parser().parse_args(argv)
-    from .library.library import Library, LibraryError
+    from .facade import BitLens
+    from .library.library import LibraryError
     from .library.cluster import ClusterError
     from .library.lock import LibraryBusy
     from .library.migrations import LibraryTooNew
@@ -453,7 +454,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     try:
         if args.command == "models" and args.action in weights_cli.ACTIONS:  # no library needed
             return weights_cli.run(args)
-        with Library(args.library) as library:
+        with BitLens(args.library) as library:
             handler = {
                 "index": _cmd_index,
                 "search": _cmd_search,

@@ -84,9 +84,9 @@ def tree_fingerprint(root: Path) -> dict[str, str]:
 @pytest.fixture
 def library(tmp_path: Path):
     """An empty library in a temporary folder (never the user's real one)."""
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
-    with Library(tmp_path / "library") as lib:
+    with BitLens(tmp_path / "library") as lib:
         yield lib
 
 
@@ -122,12 +122,13 @@ def copy_tree(source: Path, target: Path) -> Path:
 
 def index_albums(root: Path, home: Path, per_album: int, year: int):
     """A library of generated photos in three tagged albums ("YEAR beach/forest/city"), indexed with the tiny backbone."""
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.models.backbones import BackboneSpec
 
     for album, seed in (("beach", 0), ("forest", 1000), ("city", 2000)):
         for i in range(per_album):
             make_photo(root / f"{year} {album}" / f"IMG_{i:04d}.jpg", seed + i)
-    library = Library(home)
+    library = BitLens(home)
     library.index([root], backbone=BackboneSpec.from_args("tiny"))
     return library

@@ -90,7 +90,8 @@ def make_window(qtbot, gui_settings, tmp_path: Path):
 @pytest.fixture(scope="module")
 def indexed_template(tmp_path_factory):
     """A photo folder and a library indexed with the tiny model, built once per module."""
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.models.backbones import BackboneSpec
 
     root = tmp_path_factory.mktemp("gui-template")
@@ -99,7 +100,7 @@ def indexed_template(tmp_path_factory):
         make_photo(photos / "2019-07 beach" / f"beach_{i:02d}.jpg", 100 + i, size=(200, 150))
     make_photo(photos / "Camera Roll" / "DSC01234.jpg", 300)
     (photos / "Camera Roll" / "DSC01234.xmp").write_text(xmp_packet(["waves", "sand"]), encoding="utf-8")
-    with Library(root / "library") as library:
+    with BitLens(root / "library") as library:
         library.index([photos], backbone=BackboneSpec.from_args("tiny"))
     return photos, root / "library"
 

@@ -53,19 +53,19 @@ def _workers() -> list:
 
 @pytest.fixture(scope="module")
 def local_library(tmp_path_factory, photos, tiny_spec):
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
-    library = Library(tmp_path_factory.mktemp("local") / "library")
+    library = BitLens(tmp_path_factory.mktemp("local") / "library")
     library.index([photos], backbone=tiny_spec, precision="fp32", batch_size=BATCH)
     yield library
     library.close()
 
 
 def test_cluster_index_equals_local_index(ray_local, photos, tiny_spec, local_library, tmp_path):
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     lines = []
-    with Library(tmp_path / "library") as library:
+    with BitLens(tmp_path / "library") as library:
         report = library.index([photos], backbone=tiny_spec, precision="fp32", batch_size=BATCH, cluster="local", progress=lambda e: lines.append(e.message))
         assert report.encoded == PHOTOS and report.errors == 1  # the broken file is reported, as locally
         assert any("Ray cluster" in line and "photos read from shared storage" in line for line in lines)
@@ -97,7 +97,7 @@ def test_photo_bytes_sent_when_workers_do_not_see_the_files(ray_local, photos, t
 
 
 def test_a_killed_worker_is_retried_and_every_photo_is_indexed_once(ray_local, photos, tiny_spec, local_library, tmp_path):
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     killed = []
 
@@ -108,7 +108,7 @@ def test_a_killed_worker_is_retried_and_every_photo_is_indexed_once(ray_local, p
             os.kill(pid, signal.SIGKILL)  # as the OOM killer or a lost node would
             killed.append(pid)
 
-    with Library(tmp_path / "library") as library:
+    with BitLens(tmp_path / "library") as library:
         report = library.index([photos], backbone=tiny_spec, precision="fp32", batch_size=BATCH, cluster="local", progress=kill_one_worker)
         assert killed, "the run finished before a worker could be killed"
         assert report.encoded == PHOTOS
@@ -122,7 +122,7 @@ def test_a_killed_worker_is_retried_and_every_photo_is_indexed_once(ray_local, p
 
 def test_an_interrupted_cluster_run_resumes_with_the_rest(ray_local, photos, tiny_spec, local_library, tmp_path):
     from engine.jobs import Cancelled, CancelToken
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     cancel = CancelToken()
 
@@ -130,7 +130,7 @@ def test_an_interrupted_cluster_run_resumes_with_the_rest(ray_local, photos, tin
         if event.stage == "encode" and event.done > 0:
             cancel.cancel()
 
-    with Library(tmp_path / "library") as library:
+    with BitLens(tmp_path / "library") as library:
         with pytest.raises(Cancelled):
             library.index([photos], backbone=tiny_spec, precision="fp32", batch_size=BATCH, cluster="local", progress=stop_after_first_batch, cancel=cancel)
         kept = len(_embeddings(library))
@@ -142,19 +142,19 @@ def test_an_interrupted_cluster_run_resumes_with_the_rest(ray_local, photos, tin
 
 def test_an_unreachable_cluster_is_one_line_within_seconds_and_changes_nothing(photos, tmp_path, capsys):
     from engine.cli import main
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     with socket.socket() as probe:  # a port where nothing listens
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     library = tmp_path / "library"
-    Library(library).close()
+    BitLens(library).close()
     started = time.monotonic()
     code = main(["--library", str(library), "index", str(photos), "--cluster", f"127.0.0.1:{port}"])
     assert time.monotonic() - started < 10
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and "cannot reach the Ray cluster" in err[0] and "ray start --head" in err[0]
-    with Library(library) as opened:
+    with BitLens(library) as opened:
         assert opened.folders() == [] and opened.status()["photos"] == 0  # the folder was not added, nothing was scanned
 
 
@@ -162,7 +162,7 @@ def test_a_port_held_by_something_else_is_one_line_at_once(tmp_path):
     import threading
 
     from engine.library.cluster import ClusterError
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -179,7 +179,7 @@ def test_a_port_held_by_something_else_is_one_line_at_once(tmp_path):
     threading.Thread(target=hang_up, daemon=True).start()
     started = time.monotonic()
     try:
-        with Library(tmp_path / "library") as library, pytest.raises(ClusterError, match="no Ray head"):
+        with BitLens(tmp_path / "library") as library, pytest.raises(ClusterError, match="no Ray head"):
             library.index([tmp_path], cluster=f"127.0.0.1:{server.getsockname()[1]}")
         assert time.monotonic() - started < 10  # ray.init alone would retry for minutes
     finally:

@@ -64,9 +64,9 @@ def planted(tmp_path, standin_spec):
         pytest.skip("scenes benchmark not found")
     bench = load_bench()
     truth = bench.build(tmp_path, originals=40, planted=6, seed=1)
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
-    with Library(tmp_path / "library") as library:
+    with BitLens(tmp_path / "library") as library:
         library.index([tmp_path / "Photos"], backbone=standin_spec, bits=64, device="cpu")
         yield bench, truth, library, tmp_path / "Photos"
 
@@ -94,9 +94,9 @@ def test_random_model_finds_duplicates_by_pixels_without_chaining(tmp_path, tiny
         pytest.skip("scenes benchmark not found")
     bench = load_bench()
     truth = bench.build(tmp_path, originals=60, planted=6, seed=2)
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
-    with Library(tmp_path / "library") as library:
+    with BitLens(tmp_path / "library") as library:
         library.index([tmp_path / "Photos"], backbone=tiny_spec, bits=64, device="cpu")
         groups = find_duplicates(library.searcher(device="cpu"))
     figures = bench.score(groups, truth)

@@ -219,13 +219,14 @@ def test_a_hand_added_tag_reaches_the_photos_fused_code(albums_library):
 def test_removing_a_model_in_a_copied_library_leaves_the_original_files(albums_library, tmp_path):
     import shutil
 
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.training.lifecycle import list_models, remove_model, train_model
 
     model_id = train_model(albums_library, bits=16, epochs=1, overrides=FAST)
     original = {p.name: p for p in albums_library.paths.models.glob("hashing-16bit-*.safetensors")}
     shutil.copytree(albums_library.paths.root, tmp_path / "copy")
-    with Library(tmp_path / "copy") as copy:
+    with BitLens(tmp_path / "copy") as copy:
         assert next(m for m in list_models(copy) if m["id"] == model_id)["size_bytes"] > 0
         remove_model(copy, model_id)
         assert not any((copy.paths.models / name).exists() for name in original)
@@ -249,7 +250,8 @@ def test_a_moved_library_still_uses_its_tuned_backbone(albums_library, tmp_path)
     """The tuned tower's weights file travels with the library folder; its recorded absolute path need not."""
     import shutil
 
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.training.lifecycle import activate_model, list_models, remove_model, train_model
 
     old_id = next(m["id"] for m in list_models(albums_library) if m["active"])
@@ -259,7 +261,7 @@ def test_a_moved_library_still_uses_its_tuned_backbone(albums_library, tmp_path)
     activate_model(albums_library, old_id)
     remove_model(albums_library, model_id)  # the original's tuned weights are gone now
     shutil.move(str(tmp_path / "first"), str(tmp_path / "moved"))
-    with Library(tmp_path / "moved") as moved:
+    with BitLens(tmp_path / "moved") as moved:
         spec = moved.current_backbone()
         assert Path(spec.weights).parent == moved.paths.models and Path(spec.weights).is_file()
         searcher = moved.searcher()

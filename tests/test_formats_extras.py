@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.library.metadata import SUPPORTED_EXTENSIONS, read_photo_metadata
+from engine.library.metadata import read_photo_metadata
+from engine.library.formats import SUPPORTED_EXTENSIONS
 from engine.pixels.decode import load_rgb
 
 DATE = "2021:07:04 10:20:30"
@@ -98,14 +99,14 @@ def test_dng_is_read_upright_with_its_date_and_camera(tmp_path: Path) -> None:
 
 
 def test_heic_and_dng_are_indexed_and_searchable(tmp_path: Path, tiny_spec) -> None:
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     photos = tmp_path / "Phone and camera"
     photos.mkdir()
     heic, dng = write_heic(photos / "IMG_0001.heic"), write_dng(photos / "IMGP0001.dng")
     broken = photos / "IMGP0002.dng"
     broken.write_bytes(b"II*\x00" + b"\x00" * 64)  # a RAW name on a file LibRaw cannot read
-    with Library(tmp_path / "library") as library:
+    with BitLens(tmp_path / "library") as library:
         report = library.index([photos], backbone=tiny_spec)
         assert report.added == 3 and report.errors == 1
         assert [p for p, _ in report.problems] == [str(broken)]

@@ -20,7 +20,8 @@ pytest_plugins = ["gui_fixtures"]
 
 @pytest.fixture(scope="module")
 def text_library(tmp_path_factory):
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.models.backbones import BackboneSpec
     from engine.ocr.synthetic import make_scene_photos, render_text_photo
 
@@ -31,7 +32,7 @@ def text_library(tmp_path_factory):
     render_text_photo(rng, ("marmalade",), "label", (480, 360)).save(photos / "jar.jpg", quality=92)
     render_text_photo(rng, ("platform", "tickets"), "sign", (480, 360)).save(photos / "station.jpg", quality=92)
     make_scene_photos(photos, 3, size=(480, 360))
-    with Library(root / "library") as library:
+    with BitLens(root / "library") as library:
         library.index([photos], backbone=BackboneSpec.from_args("tiny"))
     return photos, root / "library"
 

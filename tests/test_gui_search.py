@@ -80,7 +80,8 @@ def test_duplicates_review_keeps_and_forgets_without_touching_files(qtbot, make_
     import shutil
 
     from conftest import make_photo, tree_fingerprint
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.models.backbones import BackboneSpec
 
     photos = tmp_path / "Dups"
@@ -89,7 +90,7 @@ def test_duplicates_review_keeps_and_forgets_without_touching_files(qtbot, make_
     (photos / "copies").mkdir()
     shutil.copy(photos / "p1.jpg", photos / "copies" / "p1 copy.jpg")
     shutil.copy(photos / "p4.jpg", photos / "copies" / "p4 copy.jpg")
-    with Library(tmp_path / "library") as library:
+    with BitLens(tmp_path / "library") as library:
         library.index([photos], backbone=BackboneSpec.from_args("tiny"))
     before = tree_fingerprint(photos)
     window = make_window(tmp_path / "library")
@@ -158,9 +159,9 @@ def test_suggested_tag_accepted_in_the_preview_becomes_a_user_tag(qtbot, make_wi
     box.findChild(QPushButton, "accept:beach").click()
     qtbot.waitUntil(lambda: "beach" in window.preview.tags.text(), timeout=WAIT_MS)
     assert all(s.tag != "beach" for s in box.suggestions)
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
-    with Library(library) as check:
+    with BitLens(library) as check:
         assert {"tag": "beach", "source": "user"} in check.photo(target)["tags"]
 
 
@@ -184,13 +185,14 @@ def test_rejected_suggestion_does_not_come_back(qtbot, make_window, indexed_libr
 
 def test_photo_added_on_disk_appears_while_the_app_runs(qtbot, make_window, tmp_path):
     from conftest import make_photo
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.models.backbones import BackboneSpec
 
     photos = tmp_path / "Live"
     for i in range(3):
         make_photo(photos / f"p{i}.jpg", 900 + i)
-    with Library(tmp_path / "library") as library:
+    with BitLens(tmp_path / "library") as library:
         library.index([photos], backbone=BackboneSpec.from_args("tiny"))
     window = make_window(tmp_path / "library")
     next_page(qtbot, window, lambda p: len(p.paths) == 3, lambda: None)

@@ -202,16 +202,17 @@ def test_schema_is_versioned_and_matches_the_orm(library):
 
 
 def test_a_newer_library_is_refused_clearly(tmp_path):
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.library.migrations import LibraryTooNew
 
-    with Library(tmp_path / "lib"):
+    with BitLens(tmp_path / "lib"):
         pass
     db = sqlite3.connect(tmp_path / "lib" / "library.sqlite")
     db.execute("PRAGMA user_version = 999")
     db.close()
     with pytest.raises(LibraryTooNew, match="update BitLens"):
-        Library(tmp_path / "lib")
+        BitLens(tmp_path / "lib")
 
 
 def test_bitlens_home_environment_variable(tmp_path, monkeypatch):
@@ -230,7 +231,7 @@ def test_two_processes_opening_a_new_library_at_once(tmp_path):
 
     from conftest import REPO
 
-    code = "import sys; from engine.library.library import Library; Library(sys.argv[1]).close()"
+    code = "import sys; from engine.facade import BitLens; BitLens(sys.argv[1]).close()"
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "lib")], cwd=REPO, stderr=subprocess.PIPE, text=True) for _ in range(4)]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errors
@@ -238,12 +239,12 @@ def test_two_processes_opening_a_new_library_at_once(tmp_path):
 
 def test_indexing_a_folder_without_readable_photos_is_not_an_error(tmp_path, tiny_spec):
     """An empty folder, or one holding only bad files, gives a note, not a failure; a later index works."""
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     (tmp_path / "empty").mkdir()
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "broken.jpg").write_bytes(b"not a photo")
-    with Library(tmp_path / "lib") as library:
+    with BitLens(tmp_path / "lib") as library:
         report = library.index([tmp_path / "empty", tmp_path / "bad"], backbone=tiny_spec)
         assert any("nothing to search" in note for note in report.notes)
         assert library.current_backbone() is None

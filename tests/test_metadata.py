@@ -18,17 +18,11 @@ from pathlib import Path
 import pytest
 from PIL import Image, PngImagePlugin
 
-from engine.library import metadata as md
-from engine.library.metadata import (
-    MetadataError,
-    PhotoMetadata,
-    is_supported,
-    parse_xmp,
-    read_photo_metadata,
-    tags_from_filename,
-    tags_from_folder_name,
-    weak_tags,
-)
+from engine.library import formats, xmp
+from engine.library.metadata import PhotoMetadata, read_photo_metadata, weak_tags
+from engine.library.formats import is_supported
+from engine.library.nametags import tags_from_filename, tags_from_folder_name
+from engine.library.xmp import MetadataError, parse_xmp
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "shared" / "benchmark"
 REAL = BENCHMARK / "real-metadata"
@@ -318,7 +312,7 @@ def test_parse_xmp_errors_have_reasons(data: bytes, reason: str) -> None:
 
 
 def test_parse_xmp_refuses_oversized_packet() -> None:
-    data = subject_packet(["a"]).encode() + b" " * md.MAX_XMP_BYTES
+    data = subject_packet(["a"]).encode() + b" " * xmp.MAX_XMP_BYTES
     with pytest.raises(MetadataError, match="too large"):
         parse_xmp(data)
 
@@ -780,9 +774,9 @@ def test_supported_extensions() -> None:
         assert is_supported(name), name
     for name in ("a.xmp", "b.txt", "c.mp4", "jpg", ".jpg", "d.jpg.xmp", "e"):
         assert not is_supported(name), name
-    assert md.SUPPORTED_EXTENSIONS >= {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
-    assert ({".heic", ".heif"} <= md.SUPPORTED_EXTENSIONS) == md.HEIF_AVAILABLE
-    assert is_supported("x.heic") == md.HEIF_AVAILABLE
+    assert formats.SUPPORTED_EXTENSIONS >= {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
+    assert ({".heic", ".heif"} <= formats.SUPPORTED_EXTENSIONS) == formats.HEIF_AVAILABLE
+    assert is_supported("x.heic") == formats.HEIF_AVAILABLE
 
 
 def test_pillow_warnings_about_damaged_exif_become_one_warning(tmp_path: Path) -> None:

@@ -67,13 +67,13 @@ def test_index_reads_the_words_and_the_cli_finds_photos_by_them(ocr_library, tmp
 
 
 def test_show_prints_the_text_and_the_words_are_ocr_tags(ocr_library):
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     photos, library, _, _ = ocr_library
     out = bitlens(library, "show", str(photos / "text" / "till.jpg")).stdout
     assert "text: ESPRESSO" in out
     assert "tag: pretzel  [ocr]" in out
-    with Library(library) as lib:
+    with BitLens(library) as lib:
         info = lib.photo(photos / "text" / "jar.jpg")
         line = next(item for item in info["text"] if "marmalade" in item["text"].lower())
         xs, ys = zip(*line["box"])
@@ -82,13 +82,14 @@ def test_show_prints_the_text_and_the_words_are_ocr_tags(ocr_library):
 
 
 def test_no_ocr_skips_reading_and_a_later_run_catches_up(tmp_path, tiny_spec):
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.ocr.synthetic import render_text_photo
 
     photos = tmp_path / "photos"
     photos.mkdir()
     render_text_photo(np.random.default_rng(3), ("lagoon",), "sign", SIZE).save(photos / "sign.jpg")
-    with Library(tmp_path / "library") as lib:
+    with BitLens(tmp_path / "library") as lib:
         lib.index([photos], backbone=tiny_spec, ocr=False)
         assert lib.searcher().search("text:lagoon") == []
         report = lib.index()
@@ -102,7 +103,8 @@ def test_no_ocr_skips_reading_and_a_later_run_catches_up(tmp_path, tiny_spec):
 def test_reading_resumes_after_a_cancel_and_copies_are_not_read_again(ocr_library, tmp_path, monkeypatch):
     from engine.jobs import CancelToken, Cancelled, Reporter
     from engine.library import photo_text
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.library.report import ScanReport
     from engine.ocr import reader
 
@@ -124,7 +126,7 @@ def test_reading_resumes_after_a_cancel_and_copies_are_not_read_again(ocr_librar
         if event.stage == "ocr" and event.done >= 2:
             token.cancel()
 
-    with Library(library) as lib:
+    with BitLens(library) as lib:
         with pytest.raises(Cancelled):
             photo_text.read_photo_text(lib.store, ScanReport(), Reporter(progress, interval=0), token, workers=1)
         first = len(reads)
@@ -149,11 +151,12 @@ def test_reading_resumes_after_a_cancel_and_copies_are_not_read_again(ocr_librar
 
 
 def test_ocr_words_are_a_tag_source_that_can_be_left_out(ocr_library):
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.training.tag_stats import tag_overview
 
     _, library, _, _ = ocr_library
-    with Library(library) as lib:
+    with BitLens(library) as lib:
         with_ocr = tag_overview(lib, sources=["ocr"])
         without = tag_overview(lib, sources=["folder", "filename"])
     assert with_ocr.tagged_photos == 4

@@ -94,7 +94,7 @@ def test_folder_regime_strips_embedded_keywords_but_not_a_single_pixel(tmp_path)
 
 
 def test_held_out_albums_become_camera_folders_that_give_no_tag():
-    from engine.library.metadata import tags_from_folder_name
+    from engine.library.nametags import tags_from_folder_name
     from engine.training.regimes import layout
 
     images = [
@@ -235,7 +235,8 @@ def test_after_learning_folder_names_car_finds_vehicles_not_animals(tmp_path, st
     """The issue's own case: album folder names only, then "car" and "a train" (no tag spells them)."""
     if not SCENES.is_dir():
         pytest.skip("scenes benchmark not found")
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.training.lifecycle import activate_model, train_model
     from engine.training.regimes import mirror
 
@@ -244,7 +245,7 @@ def test_after_learning_folder_names_car_finds_vehicles_not_animals(tmp_path, st
     images = [im for im in gt["images"] if im["album"] in albums and im["split"] == "database"]
     mirror(SCENES, images, tmp_path / "Pictures", "folders")
     concepts = {str(tmp_path / "Pictures" / im["path"]): set(im["labels"]) for im in images}
-    with Library(tmp_path / "lib") as library:
+    with BitLens(tmp_path / "lib") as library:
         library.index([tmp_path / "Pictures"], backbone=standin_spec)
         activate_model(library, train_model(library, bits=64, epochs=8, overrides={"training": {"database_codes": "fused"}}))
         searcher = library.searcher()

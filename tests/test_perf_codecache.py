@@ -87,9 +87,9 @@ def test_dropped_triggers_make_copies_untrusted_until_reopening_restores_them(in
     assert after.index.codes[1].tolist() == [0]
     # Opening the library puts the triggers back (schema step 4) and bumps the counter: the
     # copy written before the uncounted write never serves again, a new one does.
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
-    with Library(indexed.paths.root) as reopened:
+    with BitLens(indexed.paths.root) as reopened:
         assert not reopened.searcher().codes_from_cache
         again = reopened.searcher()
         assert again.codes_from_cache and again.index.codes[1].tolist() == [0]

@@ -26,7 +26,7 @@ def sorted_and_unsorted(tmp_path, standin_spec):
     """Three albums whose folder names are the tags, and a Camera Roll of photos of the same subjects."""
     if not SCENES.is_dir():
         pytest.skip("scenes benchmark not found")
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     root = tmp_path / "Photos"
     truth: dict[str, str] = {}
@@ -40,7 +40,7 @@ def sorted_and_unsorted(tmp_path, standin_spec):
             target = root / "Camera Roll" / f"IMG_{number:04d}.jpg"
             reencode(source, target)
             truth[str(target)] = album
-    library = Library(tmp_path / "library")
+    library = BitLens(tmp_path / "library")
     library.index([root], backbone=standin_spec, bits=64, device="cpu")
     yield library, root, truth
     library.close()

@@ -41,7 +41,8 @@ def album_photo(path: Path, colour: tuple[int, int, int], seed: int) -> Path:
 @pytest.fixture(scope="module")
 def tagged_template(tmp_path_factory):
     """36 photos in three albums whose folder and file names are tags, indexed with the tiny model (ITQ active)."""
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.models.backbones import BackboneSpec
 
     root = tmp_path_factory.mktemp("wizard") / "Pictures"
@@ -50,7 +51,7 @@ def tagged_template(tmp_path_factory):
             extra = ("sunset", "morning")[i % 2]
             album_photo(root / f"2021 {album}" / f"{album}_{extra}_{i:02d}.jpg", colour, 100 * a + i)
     home = root.parent / "library"
-    with Library(home) as library:
+    with BitLens(home) as library:
         library.index([root], backbone=BackboneSpec.from_args("tiny"))
     return root, home
 
@@ -64,10 +65,11 @@ def tagged_library(tagged_template, tmp_path):
 
 
 def engine_models(library_dir: Path) -> list[dict]:
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.training.lifecycle import list_models
 
-    with Library(library_dir) as library:
+    with BitLens(library_dir) as library:
         return list_models(library)
 
 
@@ -206,12 +208,13 @@ def test_closing_the_wizard_keeps_training_with_progress_in_the_status_bar(qtbot
 
 
 def test_no_tagged_photos_gives_a_clear_message(qtbot, make_window, tmp_path):
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.models.backbones import BackboneSpec
 
     for i in range(8):
         make_photo(tmp_path / "DCIM" / f"IMG_{i:04d}.jpg", i)
-    with Library(tmp_path / "library") as library:
+    with BitLens(tmp_path / "library") as library:
         library.index([tmp_path / "DCIM"], backbone=BackboneSpec.from_args("tiny"))
     window = make_window(tmp_path / "library")
     old = engine_models(tmp_path / "library")
@@ -267,11 +270,12 @@ def test_engine_refusing_an_effort_is_said_plainly(qtbot, make_window, tagged_li
 
 
 def test_models_dialog_renames_deletes_and_protects_the_active_model(qtbot, make_window, tagged_library):
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.training.lifecycle import train_model
 
     _, library = tagged_library
-    with Library(library) as lib:
+    with BitLens(library) as lib:
         trained = train_model(lib, bits=16, epochs=1, overrides=FAST)
     checkpoint = next(Path(p) for p in (library / "models").glob("hashing-16bit-*.safetensors"))
     window = make_window(library)
@@ -298,7 +302,8 @@ def test_models_dialog_renames_deletes_and_protects_the_active_model(qtbot, make
 
 
 def test_user_tags_from_the_preview_pane_count_in_training(qtbot, make_window, tagged_library):
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.training.tag_stats import tag_overview
 
     photos, library = tagged_library
@@ -314,7 +319,7 @@ def test_user_tags_from_the_preview_pane_count_in_training(qtbot, make_window, t
     qtbot.waitUntil(lambda: editor.user_tags == ["Sand castle"] or "Could not" in editor.message.text(), timeout=WAIT_MS)
     assert editor.user_tags == ["Sand castle"], editor.message.text()
     assert "Sand castle" in window.preview.tags.text() and "you" in window.preview.tags.text()
-    with Library(library) as lib:
+    with BitLens(library) as lib:
         assert {"tag": "Sand castle", "source": "user"} in lib.photo(path)["tags"]
         assert dict(tag_overview(lib, ["user"]).top_tags) == {"Sand castle": 1}
         lib.scan()  # a rescan keeps the user's tags
@@ -323,7 +328,7 @@ def test_user_tags_from_the_preview_pane_count_in_training(qtbot, make_window, t
     assert remove is not None
     remove.click()
     qtbot.waitUntil(lambda: editor.user_tags == [], timeout=WAIT_MS)
-    with Library(library) as lib:
+    with BitLens(library) as lib:
         assert all(t["source"] != "user" for t in lib.photo(path)["tags"])
         assert any(t["source"] == "folder" for t in lib.photo(path)["tags"])  # tags read from the files stay
 

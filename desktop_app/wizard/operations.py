@@ -32,9 +32,9 @@ EFFORT_ORDER = ("head", "finetune", "scratch")
 
 def available_efforts() -> tuple[str, ...]:
     """The efforts this engine version can train (others are shown but refused with a message)."""
-    from engine.training.lifecycle import EFFORTS
+    from engine.facade import TRAINING_EFFORTS
 
-    return tuple(EFFORTS)
+    return tuple(TRAINING_EFFORTS)
 
 
 @dataclass
@@ -61,16 +61,13 @@ class ModelPageInfo:
 
 def data_overview(ctx: "JobContext", choice: DataChoice):
     """Counts, top tags and warnings for the chosen folders and sources (no torch)."""
-    from engine.training.tag_stats import tag_overview
-
-    return tag_overview(ctx.library, choice.sources, choice.folders or None)
+    return ctx.library.tag_overview(choice.sources, choice.folders or None)
 
 
 def model_page_info(ctx: "JobContext") -> ModelPageInfo:
     """The library's backbone, other backbones with local weights, devices and feature sizes."""
     import_torch()
-    from engine.library.features import FeatureCache
-    from engine.training.estimate import available_devices, local_backbones
+    from engine.facade import available_devices, local_backbones
 
     library = ctx.library
     spec = library.current_backbone()
@@ -80,16 +77,7 @@ def model_page_info(ctx: "JobContext") -> ModelPageInfo:
         others = [f"{arch} ({tag})" for arch, tag in local_backbones()]
     except Exception:  # the registry is a nicety here; training does not need it
         others = []
-    dim = tokens = 0
-    if spec is not None:
-        with library.store.raw() as db:
-            row = db.execute("SELECT length(vector) FROM embeddings WHERE backbone_key = ? LIMIT 1", (spec.key,)).fetchone()
-        dim = int(row[0]) // 2 if row else 0  # float16 vectors
-        cache = FeatureCache(library.paths.cache, spec.key)
-        try:
-            tokens = 0 if cache.get_meta("has_tokens") == "0" else 14
-        finally:
-            cache.close()
+    shape = library.feature_shape()
     active = status.get("active_model")
     return ModelPageInfo(
         backbone=spec.label if spec else None,
@@ -98,15 +86,15 @@ def model_page_info(ctx: "JobContext") -> ModelPageInfo:
         devices=available_devices(),
         efforts=available_efforts(),
         active_bits=active["bits"] if active else None,
-        dim=dim,
-        tokens_per_image=tokens,
+        dim=shape.dim,
+        tokens_per_image=shape.tokens_per_image,
     )
 
 
 def estimate(ctx: "JobContext", photos: int, dim: int, tokens: int, vocabulary: int, bits: int, epochs: int, device: str, overrides: Optional[dict]) -> float:
     """Seconds a head-only run would take here, measured on synthetic features of the same shape."""
     import_torch()
-    from engine.training.estimate import estimate_head_seconds
+    from engine.facade import estimate_head_seconds
 
     return estimate_head_seconds(photos, dim, tokens, vocabulary, bits, epochs, device=device, overrides=overrides)
 
@@ -125,11 +113,8 @@ class TrainRequest:
 def train(ctx: "JobContext", request: TrainRequest) -> dict:
     """Train and register (inactive) a model; returns its id and the model that was active before."""
     import_torch()
-    from engine.training.lifecycle import train_model
-
     before = ctx.library.status().get("active_model")
-    model_id = train_model(
-        ctx.library,
+    model_id = ctx.library.train_model(
         bits=request.bits,
         epochs=request.epochs,
         effort=request.effort,
@@ -147,10 +132,7 @@ def train(ctx: "JobContext", request: TrainRequest) -> dict:
 def evaluate(ctx: "JobContext", model_id: int, previous_id: Optional[int], choice: DataChoice):
     """Before/after scores on the held-out photos."""
     import_torch()
-    from engine.training.evaluation import evaluate_models
-
-    return evaluate_models(
-        ctx.library,
+    return ctx.library.evaluate_models(
         model_id,
         [previous_id] if previous_id is not None else [],
         sources=choice.sources or None,
@@ -163,30 +145,22 @@ def evaluate(ctx: "JobContext", model_id: int, previous_id: Optional[int], choic
 def activate(ctx: "JobContext", model_id: int) -> int:
     """Re-hash the library with a model, then switch to it (search uses the old codes until then)."""
     import_torch()
-    from engine.training.lifecycle import activate_model
-
-    activate_model(ctx.library, model_id, progress=ctx.progress, cancel=ctx.cancel)
+    ctx.library.activate_model(model_id, progress=ctx.progress, cancel=ctx.cancel)
     return model_id
 
 
 def list_models(ctx: "JobContext") -> list[dict]:
     import_torch()
-    from engine.training.lifecycle import list_models as listing
-
-    return listing(ctx.library)
+    return ctx.library.models()
 
 
 def rename_model(ctx: "JobContext", model_id: int, name: str) -> str:
-    from engine.training.admin import rename_model as rename
-
-    return rename(ctx.library, model_id, name)
+    return ctx.library.rename_model(model_id, name)
 
 
 def remove_model(ctx: "JobContext", model_id: int) -> int:
     import_torch()
-    from engine.training.lifecycle import remove_model as remove
-
-    remove(ctx.library, model_id)
+    ctx.library.remove_model(model_id)
     return model_id
 
 

@@ -1,4 +1,4 @@
-"""The engine's one facade: a photo library with verbs (add, scan, index, search, show)."""
+"""A photo library on disk with its verbs (add, scan, index, show, tag); engine.facade adds search and models on top."""
 
 from __future__ import annotations
 
@@ -17,24 +17,13 @@ from ..paths import LibraryPaths, library_paths
 from .codemodels import active_model, backbone_of, companion_of
 from .fingerprints import fingerprint_missing
 from .indexing import _embedded_count, adopt_model, encode_missing, ensure_model, write_codes
+from . import readmodel
 from .lock import writer_lock
 from .name_dates import photo_date
 from .report import ScanReport, json_text, printable_path
 from .scanner import Scanner
 from .schema import Embedding, Folder, Image, ImageTag, Model, PhotoText, Tag
 from .store import Store
-
-
-def _photo_text(session, content_hash: Optional[str]) -> list[dict]:
-    """The lines of text read in a photo (boxes as fractions of its width and height); [] if none or not read."""
-    if not content_hash:
-        return []
-    import json
-
-    from sqlalchemy import text
-
-    row = session.execute(text("SELECT lines FROM photo_text WHERE content_hash = :h AND has_text ORDER BY read_at DESC LIMIT 1"), {"h": content_hash}).first()
-    return json.loads(row[0]) if row else []
 
 
 class LibraryError(RuntimeError):
@@ -132,12 +121,7 @@ class Library:
         Sorted by path; a folder's photos directly in it are not a sub-folder.
         """
         with self.store.raw() as db:
-            # the directory of each photo, grouped in SQLite: rtrim(path, name) leaves "…/dir/"
-            rows = db.execute(
-                "SELECT f.path, rtrim(i.path, replace(i.path, ?, '')), count(*) FROM images i JOIN folders f ON f.id = i.folder_id "
-                "WHERE i.status = 'ok' GROUP BY f.path, 2",
-                (os.sep,),
-            ).fetchall()
+            rows = readmodel.photo_directories(db)
         out: dict[str, dict[str, int]] = {}
         for folder, directory, count in rows:
             counts = out.setdefault(folder, {})
@@ -324,14 +308,8 @@ class Library:
                 "camera_model": image.camera_model,
                 "content_hash": image.content_hash,
                 "tags": [{"tag": name, "source": source} for name, source in tags],
-                "text": _photo_text(session, image.content_hash),
+                "text": readmodel.photo_text(session.connection().connection.driver_connection, image.content_hash),
             }
-
-    def searcher(self, device: str = "auto"):
-        """A searcher over the active model's codes (loads them into memory once)."""
-        from ..search.searcher import Searcher
-
-        return Searcher(self, device=device)
 
     # -- the user's own tags ---------------------------------------------------------
 

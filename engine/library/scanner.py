@@ -21,6 +21,9 @@ from sqlalchemy.orm import Session
 
 from ..jobs import CancelToken, Reporter
 from . import metadata as md
+from .formats import SUPPORTED_EXTENSIONS
+from .nametags import tags_from_filename, tags_from_folder_name
+from .xmp import MetadataError
 from .report import ScanReport
 from .schema import Code, Folder, Image, ImageTag, Tag
 from .store import Store
@@ -51,7 +54,7 @@ class Found:
 def walk_photos(root: Path, report: ScanReport) -> Iterator[Found]:
     """Every supported photo below `root`, following symlinks but never looping."""
     visited: set[tuple[int, int]] = set()
-    root_tags = md.tags_from_folder_name(root.name)
+    root_tags = tags_from_folder_name(root.name)
     stack: list[tuple[str, list[str]]] = [(str(root), root_tags)]
     while stack:
         directory, tags = stack.pop()
@@ -71,7 +74,7 @@ def walk_photos(root: Path, report: ScanReport) -> Iterator[Found]:
             continue
         names = frozenset(entry.name for entry in listing)
         subfolders = []
-        supported = md.SUPPORTED_EXTENSIONS
+        supported = SUPPORTED_EXTENSIONS
         for entry in listing:
             name = entry.name
             if name[0] == ".":
@@ -81,10 +84,10 @@ def walk_photos(root: Path, report: ScanReport) -> Iterator[Found]:
             except OSError:
                 is_dir = False
             if is_dir:
-                subfolders.append((entry.path, tags + md.tags_from_folder_name(name)))
+                subfolders.append((entry.path, tags + tags_from_folder_name(name)))
                 continue
             dot = name.rfind(".")
-            if dot <= 0 or name[dot:].lower() not in supported:  # md.is_supported, inlined: runs per file
+            if dot <= 0 or name[dot:].lower() not in supported:  # formats.is_supported, inlined: runs per file
                 continue
             try:
                 st = entry.stat(follow_symlinks=True)
@@ -122,7 +125,7 @@ class TagCache:
 
 def _file_tags(found: Found, meta: Optional[md.PhotoMetadata]) -> list[tuple[str, str]]:
     pairs = [(tag, "folder") for tag in found.folder_tags]
-    pairs += [(tag, "filename") for tag in md.tags_from_filename(Path(found.path).stem)]
+    pairs += [(tag, "filename") for tag in tags_from_filename(Path(found.path).stem)]
     if meta is not None:
         pairs += md.weak_tags(meta)
     seen: set[tuple[str, str]] = set()
@@ -222,7 +225,7 @@ class Scanner:
         error_text: Optional[str] = None
         try:
             meta = md.read_photo_metadata(Path(found.path), siblings=found.siblings)
-        except md.MetadataError as error:
+        except MetadataError as error:
             error_text = str(error)
         for warning in meta.warnings if meta else ():
             self.report.problem(found.path, warning)

@@ -8,7 +8,7 @@ from typing import Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.sqlite import insert
 
-from .metadata import MAX_TAG_LENGTH
+from .xmp import MAX_TAG_LENGTH
 from .schema import Image, ImageTag, Tag
 from .store import Store
 

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from .metadata import SUPPORTED_EXTENSIONS
+from .formats import SUPPORTED_EXTENSIONS
 
 __all__ = ["FolderWatcher", "inotify_watch_limit", "count_directories", "is_relevant"]
 

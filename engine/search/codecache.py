@@ -38,6 +38,7 @@ from ..library.migrations import code_counter_intact
 FORMAT = 2
 MAGIC = "bitlens-code-cache"
 
+
 @dataclass
 class LoadedCodes:
     """The rows a searcher ranks: photo ids ascending, their folders, their packed codes."""

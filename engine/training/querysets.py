@@ -22,7 +22,7 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from ..library.metadata import tags_from_folder_name
+from ..library.nametags import tags_from_folder_name
 from ..search.openvocab import number_forms
 from .regimes import HELD_OUT_CONCEPTS
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 import sys
 
-from engine.library.library import Library
+from engine.facade import BitLens
+
 from engine.models.backbones import BackboneSpec
 from engine.training.lifecycle import activate_model, train_model
 
 
 def main() -> int:
     photos, config = sys.argv[1:3]
-    with Library() as library:
+    with BitLens() as library:
         library.index([photos], backbone=BackboneSpec.from_args("tiny"), device="cpu")
         model_id = train_model(library, bits=32, epochs=2, config_path=config, device="cpu")
         activate_model(library, model_id)

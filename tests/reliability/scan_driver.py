@@ -13,7 +13,8 @@ import os
 import sys
 
 from engine.library import scanner
-from engine.library.library import Library
+from engine.facade import BitLens
+
 from engine.models.backbones import BackboneSpec
 
 
@@ -28,7 +29,7 @@ def main() -> int:
             yield found
 
     scanner.walk_photos = walk_and_delete
-    with Library(library_dir) as library:
+    with BitLens(library_dir) as library:
         report = library.index([folder], backbone=BackboneSpec.from_args("tiny"))
     print(json.dumps(report.as_dict()))  # ASCII escapes: any path survives the pipe
     return 0

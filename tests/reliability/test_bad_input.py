@@ -28,14 +28,15 @@ def _restore_permissions(root: Path) -> None:
 
 
 def test_one_scan_survives_every_kind_of_bad_input(tmp_path, request):
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.library.report import printable_path
     from engine.models.backbones import BackboneSpec
 
     root = tmp_path / "Photos"
     good = corpus.good_photos(root)
     lib_dir = tmp_path / "lib"
-    with Library(lib_dir) as library:
+    with BitLens(lib_dir) as library:
         library.index([root], backbone=BackboneSpec.from_args("tiny"))
     # Something the user made that must survive: their own tag on a photo.
     db = sqlite3.connect(lib_dir / "library.sqlite")
@@ -62,7 +63,7 @@ def test_one_scan_survives_every_kind_of_bad_input(tmp_path, request):
     reasons = {p["path"]: p["reason"] for p in report["problems"]}
 
     assert integrity(lib_dir / "library.sqlite") == "ok"
-    with Library(lib_dir) as library:
+    with BitLens(lib_dir) as library:
         with library.store.raw() as db:
             coded = {
                 path
@@ -127,9 +128,9 @@ def _codes(lib_dir: Path) -> dict:
 
 def test_folder_unmounted_or_emptied_between_scans_keeps_tags_and_codes(tmp_path, photo_tree, tiny_spec):
     """PhotoPrism #2299: an unmounted drive must not cost the user their tags and codes."""
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
-    with Library(tmp_path / "lib") as library:
+    with BitLens(tmp_path / "lib") as library:
         library.index([photo_tree], backbone=tiny_spec)
         target = photo_tree / "Camera Roll" / "IMG_0002.png"
         with library.store.raw() as db:

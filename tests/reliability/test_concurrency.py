@@ -15,8 +15,8 @@ from conftest import REPO, make_photo
 from .helpers import bitlens, cli_env
 
 HOLD = (
-    "import sys, time; from engine.library.library import Library\n"
-    "with Library(sys.argv[1]) as library, library.writing('index'):\n"
+    "import sys, time; from engine.facade import BitLens\n"
+    "with BitLens(sys.argv[1]) as library, library.writing('index'):\n"
     "    print('held', flush=True); time.sleep(120)\n"
 )
 
@@ -30,9 +30,9 @@ def _bench():
 
 @pytest.fixture
 def indexed(tmp_path, photo_tree, tiny_spec):
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
-    with Library(tmp_path / "lib") as library:
+    with BitLens(tmp_path / "lib") as library:
         library.index([photo_tree], backbone=tiny_spec)
     return tmp_path / "lib", photo_tree
 
@@ -65,10 +65,11 @@ def test_one_process_cooperates_with_itself(tmp_path, photo_tree):
     """A GUI opens one Library per worker thread: they share the process's hold on the lock."""
     import threading
 
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.library.lock import LibraryBusy
 
-    with Library(tmp_path / "lib") as a, Library(tmp_path / "lib") as b:
+    with BitLens(tmp_path / "lib") as a, BitLens(tmp_path / "lib") as b:
         with a.writing("index"):
             errors = []
             thread = threading.Thread(target=lambda: _add(b, photo_tree, errors))
@@ -77,8 +78,8 @@ def test_one_process_cooperates_with_itself(tmp_path, photo_tree):
             assert errors == [] and [f.path for f in b.folders()] == [str(photo_tree)]
         # Released: another process can now take it, and then this one is refused.
         code = (
-            "import sys, time; from engine.library.library import Library\n"
-            "with Library(sys.argv[1]) as l, l.writing('train'):\n    print('held', flush=True); sys.stdin.read()\n"
+            "import sys, time; from engine.facade import BitLens\n"
+            "with BitLens(sys.argv[1]) as l, l.writing('train'):\n    print('held', flush=True); sys.stdin.read()\n"
         )
         other = subprocess.Popen(
             [sys.executable, "-c", code, str(tmp_path / "lib")], cwd=REPO, env=cli_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True

@@ -123,10 +123,11 @@ def _random_moment(rng: random.Random, stage: str | None = None) -> tuple[tuple[
 
 def _index_here(library: Path, folder: Path) -> None:
     """Index in this process, as `bitlens index FOLDER --backbone tiny --batch-size 4` does."""
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.models.backbones import BackboneSpec
 
-    with Library(library) as lib:
+    with BitLens(library) as lib:
         lib.index([folder], backbone=BackboneSpec.from_args("tiny"), batch_size=4)
 
 
@@ -179,11 +180,11 @@ def test_index_killed_at_twenty_random_moments(grown, tmp_path, point):
 def test_interrupted_refit_keeps_the_old_codes_serving(tmp_path, tiny_spec, monkeypatch):
     """Between fitting new codes and writing them all, searches must still see every photo."""
     from engine.library import library as library_module
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     root = tmp_path / "photos"
     _albums(root / "first", 0, 6)
-    with Library(tmp_path / "lib") as library:
+    with BitLens(tmp_path / "lib") as library:
         library.index([root / "first"], backbone=tiny_spec)
         before = {r.path for r in library.searcher().search(text="x", limit=0)}
         _albums(root / "second", 6, 12)  # 3× the photos: the projection is refitted
@@ -255,7 +256,7 @@ def _training_moment(rng: random.Random, stage: str | None = None) -> tuple[tupl
 
 
 def _kill_training_and_recover(trainable, moments: list, tmp_path: Path) -> list[dict]:
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     library = tmp_path / "lib"
     shutil.copytree(trainable["library"], library)
@@ -267,7 +268,7 @@ def _kill_training_and_recover(trainable, moments: list, tmp_path: Path) -> list
         killed = _kill_during(_train_args(trainable["config"]), library, milestone, delay)
         assert integrity(database) == "ok"
         assert _active(database) == active, "a killed training run must not change the active model"
-        with Library(library) as lib:
+        with BitLens(library) as lib:
             results = lib.searcher().search(image=sorted(before)[0], limit=0)
             assert {r.path for r in results} == before and results[0].distance == 0
         seen.append({"after": milestone[0], "delay_s": round(delay, 2), "killed": killed, "models": _counts_models(database)})
@@ -278,7 +279,7 @@ def _kill_training_and_recover(trainable, moments: list, tmp_path: Path) -> list
     db.close()
     killed_after_register = sum(1 for k in seen if k["models"] > 1)
     assert len(hashing) >= 1 and len(hashing) <= 1 + killed_after_register
-    with Library(library) as lib:
+    with BitLens(library) as lib:
         from engine.training.lifecycle import activate_model
 
         activate_model(lib, hashing[-1][0])

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from conftest import make_photo, xmp_packet
 from engine.library import metadata as md
+from engine.library import nametags, xmp
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
@@ -121,7 +122,7 @@ xmp_like = st.one_of(xmp_fragments, xmp_trees)
 def _usable(tags: list[str]) -> None:
     assert isinstance(tags, list)
     for tag in tags:
-        assert isinstance(tag, str) and tag == tag.strip() and tag and len(tag) <= md.MAX_TAG_LENGTH
+        assert isinstance(tag, str) and tag == tag.strip() and tag and len(tag) <= xmp.MAX_TAG_LENGTH
 
 
 @FUZZ
@@ -130,8 +131,8 @@ def _usable(tags: list[str]) -> None:
 @example("\ufeff<a>".encode("utf-16-le"))
 def test_parse_xmp_bytes_never_crashes(data: bytes) -> None:
     try:
-        info = md.parse_xmp(data)
-    except md.MetadataError as error:
+        info = xmp.parse_xmp(data)
+    except xmp.MetadataError as error:
         assert str(error)  # always says why
         return
     _usable(info.subject)
@@ -143,8 +144,8 @@ def test_parse_xmp_bytes_never_crashes(data: bytes) -> None:
 @given(st.text(max_size=500))
 def test_parse_xmp_text_never_crashes(text: str) -> None:
     try:
-        md.parse_xmp(text)
-    except md.MetadataError:
+        xmp.parse_xmp(text)
+    except xmp.MetadataError:
         pass
 
 
@@ -156,11 +157,11 @@ keyword = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, 
 @given(st.lists(keyword, max_size=8))
 def test_xmp_keywords_round_trip(tags: list[str]) -> None:
     """Whatever keywords a photo manager wrote, parsing gives them back, cleaned, in order."""
-    info = md.parse_xmp(xmp_packet([escape(t) for t in tags]).encode("utf-8"))
+    info = xmp.parse_xmp(xmp_packet([escape(t) for t in tags]).encode("utf-8"))
     expected: list[str] = []
     for tag in tags:
         cleaned = tag.strip()
-        if cleaned and len(cleaned) <= md.MAX_TAG_LENGTH and cleaned not in expected:
+        if cleaned and len(cleaned) <= xmp.MAX_TAG_LENGTH and cleaned not in expected:
             expected.append(cleaned)
     assert info.subject == expected
 
@@ -170,8 +171,8 @@ def test_xmp_keywords_round_trip(tags: list[str]) -> None:
 @example("2019-07 beach holiday")
 @example("\x00\ud7ff_\u0300\u200b")
 def test_name_tag_parsers_never_crash(name: str) -> None:
-    _usable(md.tags_from_folder_name(name))
-    _usable(md.tags_from_filename(name))
+    _usable(nametags.tags_from_folder_name(name))
+    _usable(nametags.tags_from_filename(name))
 
 
 @FUZZ
@@ -203,7 +204,7 @@ def test_arbitrary_bytes_as_a_photo_raise_only_metadata_error(tmp_path_factory, 
     path.write_bytes(data)
     try:
         md.read_photo_metadata(path)
-    except md.MetadataError as error:
+    except xmp.MetadataError as error:
         assert str(error)
 
 
@@ -225,5 +226,5 @@ def test_damaged_jpeg_raises_only_metadata_error(tmp_path_factory, position: int
     path.write_bytes(bytes(data))
     try:
         md.read_photo_metadata(path)
-    except md.MetadataError:
+    except xmp.MetadataError:
         pass

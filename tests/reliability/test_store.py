@@ -38,7 +38,7 @@ def _v1_library(path: Path, photo: Path) -> None:
 def test_an_older_library_migrates_step_by_step_and_keeps_its_data(tmp_path, monkeypatch):
     """A library at version 1 opened by a release with a step 2 gets exactly that step, data intact."""
     from engine.library import migrations
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     photo = make_photo(tmp_path / "photos" / "a.jpg", 1)
     _v1_library(tmp_path / "lib", photo)
@@ -53,7 +53,7 @@ def test_an_older_library_migrates_step_by_step_and_keeps_its_data(tmp_path, mon
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, v2_add_rating])
     monkeypatch.setattr(migrations, "SCHEMA_VERSION", latest + 1)
     for _ in range(2):  # the second open finds nothing to do
-        with Library(tmp_path / "lib") as library:
+        with BitLens(tmp_path / "lib") as library:
             assert library.photo(photo)["tags"] == [{"tag": "Grandma", "source": "user"}]
     assert runs == [1]
     db = sqlite3.connect(tmp_path / "lib" / "library.sqlite")
@@ -65,7 +65,7 @@ def test_an_older_library_migrates_step_by_step_and_keeps_its_data(tmp_path, mon
 
 def test_a_failing_migration_step_leaves_the_old_library_untouched(tmp_path, monkeypatch):
     from engine.library import migrations
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     photo = make_photo(tmp_path / "photos" / "a.jpg", 1)
     _v1_library(tmp_path / "lib", photo)
@@ -77,13 +77,13 @@ def test_a_failing_migration_step_leaves_the_old_library_untouched(tmp_path, mon
         raise sqlite3.OperationalError("disk I/O error")  # e.g. the drive went away mid-step
 
     latest = len(migrations.MIGRATIONS)
-    with Library(tmp_path / "lib"):  # every real step first, so only the breaking one is left
+    with BitLens(tmp_path / "lib"):  # every real step first, so only the breaking one is left
         pass
     before = snapshot(tmp_path / "lib" / "library.sqlite")
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, v2_breaks_halfway])
     monkeypatch.setattr(migrations, "SCHEMA_VERSION", latest + 1)
     with pytest.raises(Exception):
-        Library(tmp_path / "lib")
+        BitLens(tmp_path / "lib")
     db = sqlite3.connect(tmp_path / "lib" / "library.sqlite")
     assert db.execute("PRAGMA user_version").fetchone()[0] == latest
     assert "rating" not in {r[1] for r in db.execute("PRAGMA table_info(images)")}
@@ -92,7 +92,8 @@ def test_a_failing_migration_step_leaves_the_old_library_untouched(tmp_path, mon
 
 
 def test_every_older_version_upgrades_to_the_same_schema_as_a_new_library(tmp_path):
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.library.migrations import MIGRATIONS
 
     def schema(path: Path) -> list:
@@ -102,7 +103,7 @@ def test_every_older_version_upgrades_to_the_same_schema_as_a_new_library(tmp_pa
         finally:
             db.close()
 
-    Library(tmp_path / "new").close()
+    BitLens(tmp_path / "new").close()
     for version in range(len(MIGRATIONS)):
         folder = tmp_path / f"v{version}"
         folder.mkdir()
@@ -113,15 +114,15 @@ def test_every_older_version_upgrades_to_the_same_schema_as_a_new_library(tmp_pa
             db.execute("COMMIT")
         db.execute(f"PRAGMA user_version = {version}")
         db.close()
-        Library(folder).close()
+        BitLens(folder).close()
         assert schema(folder / "library.sqlite") == schema(tmp_path / "new" / "library.sqlite"), f"from version {version}"
 
 
 @pytest.fixture
 def indexed(tmp_path, photo_tree, tiny_spec):
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
-    with Library(tmp_path / "lib") as library:
+    with BitLens(tmp_path / "lib") as library:
         library.index([photo_tree], backbone=tiny_spec)
     return tmp_path / "lib", photo_tree
 
@@ -191,7 +192,7 @@ def test_a_moved_or_copied_library_keeps_working_and_leaves_the_original_alone(i
     own files, and re-coding the copy must never delete the original's files."""
     import shutil
 
-    from engine.library.library import Library
+    from engine.facade import BitLens
 
     lib_dir, photos = indexed
     original_models = sorted(p.name for p in (lib_dir / "models").iterdir())
@@ -200,15 +201,15 @@ def test_a_moved_or_copied_library_keeps_working_and_leaves_the_original_alone(i
     moved = tmp_path / "moved-away"
     lib_dir.rename(moved)  # the original location is gone, as after a move
     query = photos / "Camera Roll" / "IMG_0002.png"
-    with Library(copy) as library:
+    with BitLens(copy) as library:
         assert library.searcher().search(image=str(query), limit=1)[0].path == str(query)
     moved.rename(lib_dir)  # both copies exist now; grow the copy so its codes are refitted
     for i in range(20):
         make_photo(tmp_path / "More" / f"IMG_{i:04d}.jpg", 300 + i)
-    with Library(copy) as library:
+    with BitLens(copy) as library:
         report = library.index([tmp_path / "More"], backbone=library.current_backbone())
         assert any("refitting" in note for note in report.notes)
         assert len(library.searcher().search(text="x", limit=0)) == 29
     assert sorted(p.name for p in (lib_dir / "models").iterdir()) == original_models, "the copy deleted the original's model files"
-    with Library(lib_dir) as library:
+    with BitLens(lib_dir) as library:
         assert library.searcher().search(image=str(query), limit=1)[0].path == str(query)

@@ -26,14 +26,15 @@ class Payload:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A library whose active model is a trained hashing network (tiny backbone, 1 epoch)."""
-    from engine.library.library import Library
+    from engine.facade import BitLens
+
     from engine.models.backbones import BackboneSpec
     from engine.training.lifecycle import activate_model, train_model
 
     root = tmp_path_factory.mktemp("trust")
     for i in range(30):
         make_photo(root / "photos" / ("2020 beach", "2021 forest")[i % 2] / f"IMG_{i:04d}.jpg", i, size=(64, 48))
-    library = Library(root / "lib")
+    library = BitLens(root / "lib")
     library.index([root / "photos"], backbone=BackboneSpec.from_args("tiny"), device="cpu")
     model_id = train_model(library, bits=32, epochs=1, overrides=FAST, device="cpu")
     activate_model(library, model_id)
