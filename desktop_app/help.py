@@ -51,7 +51,7 @@ class HelpMenu(QObject):
 
     def __init__(self, window: QMainWindow, runner: JobRunner, settings: s.Settings, library_status: Callable[[], dict], errors: list[str]) -> None:
         super().__init__(window)
-        self.window_ = window
+        self.host = window  # the menu bar it joins, and the window its dialogs open over
         self.runner = runner
         self.settings = settings
         self.library_status = library_status
@@ -69,12 +69,12 @@ class HelpMenu(QObject):
         apply_action_tips(window)
 
     def open_about(self) -> "AboutDialog":
-        self.about_dialog = AboutDialog(self.runner, self.settings.get(s.DEVICE), self.window_)
+        self.about_dialog = AboutDialog(self.runner, self.settings.get(s.DEVICE), self.host)
         self.about_dialog.open()
         return self.about_dialog
 
     def open_report(self) -> "ReportDialog":
-        self.report_dialog = ReportDialog(self.runner, self.settings, self.library_status, self.errors, self.window_)
+        self.report_dialog = ReportDialog(self.runner, self.settings, self.library_status, self.errors, self.host)
         self.report_dialog.open()
         return self.report_dialog
 

@@ -10,7 +10,7 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from engine.jobs import ProgressEvent
 from engine.paths import library_paths
@@ -28,6 +28,7 @@ from .indexing import IndexingQueue, folder_name
 from .jobs import IO, READ, SEARCH, WRITE, Job, JobRunner
 from .last_view import restore_last_view, save_last_view
 from .library_context import LibraryContext
+from .panes import PaneSplitter
 from .photo_actions import PhotoActions
 from .preview import PreviewPane
 from .results_model import ResultsModel, Roles
@@ -37,7 +38,6 @@ from .status import StatusPanel, describe_page, short_progress
 from .thumbnails import ThumbnailCache
 from .wizard.models_menu import ModelsMenu
 
-SIDEBAR_WIDTH, PREVIEW_WIDTH = 240, 320  # the side panes' widths in a roomy window
 LISTING_REFRESH_S = 0.8  # while indexing, how often the "all photos" grid picks up new photos
 LOADING_MODEL = "Loading the search model… the first search after a start takes a few seconds"
 
@@ -125,13 +125,7 @@ class MainWindow(QMainWindow):
         self.preview.tag_editor.changed.connect(self.library.codes_changed)
         self.preview.suggestions.tags_changed.connect(lambda _path: self.library.codes_changed())
         self.preview.suggestions.generation = lambda: self.library.codes_generation
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(centre)
-        self.splitter.addWidget(self.preview)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([SIDEBAR_WIDTH, 680, PREVIEW_WIDTH])
-        self.splitter.setCollapsible(1, False)
+        self.splitter = PaneSplitter(self.sidebar, centre, self.preview, self)
         self.setCentralWidget(self.splitter)
         self.status = StatusPanel(self.statusBar())
         self.runner.started.connect(self.status.track)
@@ -143,21 +137,7 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        QTimer.singleShot(0, self._fit_panes)  # once the splitter has its new width
-
-    def _fit_panes(self) -> None:
-        """In a narrow window the side panes give up width first, so the grid keeps at least half;
-        in a wide one they get back up to their usual widths."""
-        sizes = self.splitter.sizes()
-        total = sum(sizes)
-        if len(sizes) != 3 or total <= 0:
-            return
-        sidebar = min(SIDEBAR_WIDTH, max(self.sidebar.minimumSizeHint().width(), total * 22 // 100))
-        preview = min(PREVIEW_WIDTH, max(self.preview.minimumSizeHint().width(), total * 28 // 100)) if sizes[2] else 0
-        narrow = sizes[1] < total // 2
-        roomy = sizes[0] < sidebar or (sizes[2] and sizes[2] < preview)
-        if narrow or roomy:
-            self.splitter.setSizes([sidebar, total - sidebar - preview, preview])
+        QTimer.singleShot(0, self.splitter.fit)  # once the splitter has its new width
 
     def _build_watch(self) -> None:
         """Index photos added, changed, moved or deleted in the library folders while the app runs."""
