@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
@@ -30,13 +30,14 @@ from PySide6.QtWidgets import (
 )
 
 from engine.library.report import printable_path
-from engine.paths import library_paths
+
+from .jobs import SEARCH
+from .library_context import LibraryContext
 
 if TYPE_CHECKING:
     from engine.search.duplicates import DuplicateGroup, DuplicatePhoto
 
     from .jobs import JobContext
-    from .mainwindow import MainWindow
 
 PREVIEW_SIDE = 260
 LIST_ICON_SIDE = 56
@@ -109,11 +110,13 @@ class DuplicatesDialog(QDialog):
 
     loaded = Signal(int)  # number of groups shown
 
-    def __init__(self, window: "MainWindow") -> None:
+    def __init__(self, library: LibraryContext, open_folder: Callable[[str], None], say: Callable[[str, int], None], parent: Optional[QWidget] = None) -> None:
         from engine.search.duplicates import DEFAULT_MIN_SIMILARITY
 
-        super().__init__(window)
-        self.window_ = window
+        super().__init__(parent)
+        self.library = library
+        self.open_folder = open_folder  # shows a photo's folder in the file manager
+        self.say = say  # a status-bar message, for how long (ms)
         self.setWindowTitle("Near-duplicates")
         self.resize(1000, 620)
         self.groups: list["DuplicateGroup"] = []
@@ -161,7 +164,7 @@ class DuplicatesDialog(QDialog):
     def review(self):
         from engine.search.duplicates import Review
 
-        return Review(library_paths(self.window_.library_location).root)
+        return Review(self.library.root)
 
     @property
     def min_similarity(self) -> float:
@@ -171,11 +174,9 @@ class DuplicatesDialog(QDialog):
         self.threshold.setText(f"{value} %")
 
     def start(self) -> None:
-        from .jobs import SEARCH
-
         self.note.setText("Looking for near-duplicates…")
-        job = partial(load_groups, codes_generation=self.window_.codes_generation, device=self.window_.options().device, min_similarity=self.min_similarity)
-        self.window_.runner.run_in_background(
+        job = partial(load_groups, codes_generation=self.library.codes_generation, device=self.library.device, min_similarity=self.min_similarity)
+        self.library.runner.run_in_background(
             job,
             lane=SEARCH,
             label="Finding near-duplicates",
@@ -228,7 +229,7 @@ class DuplicatesDialog(QDialog):
             card = PhotoCard(photo, largest=largest is not None and photo.path == largest.path, representative=index == 0, parent=self.cards_host)
             card.keep.connect(self.keep)
             card.forget.connect(self.forget)
-            card.show_in_folder.connect(self.window_.open_folder_of)
+            card.show_in_folder.connect(self.open_folder)
             self.cards.addWidget(card)
         self.cards.addStretch(1)
 
@@ -246,7 +247,7 @@ class DuplicatesDialog(QDialog):
         self.undo_stack.append((row, DuplicateGroup(list(group.photos)), True, restored))
         del self.groups[row]
         self._refill(row)
-        self.window_.status.say(f"Kept {printable_path(Path(path).name)}; the others are out of this review (Undo brings them back)", 6000)
+        self.say(f"Kept {printable_path(Path(path).name)}; the others are out of this review (Undo brings them back)", 6000)
 
     def forget(self, path: str) -> None:
         from engine.search.duplicates import DuplicateGroup

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+
+if TYPE_CHECKING:
+    from .operations import Overview, ResultPage
 
 CARD_WIDTH = 520
 MIN_CARD_WIDTH = 260
@@ -75,3 +78,47 @@ class EmptyState(QWidget):
         width = self._card.width() - margins.left() - margins.right()
         for label in (self.title, self.text):
             label.setMinimumHeight(label.heightForWidth(width) if label.text() else 0)
+
+
+def empty_message(overview: Optional["Overview"], page: Optional["ResultPage"], busy: bool) -> Optional[tuple[str, str, str, str]]:
+    """What to say when the grid is empty: title, text, button and its action; None to leave the message as it is.
+
+    `busy`: folders are being indexed or wait for a model.
+    """
+    if overview is None:
+        return ("Opening the library…", "", "", "")
+    if not overview.folders and not busy:
+        return (
+            "Drop photo folders here",
+            "Drag folders from your file manager onto this window, or add one. BitLens reads them to build its index; "
+            "it never changes, moves or deletes your photos.",
+            "Add folder…",
+            "add",
+        )
+    if busy and (page is None or not page.ids):
+        return ("Indexing…", "Photos appear here as they are found; searching works as soon as the first folder is indexed.", "", "")
+    if page is not None and page.reason == "no_model":
+        return ("Not indexed yet", "Index a folder to search it: re-scan the library, or add a folder.", "Re-scan now", "rescan")
+    if page is not None and page.reason == "error":
+        return None  # the failed search has said what went wrong
+    if page is not None and page.query.radius is not None and not page.query.empty:
+        return (
+            "No close match",
+            f"No photo is within {page.query.radius} bits of this query. Move the closeness slider right, "
+            "or turn off “Close matches only”, to see the nearest ones anyway.",
+            "",
+            "",
+        )
+    if page is not None and page.query.folder and page.query.empty:
+        return (
+            "No photos in this folder",
+            "The folder has no photos BitLens can read, or they are missing. Re-scan if you added some.",
+            "Re-scan now",
+            "rescan",
+        )
+    return (
+        "No photos match",
+        "Try other words, choose “All photos” in the sidebar, or drop an example photo on the search bar.",
+        "Show all photos",
+        "all",
+    )

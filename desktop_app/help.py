@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import Callable, Optional
 
-from PySide6.QtCore import Qt, qVersion
+from PySide6.QtCore import QObject, Qt, qVersion
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QLabel,
+    QMainWindow,
     QMenu,
     QPlainTextEdit,
     QPushButton,
@@ -28,10 +29,7 @@ from engine.diagnostics import report, versions, write_report
 
 from . import operations as ops
 from . import settings as s
-from .jobs import IO
-
-if TYPE_CHECKING:
-    from .mainwindow import MainWindow
+from .jobs import IO, JobRunner
 
 # What each of the window's actions does, as its tooltip (and status tip). Keyed by the action's text.
 ACTION_TIPS = {
@@ -48,21 +46,37 @@ ACTION_TIPS = {
 }
 
 
-def add_help(window: "MainWindow") -> dict[str, QAction]:
-    """The Help menu and tooltips on the window's actions; returns the new actions by name."""
-    menu = window.menuBar().addMenu("&Help")
-    actions = {}
-    for name, text, slot in (
-        ("report", "Report a problem…", partial(open_report_dialog, window)),
-        ("about", "About BitLens", partial(open_about_dialog, window)),
-    ):
-        act = QAction(text, window)
-        act.triggered.connect(lambda _checked=False, slot=slot: slot())
-        menu.addAction(act)
-        window.addAction(act)
-        actions[name] = act
-    apply_action_tips(window)
-    return actions
+class HelpMenu(QObject):
+    """The window's Help menu; keeps the About and Report dialogs it last opened."""
+
+    def __init__(self, window: QMainWindow, runner: JobRunner, settings: s.Settings, library_status: Callable[[], dict], errors: list[str]) -> None:
+        super().__init__(window)
+        self.host = window  # the menu bar it joins, and the window its dialogs open over
+        self.runner = runner
+        self.settings = settings
+        self.library_status = library_status
+        self.errors = errors  # the window's list of recent error messages, read when a report is made
+        self.about_dialog: Optional[AboutDialog] = None
+        self.report_dialog: Optional[ReportDialog] = None
+        menu = window.menuBar().addMenu("&Help")
+        self.actions: dict[str, QAction] = {}
+        for name, text, slot in (("report", "Report a problem…", self.open_report), ("about", "About BitLens", self.open_about)):
+            act = QAction(text, window)
+            act.triggered.connect(lambda _checked=False, slot=slot: slot())
+            menu.addAction(act)
+            window.addAction(act)
+            self.actions[name] = act
+        apply_action_tips(window)
+
+    def open_about(self) -> "AboutDialog":
+        self.about_dialog = AboutDialog(self.runner, self.settings.get(s.DEVICE), self.host)
+        self.about_dialog.open()
+        return self.about_dialog
+
+    def open_report(self) -> "ReportDialog":
+        self.report_dialog = ReportDialog(self.runner, self.settings, self.library_status, self.errors, self.host)
+        self.report_dialog.open()
+        return self.report_dialog
 
 
 def apply_action_tips(window: QWidget) -> None:
@@ -147,22 +161,25 @@ class AboutDialog(QDialog):
             label.setText(str(value))
 
 
-def open_about_dialog(window: "MainWindow") -> AboutDialog:
-    dialog = AboutDialog(window.runner, window.settings.get(s.DEVICE), window)
-    window.about_dialog = dialog
-    dialog.open()
-    return dialog
-
-
 # -- Report a problem ---------------------------------------------------------------------------------
 
 
 class ReportDialog(QDialog):
     """Shows exactly what the diagnostics file will hold, then writes it where the user says."""
 
-    def __init__(self, window: "MainWindow", choose_path: Optional[Callable[[QWidget, str], str]] = None) -> None:
-        super().__init__(window)
-        self.window_ = window
+    def __init__(
+        self,
+        runner: JobRunner,
+        settings: s.Settings,
+        library_status: Callable[[], dict],
+        errors: list[str],
+        parent: Optional[QWidget] = None,
+        choose_path: Optional[Callable[[QWidget, str], str]] = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.library_status = library_status  # the open library's numbers now (empty before the first overview)
+        self.errors = errors
         self.written: Optional[Path] = None
         self._versions = versions(load_torch=False)
         self._versions["qt"] = qVersion()
@@ -202,8 +219,8 @@ class ReportDialog(QDialog):
         layout.addWidget(buttons)
         self.refresh()
         # the device and the CUDA version need torch: filled in when it has loaded
-        window.runner.run_in_background(
-            partial(ops.about_versions, device=window.settings.get(s.DEVICE)),
+        runner.run_in_background(
+            partial(ops.about_versions, device=settings.get(s.DEVICE)),
             lane=IO,
             label="reading versions",
             on_success=self._versions_loaded,
@@ -215,10 +232,9 @@ class ReportDialog(QDialog):
         self.refresh()
 
     def body(self) -> dict:
-        window = self.window_
-        status = dict(window.overview.status) if window.overview is not None else {}
-        settings = {setting.key: window.settings.get(setting) for setting in s.ALL}
-        return report(status=status, errors=window.errors, settings=settings, include_paths=self.include_paths.isChecked(), version_info=self._versions)
+        status = dict(self.library_status())
+        settings = {setting.key: self.settings.get(setting) for setting in s.ALL}
+        return report(status=status, errors=self.errors, settings=settings, include_paths=self.include_paths.isChecked(), version_info=self._versions)
 
     def refresh(self) -> None:
         import json
@@ -236,10 +252,3 @@ class ReportDialog(QDialog):
     def write_to(self, path: Path) -> None:
         write_report(path, self.body())
         self.written = path
-
-
-def open_report_dialog(window: "MainWindow") -> ReportDialog:
-    dialog = ReportDialog(window)
-    window.report_dialog = dialog
-    dialog.open()
-    return dialog

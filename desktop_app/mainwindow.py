@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Callable, Optional
 
-from PySide6.QtCore import QByteArray, QPoint, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from engine.jobs import ProgressEvent
 from engine.paths import library_paths
@@ -19,38 +18,32 @@ from engine.paths import library_paths
 from . import operations as ops
 from . import settings as s
 from .drops import might_carry_something, read_drop, save_query_image
-from .empty_state import EmptyState
+from .empty_state import EmptyState, empty_message
 from .filters_bar import FiltersBar
 from .first_run import FirstRunDialog, ModelChoice
+from .first_run_gate import FirstRunGate
 from .grid import ResultsGrid
+from .help import HelpMenu
+from .indexing import IndexingQueue, folder_name
 from .jobs import IO, READ, SEARCH, WRITE, Job, JobRunner
+from .last_view import restore_last_view, save_last_view
+from .library_context import LibraryContext
+from .panes import PaneSplitter
+from .photo_actions import PhotoActions
 from .preview import PreviewPane
 from .results_model import ResultsModel, Roles
 from .search_bar import SearchBar
 from .sidebar import FolderSidebar
-from .status import StatusPanel, short_progress
+from .status import StatusPanel, describe_page, short_progress
 from .thumbnails import ThumbnailCache
+from .wizard.models_menu import ModelsMenu
 
-SIDEBAR_WIDTH, PREVIEW_WIDTH = 240, 320  # the side panes' widths in a roomy window
-LISTING_REFRESH_S = 0.8
-LOADING_MODEL = (
-    "Loading the search model… the first search after a start takes a few seconds"  # while indexing, how often the "all photos" grid picks up new photos
-)
-
-
-def describe_page(page: ops.ResultPage) -> str:
-    """The status line for a result page: the number of photos in the grid, and of how many matches."""
-    count = len(page.ids)
-    if page.distances is not None and count < page.searched:
-        shown = f"Top {count:,} of {page.searched:,} matching photos"
-    else:
-        shown = "No photos" if not count else f"{count:,} photo{'' if count == 1 else 's'}"
-    order = {"date": " (newest first)", "date-asc": " (oldest first)"}.get(page.query.sort, " (nearest first)" if page.distances is not None else "")
-    return f"{shown} — {page.query.describe()}" + (order if count else "")
+LISTING_REFRESH_S = 0.8  # while indexing, how often the "all photos" grid picks up new photos
+LOADING_MODEL = "Loading the search model… the first search after a start takes a few seconds"
 
 
 class MainWindow(QMainWindow):
-    """The BitLens window; every engine call goes through `self.runner`."""
+    """The BitLens window: builds the panes and wires them; every engine call goes through `self.runner`."""
 
     results_shown = Signal(object)  # the ResultPage now in the grid
     overview_loaded = Signal(object)  # the Overview now in the sidebar and status bar
@@ -67,27 +60,19 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.settings = settings
-        self.library_location = library
-        self.model_override = model_override
-        self.first_run_policy = first_run  # "ask", or "skip" (tests, scripted runs)
-        self.weights_cached = weights_cached
-        self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl  # replaceable in tests
         self.confirm: Callable[[str, str], bool] = self._ask
         self.errors: list[str] = []
-        self.viewer = None  # the in-app viewer, when no external one opened a photo
         self.overview: Optional[ops.Overview] = None
         self.last_page: Optional[ops.ResultPage] = None
-        self.codes_generation = 0
-        self._indexing: dict[str, Job] = {}
-        self._waiting_for_model: list[str] = []
-        self._first_run_state = "unknown"  # unknown → checking → needed / not_needed → chosen
         self._first_run_dialog: Optional[FirstRunDialog] = None
         self._last_listing_refresh = 0.0
-        self._changed_while_indexing: set[str] = set()
 
-        self.cache_dir = library_paths(library).cache
         self.runner = JobRunner(library, parent=self)
         self.runner.failed.connect(lambda job, error: self.notify_error(job.label or "Something went wrong", str(error)))
+        self.library = LibraryContext(self.runner, settings, model_override)
+        self.cache_dir = library_paths(library).cache
+        self.indexing = IndexingQueue(self.runner, self.library.options, self)
+        self.first_run = FirstRunGate(self.runner, first_run, weights_cached, self)  # first_run: "ask", or "skip" (tests, scripted runs)
         self.thumbnails = ThumbnailCache(self.runner, self.cache_dir / "thumbnails", settings.get(s.THUMBNAIL_SIZE), self)
         self._build()
         self.setWindowTitle("BitLens")
@@ -111,11 +96,12 @@ class MainWindow(QMainWindow):
         self.grid = ResultsGrid(self.settings.get(s.THUMBNAIL_SIZE), self)
         self.grid.setModel(self.results)
         self.grid.setToolTip("Results, nearest first: Enter opens a photo, Space shows the preview, right-click for more")
-        self.grid.open_requested.connect(self.open_photo)
+        self.photo_actions = PhotoActions(self.runner, self.find_similar, lambda text, ms: self.status.say(text, ms), self.notify_error, self)
+        self.grid.open_requested.connect(self.photo_actions.open_photo)
         self.grid.preview_toggle_requested.connect(self.toggle_preview)
-        self.grid.context_menu_requested.connect(self._context_menu)
+        self.grid.context_menu_requested.connect(self.photo_actions.show_context_menu)
         self.grid.selectionModel().currentChanged.connect(lambda *_: self._update_preview())
-        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._tag_the_selection())
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self.preview.tag_photos(self.grid.selected_paths()))
         self.thumbnails.ready.connect(self._thumbnail_ready)
         self.empty = EmptyState(self)
         self.empty.action.connect(self._empty_action)
@@ -136,16 +122,10 @@ class MainWindow(QMainWindow):
         self.sidebar.folder_selected.connect(lambda _folder: self.run_query())
         self.preview = PreviewPane(self.runner, self)
         # a tag edit can re-code the photo (fused codes): the next query reloads the codes
-        self.preview.tag_editor.changed.connect(self._codes_changed)
-        self.preview.suggestions.tags_changed.connect(lambda _path: self._codes_changed())
-        self.preview.suggestions.generation = lambda: self.codes_generation
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(centre)
-        self.splitter.addWidget(self.preview)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([SIDEBAR_WIDTH, 680, PREVIEW_WIDTH])
-        self.splitter.setCollapsible(1, False)
+        self.preview.tag_editor.changed.connect(self.library.codes_changed)
+        self.preview.suggestions.tags_changed.connect(lambda _path: self.library.codes_changed())
+        self.preview.suggestions.generation = lambda: self.library.codes_generation
+        self.splitter = PaneSplitter(self.sidebar, centre, self.preview, self)
         self.setCentralWidget(self.splitter)
         self.status = StatusPanel(self.statusBar())
         self.runner.started.connect(self.status.track)
@@ -153,24 +133,11 @@ class MainWindow(QMainWindow):
         self.runner.finished.connect(self.status.job_finished)
         self._build_actions()
         self._build_watch()
+        self._wire_indexing()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        QTimer.singleShot(0, self._fit_panes)  # once the splitter has its new width
-
-    def _fit_panes(self) -> None:
-        """In a narrow window the side panes give up width first, so the grid keeps at least half;
-        in a wide one they get back up to their usual widths."""
-        sizes = self.splitter.sizes()
-        total = sum(sizes)
-        if len(sizes) != 3 or total <= 0:
-            return
-        sidebar = min(SIDEBAR_WIDTH, max(self.sidebar.minimumSizeHint().width(), total * 22 // 100))
-        preview = min(PREVIEW_WIDTH, max(self.preview.minimumSizeHint().width(), total * 28 // 100)) if sizes[2] else 0
-        narrow = sizes[1] < total // 2
-        roomy = sizes[0] < sidebar or (sizes[2] and sizes[2] < preview)
-        if narrow or roomy:
-            self.splitter.setSizes([sidebar, total - sidebar - preview, preview])
+        QTimer.singleShot(0, self.splitter.fit)  # once the splitter has its new width
 
     def _build_watch(self) -> None:
         """Index photos added, changed, moved or deleted in the library folders while the app runs."""
@@ -185,16 +152,19 @@ class MainWindow(QMainWindow):
         self.watch.note_changed.connect(
             lambda note: (self.watch_note.setText("Watching by periodic rescans" if note else ""), self.watch_note.setToolTip(note))
         )
-        self.watch.changed.connect(self._folders_changed_on_disk)
+        self.watch.changed.connect(self.indexing.changed_on_disk)
         self.overview_loaded.connect(lambda overview: self.watch.set_folders([f.path for f in overview.folders]))
 
-    def _folders_changed_on_disk(self, folders: list[str]) -> None:
-        busy = [f for f in folders if f in self._indexing]
-        for folder in busy:
-            self._changed_while_indexing.add(folder)  # re-indexed when the running job ends
-        waiting = [f for f in folders if f not in self._indexing]
-        if waiting:
-            self._index(waiting)
+    def _wire_indexing(self) -> None:
+        """The indexing queue's news in the sidebar, status bar and grid; the first-run gate's dialog and waiting folders."""
+        self.indexing.queued.connect(self._index_queued)
+        self.indexing.progressed.connect(self._index_progress)
+        self.indexing.indexed.connect(self._indexed)
+        self.indexing.failed.connect(self._index_failed)
+        self.indexing.finished.connect(self._index_finished)
+        self.first_run.ask.connect(self.show_first_run)
+        self.first_run.released.connect(self.indexing.index)
+        self.first_run.put_off.connect(self._indexing_put_off)
 
     def _build_actions(self) -> None:
         def action(text: str, slot, shortcut: Optional[QKeySequence | str] = None, menu: Optional[QMenu] = None) -> QAction:
@@ -226,9 +196,9 @@ class MainWindow(QMainWindow):
         models_menu = bar.addMenu("&Models")
         action("Train a model…", self.open_training_wizard, None, models_menu)
         action("Models…", self.open_models, None, models_menu)
-        from .help import add_help
-
-        self.help_actions = add_help(self)
+        self.models_menu = ModelsMenu(self.runner, self.status.say, self)
+        self.models_menu.models_changed.connect(self._models_changed)
+        self.help = HelpMenu(self, self.runner, self.settings, lambda: self.overview.status if self.overview is not None else {}, self.errors)
 
     # -- starting ----------------------------------------------------------------------------
 
@@ -237,54 +207,21 @@ class MainWindow(QMainWindow):
         self.refresh_overview(then=self._after_first_overview)
 
     def _after_first_overview(self, overview: ops.Overview) -> None:
-        self._restore_last_view(overview)
+        restore_last_view(self.settings, self.search, self.sidebar, overview)
         self.run_query()
         self.runner.run_in_background(
-            partial(ops.warm_up, codes_generation=self.codes_generation, device=self.options().device),
+            partial(ops.warm_up, codes_generation=self.library.codes_generation, device=self.library.device),
             lane=SEARCH,
             label="loading the model",
             on_success=self._model_loaded,
             on_failure=lambda _e: None,
         )
-        self._check_first_run(overview)
-
-    def _restore_last_view(self, overview: ops.Overview) -> None:
-        """The folder and the words the user left the app with (a query given on the command line wins)."""
-        query = self.settings.get(s.LAST_QUERY)
-        if query and not self.search.text() and not self.search.image():
-            self.search.field.blockSignals(True)  # one query below, not one per restored piece
-            self.search.field.setText(query)
-            self.search.field.blockSignals(False)
-        folder = self.settings.get(s.LAST_FOLDER)
-        known = {f.path for f in overview.folders} | {path for subs in overview.subfolders.values() for path, _n in subs}
-        if folder and folder in known:
-            self.sidebar.list.blockSignals(True)
-            self.sidebar.select_folder(folder)
-            self.sidebar.list.blockSignals(False)
-            self.sidebar.remove_button.setEnabled(folder in {f.path for f in overview.folders})
-
-    def _save_last_view(self) -> None:
-        self.settings.set(s.WINDOW_GEOMETRY, bytes(self.saveGeometry().toBase64()).decode("ascii"))
-        self.settings.set(s.LAST_FOLDER, self.sidebar.selected_folder() or "")
-        self.settings.set(s.LAST_QUERY, self.search.text())
+        self.first_run.check(overview, self.library.options())
 
     def _model_loaded(self, _loaded: bool) -> None:
         self._model_ready = True
         if self.status.message.text().startswith(LOADING_MODEL):
             self.status.say("")
-
-    def options(self) -> ops.IndexOptions:
-        """How to index, from the settings and this run's command-line choice of model."""
-        choice = self.model_override or ModelChoice(self.settings.get(s.BACKBONE), self.settings.get(s.PRETRAINED), self.settings.get(s.WEIGHTS))
-        return ops.IndexOptions(
-            choice.backbone,
-            choice.pretrained,
-            choice.weights,
-            self.settings.get(s.CODE_BITS),
-            self.settings.get(s.DEVICE),
-            cluster=self.settings.get(s.COMPUTE_ON),
-            read_text=self.settings.get(s.READ_TEXT) == "on",
-        )
 
     # -- overview: folders and numbers -----------------------------------------------------------
 
@@ -308,31 +245,6 @@ class MainWindow(QMainWindow):
 
     # -- first run -----------------------------------------------------------------------------
 
-    def _check_first_run(self, overview: ops.Overview) -> None:
-        options = self.options()
-        if overview.status.get("active_model") or options.explicit_model or self.first_run_policy != "ask":
-            self._first_run_checked((False, False))
-            return
-        self._first_run_state = "checking"
-        check = self.weights_cached
-        self.runner.run_in_background(
-            lambda ctx: (ops.needs_first_run(ctx, options, weights_cached=check), ops.hub_reachable(ctx)),
-            lane=IO,
-            label="checking for the model",
-            on_success=self._first_run_checked,
-            on_failure=lambda _e: self._first_run_checked((False, False)),
-        )
-
-    def _first_run_checked(self, answer: tuple[bool, bool]) -> None:
-        needed, reachable = answer
-        if self._first_run_state == "chosen":
-            return
-        self._first_run_state = "needed" if needed else "not_needed"
-        if needed:
-            self.show_first_run(reachable)
-        elif self._waiting_for_model:
-            self._index(self._take_waiting())
-
     def show_first_run(self, hub_reachable: Optional[bool] = None) -> FirstRunDialog:
         """Open the model dialog (window-modal, without blocking the event loop)."""
         if self._first_run_dialog is None:
@@ -348,23 +260,19 @@ class MainWindow(QMainWindow):
         self.settings.set(s.BACKBONE, choice.backbone)
         self.settings.set(s.PRETRAINED, choice.pretrained)
         self.settings.set(s.WEIGHTS, choice.weights)
-        self._first_run_state = "chosen"
         self.status.say(f"Using {choice.label}.", 8000)
-        if self._waiting_for_model:
-            self._index(self._take_waiting())
+        self.first_run.chosen()
 
     def _first_run_closed(self, _result: int) -> None:
         self._first_run_dialog = None
-        if self._first_run_state == "needed" and self._waiting_for_model:
-            waiting = self._take_waiting()
-            self.status.say(f"{len(waiting)} folder(s) added but not indexed: choose a model first (drop them again to retry).", 10000)
-            for folder in waiting:
-                self.sidebar.set_state(folder, "")
-            self.runner.run_in_background(lambda ctx: [ops.add_folder(ctx, f) for f in waiting], lane=WRITE, on_success=lambda _r: self.refresh_overview())
+        self.first_run.dialog_closed()
 
-    def _take_waiting(self) -> list[str]:
-        waiting, self._waiting_for_model = self._waiting_for_model, []
-        return waiting
+    def _indexing_put_off(self, waiting: list[str]) -> None:
+        """The model dialog closed without a choice: the folders that waited are added, not indexed."""
+        self.status.say(f"{len(waiting)} folder(s) added but not indexed: choose a model first (drop them again to retry).", 10000)
+        for folder in waiting:
+            self.sidebar.set_state(folder, "")
+        self.runner.run_in_background(lambda ctx: [ops.add_folder(ctx, f) for f in waiting], lane=WRITE, on_success=lambda _r: self.refresh_overview())
 
     # -- folders ----------------------------------------------------------------------------
 
@@ -378,41 +286,24 @@ class MainWindow(QMainWindow):
         fresh = []
         for folder in folders:
             path = str(Path(folder).expanduser().resolve())
-            if path not in self._indexing and path not in self._waiting_for_model and path not in fresh:
+            if path not in self.indexing.running and path not in self.first_run.waiting and path not in fresh:
                 fresh.append(path)
         if not fresh:
             return
-        if self._first_run_state in ("unknown", "checking", "needed"):
-            # The model is not settled yet: index once the user has chosen one.
-            self._waiting_for_model.extend(fresh)
+        if self.first_run.hold(fresh):  # the model is not settled yet: indexed once the user has chosen one
             for folder in fresh:
                 self.sidebar.set_state(folder, "waiting for a model")
-            if self._first_run_state == "needed":
-                self.show_first_run()
             return
-        self._index(fresh)
+        self.indexing.index(fresh)
 
     def rescan(self) -> None:
         """Re-scan every library folder (new, changed, moved and missing photos)."""
-        self._index([])
+        self.indexing.index([])
 
-    def _index(self, folders: list[str]) -> None:
-        for folder in folders or [""]:
-            name = Path(folder).name if folder else "the library"
-            job = self.runner.run_in_background(
-                partial(ops.index_folders, folders=[folder] if folder else [], options=self.options()),
-                lane=WRITE,
-                label=f"Indexing {name}",
-                show_progress=True,
-                on_progress=partial(self._index_progress, folder),
-                on_success=partial(self._indexed, name),
-                on_failure=partial(self._index_failed, name),
-                on_finished=partial(self._index_finished, folder),
-            )
-            self.status.track(job)
-            if folder:
-                self._indexing[folder] = job
-                self.sidebar.set_state(folder, "queued")
+    def _index_queued(self, folder: str, job: Job) -> None:
+        self.status.track(job)
+        if folder:
+            self.sidebar.set_state(folder, "queued")
         self._update_empty_state()
 
     def _index_progress(self, folder: str, event: ProgressEvent) -> None:
@@ -426,35 +317,32 @@ class MainWindow(QMainWindow):
             if self.last_page is None or self.last_page.distances is None:
                 self.run_query()
 
-    def _indexed(self, name: str, report) -> None:
-        message = f"Indexed {name}: {report.summary()}."
+    def _indexed(self, folder: str, report) -> None:
+        message = f"Indexed {folder_name(folder)}: {report.summary()}."
         if report.problems:
             message += f" {len(report.problems)} file(s) could not be read (see the folder's count)."
         self.status.say(message, 10000)
 
-    def _index_failed(self, name: str, error: BaseException) -> None:
+    def _index_failed(self, folder: str, error: BaseException) -> None:
         from engine.models.weights import WeightsUnavailable
 
-        if isinstance(error, WeightsUnavailable) and self.first_run_policy == "ask":
-            self._first_run_state = "needed"
-            self.show_first_run()
-        self.notify_error(f"Indexing {name} failed", str(error))
+        if isinstance(error, WeightsUnavailable):
+            self.first_run.weights_missing()
+        self.notify_error(f"Indexing {folder_name(folder)} failed", str(error))
 
     def _index_finished(self, folder: str, job: Job) -> None:
         if folder:
-            self._indexing.pop(folder, None)
             self.sidebar.set_state(folder, "")
         if job.outcome == "cancelled":
             self.status.say(f"{job.label}: cancelled (photos done so far are kept).", 8000)
-        self.codes_generation += 1  # the searcher reloads the codes at the next query
+        self.library.codes_changed()  # the searcher reloads the codes at the next query
         self.refresh_overview(then=lambda _overview: self.run_query())
         self.indexing_finished.emit(job)
-        if folder in self._changed_while_indexing:
-            self._changed_while_indexing.discard(folder)
-            self._index([folder])  # files changed on disk while this folder was being indexed
 
-    def _codes_changed(self) -> None:
-        self.codes_generation += 1
+    def _models_changed(self) -> None:
+        """Another model is active (or the list changed): reload codes, numbers and results."""
+        self.library.codes_changed()
+        self.refresh_overview(then=lambda _overview: self.run_query())
 
     def remove_folder(self, folder: str) -> None:
         """Forget a folder (after asking); its files are never touched."""
@@ -463,13 +351,11 @@ class MainWindow(QMainWindow):
             f"BitLens will forget {folder} and its photos' codes and tags.\n\nThe photos themselves stay where they are: no file is deleted or changed.",
         ):
             return
-        job = self._indexing.get(folder)
-        if job is not None:
-            job.cancel()
+        self.indexing.cancel(folder)
 
         def removed(count: int) -> None:
             self.status.say(f"Removed {folder} from the library ({count:,} photos forgotten; the files are untouched).", 10000)
-            self.codes_generation += 1
+            self.library.codes_changed()
             self.refresh_overview(then=lambda _overview: self.run_query())
 
         self.runner.run_in_background(partial(ops.remove_folder, folder=folder), lane=WRITE, label=f"Removing {Path(folder).name}", on_success=removed)
@@ -492,7 +378,7 @@ class MainWindow(QMainWindow):
         query = self.current_query()
         if self.overview is None:
             return  # the first overview runs the query when it arrives
-        if not self.overview.folders and not self._indexing and not self._waiting_for_model:
+        if not self.overview.folders and not self.indexing.busy and not self.first_run.waiting:
             self._show_page(ops.ResultPage(query=query))
             return
         if query.empty:
@@ -502,7 +388,7 @@ class MainWindow(QMainWindow):
             self._show_page(ops.ResultPage(query=query, reason="no_model"))
             return
         else:
-            job = partial(ops.search, query=query, codes_generation=self.codes_generation, device=self.options().device)
+            job = partial(ops.search, query=query, codes_generation=self.library.codes_generation, device=self.library.device)
             lane = SEARCH
             if not self._model_ready:
                 # The first search after a start waits for torch and the model (seconds): keep a grid
@@ -575,49 +461,12 @@ class MainWindow(QMainWindow):
     # -- empty states --------------------------------------------------------------------------
 
     def _update_empty_state(self) -> None:
-        page = self.last_page
         if self.results.rowCount() > 0:
             self.stack.setCurrentWidget(self.grid)
             return
-        busy = bool(self._indexing) or bool(self._waiting_for_model)
-        if self.overview is None:
-            self._show_message("Opening the library…", "", "", "")
-        elif not self.overview.folders and not busy:
-            self._show_message(
-                "Drop photo folders here",
-                "Drag folders from your file manager onto this window, or add one. BitLens reads them to build its index; "
-                "it never changes, moves or deletes your photos.",
-                "Add folder…",
-                "add",
-            )
-        elif busy and (page is None or not page.ids):
-            self._show_message("Indexing…", "Photos appear here as they are found; searching works as soon as the first folder is indexed.", "", "")
-        elif page is not None and page.reason == "no_model":
-            self._show_message("Not indexed yet", "Index a folder to search it: re-scan the library, or add a folder.", "Re-scan now", "rescan")
-        elif page is not None and page.reason == "error":
-            return  # _query_failed has said what went wrong
-        elif page is not None and page.query.radius is not None and not page.query.empty:
-            self._show_message(
-                "No close match",
-                f"No photo is within {page.query.radius} bits of this query. Move the closeness slider right, "
-                "or turn off “Close matches only”, to see the nearest ones anyway.",
-                "",
-                "",
-            )
-        elif page is not None and page.query.folder and page.query.empty:
-            self._show_message(
-                "No photos in this folder",
-                "The folder has no photos BitLens can read, or they are missing. Re-scan if you added some.",
-                "Re-scan now",
-                "rescan",
-            )
-        else:
-            self._show_message(
-                "No photos match",
-                "Try other words, choose “All photos” in the sidebar, or drop an example photo on the search bar.",
-                "Show all photos",
-                "all",
-            )
+        message = empty_message(self.overview, self.last_page, busy=self.indexing.busy or bool(self.first_run.waiting))
+        if message is not None:  # None: _query_failed has said what went wrong
+            self._show_message(*message)
 
     def _show_message(self, title: str, text: str, button: str, action: str) -> None:
         self.empty.set_message(title, text, button, action)
@@ -651,67 +500,18 @@ class MainWindow(QMainWindow):
         distance = index.data(Roles.DISTANCE) if index.isValid() else None
         if path != self.preview.path or path is None:
             self.preview.show_photo(path, distance, self.results.page.bits)
-            self._tag_the_selection()
+            self.preview.tag_photos(self.grid.selected_paths())
         elif refresh:
             self.preview.set_distance(distance, self.results.page.bits)
-
-    def _tag_the_selection(self) -> None:
-        """With several photos selected, "Your tags" adds to and removes from all of them."""
-        selected = self.grid.selected_paths()
-        editor = self.preview.tag_editor
-        if len(selected) > 1 and selected != editor.paths:
-            editor.set_photos(selected)
-            if self.preview.details is not None:  # the chips stay the current photo's
-                editor.set_user_tags([t["tag"] for t in self.preview.details.get("tags", []) if t["source"] == "user"])
-        elif len(selected) <= 1 and len(editor.paths) > 1:
-            editor.set_photos([self.preview.path] if self.preview.path else [])
-            self.preview._reload_details()
-
-    def open_photo(self, path: str):
-        """Open the photo in the system's viewer; when none opens it, show it larger here and say so."""
-        if self.open_url(QUrl.fromLocalFile(path)):
-            return None
-        from .viewer import PhotoViewer
-
-        self.status.say(f"No viewer opened {Path(path).name}: it is shown in BitLens instead.", 8000)
-        viewer = PhotoViewer(self.runner, path, self)
-        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        viewer.open()
-        self.viewer = viewer
-        return viewer
-
-    def open_folder_of(self, path: str) -> None:
-        """Open the folder that holds the photo in the file manager."""
-        if not self.open_url(QUrl.fromLocalFile(os.path.dirname(path))):
-            self.notify_error("The folder did not open", f"No file manager opened {os.path.dirname(path)}.")
 
     def show_duplicates(self):
         """Open the near-duplicates review (it never deletes files)."""
         from .duplicates_view import DuplicatesDialog
 
-        dialog = DuplicatesDialog(self)
+        dialog = DuplicatesDialog(self.library, self.photo_actions.open_folder_of, self.status.say, self)
         dialog.show()
         dialog.start()
         return dialog
-
-    def copy_path(self, path: str) -> None:
-        QGuiApplication.clipboard().setText(path)
-        self.status.say(f"Copied {path}", 4000)
-
-    def build_context_menu(self, path: str) -> QMenu:
-        """The grid's context menu for one photo (separate from showing it, for tests)."""
-        menu = QMenu(self)
-        menu.addAction("Find similar", lambda: self.find_similar(path))
-        menu.addSeparator()
-        menu.addAction("Open", lambda: self.open_photo(path))
-        menu.addAction("Open containing folder", lambda: self.open_folder_of(path))
-        menu.addAction("Copy path", lambda: self.copy_path(path))
-        return menu
-
-    def _context_menu(self, path: str, where: QPoint) -> None:
-        menu = self.build_context_menu(path)
-        menu.exec(where)
-        menu.deleteLater()
 
     def _focus_results(self) -> None:
         self.grid.setFocus()
@@ -720,13 +520,11 @@ class MainWindow(QMainWindow):
 
     # -- drops on the window ------------------------------------------------------------------
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+    def dragEnterEvent(self, event: QDragEnterEvent | QDragMoveEvent) -> None:
         if might_carry_something(event.mimeData()):
             event.acceptProposedAction()
 
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if might_carry_something(event.mimeData()):
-            event.acceptProposedAction()
+    dragMoveEvent = dragEnterEvent
 
     def dropEvent(self, event: QDropEvent) -> None:
         dropped = read_drop(event.mimeData())
@@ -746,19 +544,19 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from .settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self, open_library=self.library.root, runner=self.runner, backbone_in_use=self._backbone_in_use)
         dialog.finished.connect(lambda _r: self._apply_settings())
         dialog.open()
 
-    def open_training_wizard(self):
-        from .wizard.hook import open_training_wizard
+    def _backbone_in_use(self) -> Optional[str]:
+        model = self.overview.status.get("active_model") if self.overview is not None else None
+        return model["backbone"] if model else None
 
-        return open_training_wizard(self)
+    def open_training_wizard(self):
+        return self.models_menu.open_training_wizard()
 
     def open_models(self):
-        from .wizard.hook import open_models
-
-        return open_models(self)
+        return self.models_menu.open_models()
 
     def _apply_settings(self) -> None:
         size = self.settings.get(s.THUMBNAIL_SIZE)
@@ -780,7 +578,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Stop the workers first: a job must not call back into a window that is gone.
-        self._save_last_view()
+        save_last_view(self.settings, self, self.search, self.sidebar)
         self.status.say("Stopping background work…")
         self.watch.stop()
         self.runner.shutdown(wait=True)

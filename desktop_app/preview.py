@@ -221,6 +221,17 @@ class PreviewPane(QWidget):
         self._set_row_visible(self.distance, distance is not None)
         self.distance.setText("" if distance is None else f"{distance} of {bits} bits differ from the query" if bits else str(distance))
 
+    def tag_photos(self, selected: list[str]) -> None:
+        """With several photos selected, "Your tags" adds to and removes from all of them."""
+        editor = self.tag_editor
+        if len(selected) > 1 and selected != editor.paths:
+            editor.set_photos(selected)
+            if self.details is not None:  # the chips stay the current photo's
+                editor.set_user_tags([t["tag"] for t in self.details.get("tags", []) if t["source"] == "user"])
+        elif len(selected) <= 1 and len(editor.paths) > 1:
+            editor.set_photos([self.path] if self.path else [])
+            self._reload_details()
+
     def _reload_details(self, path: Optional[str] = None) -> None:
         """Show the photo's tags again (after a tag edit or an accepted suggestion)."""
         path = self.path if path is None else path

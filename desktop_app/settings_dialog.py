@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -24,15 +24,30 @@ from PySide6.QtWidgets import (
 from . import settings as s
 
 if TYPE_CHECKING:
-    from .models_dialog import ModelsDialog
+    from .jobs import JobRunner
+    from .weight_files_dialog import WeightFilesDialog
 
 
 class SettingsDialog(QDialog):
-    """One editor per declared setting; OK stores them all."""
+    """One editor per declared setting; OK stores them all.
 
-    def __init__(self, settings: s.Settings, parent: Optional[QWidget] = None) -> None:
+    Opened from a window, it also gets the open library's folder (to say which library is open
+    now), the job runner (for the Model files… dialog) and the backbone the library uses.
+    """
+
+    def __init__(
+        self,
+        settings: s.Settings,
+        parent: Optional[QWidget] = None,
+        open_library: Optional[Path] = None,
+        runner: Optional["JobRunner"] = None,
+        backbone_in_use: Callable[[], Optional[str]] = lambda: None,
+    ) -> None:
         super().__init__(parent)
         self.settings = settings
+        self.open_library = open_library
+        self.runner = runner
+        self.backbone_in_use = backbone_in_use
         self.setWindowTitle("BitLens settings")
         self.setMinimumWidth(520)
         self._editors: dict[str, tuple[s.Setting, QWidget]] = {}
@@ -53,11 +68,10 @@ class SettingsDialog(QDialog):
             form.addRow("", self.library_note)
         layout.addWidget(note)
         self.models_button: Optional[QPushButton] = None
-        runner = getattr(parent, "runner", None)  # the main window's job runner, when there is one
         if runner is not None:
             self.models_button = QPushButton("Model files…", self)
             self.models_button.setToolTip("Download CLIP weights, or import a weights file copied from elsewhere")
-            self.models_button.clicked.connect(lambda: self.open_models(runner))
+            self.models_button.clicked.connect(lambda: self.open_models())
             layout.addWidget(self.models_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(buttons)
 
@@ -97,12 +111,9 @@ class SettingsDialog(QDialog):
 
     def _open_library_note(self, stored: str) -> Optional[QLabel]:
         """Which library is open now: the setting may say "default" while --library or $BITLENS_HOME chose another."""
-        window = self.parent()
-        if window is None or not hasattr(window, "library_location"):
+        open_now = self.open_library
+        if open_now is None:
             return None
-        from engine.paths import library_paths
-
-        open_now = library_paths(window.library_location).root
         text = f"Open now: {open_now}"
         if stored and Path(stored).expanduser().resolve() != open_now:
             text += " (chosen for this run by --library or $BITLENS_HOME)"
@@ -128,12 +139,11 @@ class SettingsDialog(QDialog):
         self._editors[setting.key] = (setting, combo)
         return combo
 
-    def open_models(self, runner) -> "ModelsDialog":
-        from .models_dialog import ModelsDialog
+    def open_models(self) -> "WeightFilesDialog":
+        from .weight_files_dialog import WeightFilesDialog
 
-        overview = getattr(self.parent(), "overview", None)
-        model = overview.status.get("active_model") if overview is not None else None
-        dialog = ModelsDialog(runner, parent=self, in_use=model["backbone"] if model else None)
+        assert self.runner is not None, "the Model files… button is there only with a runner"
+        dialog = WeightFilesDialog(self.runner, parent=self, in_use=self.backbone_in_use())
         dialog.open()
         return dialog
 

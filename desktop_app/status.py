@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
@@ -10,6 +10,9 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 from engine.jobs import ProgressEvent
 
 from .jobs import Job
+
+if TYPE_CHECKING:
+    from .operations import ResultPage
 
 STAGES = {
     "scan": "Scanning",
@@ -25,6 +28,17 @@ STAGES = {
 
 def plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def describe_page(page: "ResultPage") -> str:
+    """The status line for a result page: the number of photos in the grid, and of how many matches."""
+    count = len(page.ids)
+    if page.distances is not None and count < page.searched:
+        shown = f"Top {count:,} of {page.searched:,} matching photos"
+    else:
+        shown = "No photos" if not count else f"{count:,} photo{'' if count == 1 else 's'}"
+    order = {"date": " (newest first)", "date-asc": " (oldest first)"}.get(page.query.sort, " (nearest first)" if page.distances is not None else "")
+    return f"{shown} — {page.query.describe()}" + (order if count else "")
 
 
 def describe_status(status: dict) -> str:

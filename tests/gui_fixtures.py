@@ -72,7 +72,7 @@ def make_window(qtbot, gui_settings, tmp_path: Path):
         start: bool = True,
     ) -> MainWindow:
         window = MainWindow(gui_settings, str(library or tmp_path / "library"), model_override=model, first_run=first_run, weights_cached=weights_cached)
-        window.open_url = lambda url: window.errors.append(f"opened {url.toLocalFile()}") or True
+        window.photo_actions.open_url = lambda url: window.errors.append(f"opened {url.toLocalFile()}") or True
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)

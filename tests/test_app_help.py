@@ -66,8 +66,8 @@ def test_about_shows_versions_and_the_device(qtbot, make_window) -> None:
     from engine import __version__
 
     window = make_window()
-    window.help_actions["about"].trigger()
-    dialog = window.about_dialog
+    window.help.actions["about"].trigger()
+    dialog = window.help.about_dialog
     qtbot.waitUntil(lambda: dialog.loaded, timeout=WAIT_MS)
     shown = {key: label.text() for key, label in dialog._labels.items()}
     assert shown["bitlens"] == __version__
@@ -83,8 +83,8 @@ def test_report_a_problem_keeps_paths_out_unless_allowed(qtbot, make_window, ind
     qtbot.waitUntil(lambda: window.overview is not None and window.overview.status["photos"] > 0, timeout=WAIT_MS)
     broken = photos / "Camera Roll" / "DSC01234.jpg"
     window.notify_error("Indexing failed", f"cannot read {broken}: truncated file")
-    window.help_actions["report"].trigger()
-    dialog = window.report_dialog
+    window.help.actions["report"].trigger()
+    dialog = window.help.report_dialog
     qtbot.waitUntil(lambda: "device" in dialog._versions, timeout=WAIT_MS)  # torch's part of the versions
     dialog._choose_path = lambda _parent, _suggested: str(tmp_path / "report.json")
     dialog.save_button.click()
@@ -99,8 +99,8 @@ def test_report_a_problem_keeps_paths_out_unless_allowed(qtbot, make_window, ind
     for tag in ("waves", "sand", "beach"):  # photo content (tags, names) never goes in
         assert tag not in text.lower(), tag
 
-    window.help_actions["report"].trigger()
-    dialog = window.report_dialog
+    window.help.actions["report"].trigger()
+    dialog = window.help.report_dialog
     dialog.include_paths.setChecked(True)
     assert str(library) in dialog.preview.toPlainText()  # the preview shows what will be written
     dialog.write_to(tmp_path / "with-paths.json")
@@ -125,7 +125,7 @@ def test_model_files_dialog_in_the_settings_downloads_into_the_shared_cache(qtbo
     window.open_settings()
     settings_dialog = window.findChildren(SettingsDialog)[-1]
     assert settings_dialog.models_button is not None and settings_dialog.models_button.toolTip()
-    models = settings_dialog.open_models(window.runner)
+    models = settings_dialog.open_models()
     qtbot.waitUntil(lambda: models.models.count() > 0, timeout=WAIT_MS)
     assert models.selected_name() == MODEL.name  # the recommended one is preselected
     assert not models.models.currentItem().text().startswith("✓")

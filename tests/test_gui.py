@@ -197,7 +197,7 @@ def test_drop_folder_indexes_then_typing_fills_grid(qtbot, make_window, photo_tr
 
     with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS) as finished:
         drop_urls(window, [photo_tree])
-        assert str(photo_tree.resolve()) in window._indexing  # queued at once, indexed in the background
+        assert str(photo_tree.resolve()) in window.indexing.running  # queued at once, indexed in the background
     assert finished.args[0].outcome == "ok"
     qtbot.waitUntil(lambda: window.overview is not None and window.overview.status["photos"] == 9, timeout=WAIT_MS)
     assert "9 photos" in window.sidebar.list.topLevelItem(1).text(0)
@@ -260,7 +260,7 @@ def test_find_similar_and_the_other_menu_actions(qtbot, make_window, indexed_lib
     window = make_window(library)
     wait_results(qtbot, window)
     path = window.results.path_at(4)
-    menu = window.build_context_menu(path)
+    menu = window.photo_actions.build_context_menu(path)
     actions = {a.text(): a for a in menu.actions() if a.text()}
     assert list(actions) == ["Find similar", "Open", "Open containing folder", "Copy path"]
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS, check_params_cb=ranked):
@@ -341,7 +341,7 @@ def test_first_run_dialog_offline_says_so_and_offers_tiny(qtbot, make_window, tm
     texts = " ".join(label.text() for label in dialog.findChildren(type(dialog.download_state)))
     assert "random weights" in texts and "Low quality" in texts
     drop_urls(window, [photo_tree])  # waits for the model choice
-    assert window._waiting_for_model
+    assert window.first_run.waiting
     with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS):
         dialog.tiny_button.click()
     from desktop_app import settings as s
@@ -353,7 +353,7 @@ def test_first_run_dialog_offline_says_so_and_offers_tiny(qtbot, make_window, tm
 
 def test_first_run_dialog_not_shown_when_weights_are_cached(qtbot, make_window):
     window = make_window(model=None, first_run="ask", weights_cached=lambda: True)
-    qtbot.waitUntil(lambda: window._first_run_state == "not_needed", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.first_run.state == "not_needed", timeout=WAIT_MS)
     assert window._first_run_dialog is None
 
 
@@ -387,7 +387,7 @@ def test_folder_dropped_on_search_bar_is_added_and_cancel_stops_indexing(qtbot, 
     window = make_window()
     with qtbot.waitSignal(window.indexing_finished, timeout=WAIT_MS) as finished:
         drop_urls(window.search.field, [photos])  # a folder on the search bar still means "add it"
-        assert str(photos.resolve()) in window._indexing
+        assert str(photos.resolve()) in window.indexing.running
         qtbot.waitUntil(lambda: window.status.cancel.isVisible(), timeout=WAIT_MS)
         window.status.cancel.click()
     assert finished.args[0].outcome == "cancelled"

@@ -75,11 +75,9 @@ def test_a_word_in_the_photo_finds_it_and_the_preview_outlines_the_text(qtbot, m
 
 
 def test_text_in_the_photo_is_a_tag_source_the_wizard_can_untick(qtbot, make_window, text_library):
-    from desktop_app.wizard.hook import open_training_wizard
-
     _, library = text_library
     window = make_window(library)
-    wizard = open_training_wizard(window)
+    wizard = window.models_menu.open_training_wizard()
     page = wizard.data_page
     box = page.sources["ocr"]
     assert box.text() == "text in the photo" and box.isChecked()

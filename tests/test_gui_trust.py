@@ -238,7 +238,7 @@ def test_model_files_lists_the_model_in_use_and_keeps_a_download_error(qtbot, ma
     window = make_window(library)
     window.open_settings()
     settings_dialog = window.findChildren(SettingsDialog)[-1]
-    models = settings_dialog.open_models(window.runner)
+    models = settings_dialog.open_models()
     qtbot.waitUntil(lambda: models.models.count() > 1, timeout=WAIT_MS)
     texts = [models.models.item(i).text() for i in range(models.models.count())]
     assert any("tiny" in t and "in use" in t for t in texts), texts
@@ -428,13 +428,13 @@ def test_enter_shows_the_photo_in_the_app_when_no_viewer_opens_it(qtbot, make_wi
     _photos, library = indexed_library
     window = make_window(library)
     next_page(qtbot, window)
-    window.open_url = lambda url: False  # no external viewer on this computer
+    window.photo_actions.open_url = lambda url: False  # no external viewer on this computer
     window.grid.setFocus()
     window.grid.setCurrentIndex(window.results.index(0))
     from PySide6.QtCore import Qt
 
     qtbot.keyClick(window.grid, Qt.Key.Key_Return)
-    viewer = window.viewer
+    viewer = window.photo_actions.viewer
     assert viewer is not None and viewer.isVisible()
     qtbot.waitUntil(lambda: viewer.image.pixmap() is not None and not viewer.image.pixmap().isNull(), timeout=WAIT_MS)
     assert "shown in BitLens" in window.status.message.text()
@@ -442,6 +442,6 @@ def test_enter_shows_the_photo_in_the_app_when_no_viewer_opens_it(qtbot, make_wi
     # a file that cannot be read: the viewer says so on screen
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a picture")
-    viewer = window.open_photo(str(broken))
+    viewer = window.photo_actions.open_photo(str(broken))
     qtbot.waitUntil(lambda: viewer.failed is not None, timeout=WAIT_MS)
     assert "cannot be opened" in viewer.image.text()

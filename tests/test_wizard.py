@@ -79,9 +79,7 @@ def wait_page(qtbot, wizard, page_id: int) -> None:
 
 def go_to_training(qtbot, window, epochs: int = EPOCHS):
     """Open the wizard from the menu's action and walk Data and Model; training starts."""
-    from desktop_app.wizard.hook import open_training_wizard
-
-    wizard = open_training_wizard(window, overrides=FAST, default_epochs=epochs)
+    wizard = window.models_menu.open_training_wizard(overrides=FAST, default_epochs=epochs)
     qtbot.waitUntil(lambda: wizard.data_page.isComplete(), timeout=WAIT_MS)
     wizard.next()
     wait_page(qtbot, wizard, wizard.MODEL)
@@ -128,7 +126,7 @@ def test_wizard_trains_evaluates_and_activates(qtbot, make_window, tagged_librar
     qtbot.waitUntil(lambda: wizard.model_page.estimate_seconds is not None, timeout=WAIT_MS)
     assert 0 < wizard.model_page.estimate_seconds < 600
 
-    session = wizard.session
+    session = wizard.plan.session
     page = wizard.train_page
     qtbot.waitUntil(lambda: session.state != "running", timeout=WAIT_MS)
     assert session.state == "ok", session.error
@@ -174,7 +172,7 @@ def test_cancel_keeps_the_previous_model_and_search(qtbot, make_window, tagged_l
     window = make_window(library)
     old = engine_models(library)
     wizard = go_to_training(qtbot, window, epochs=200)
-    session = wizard.session
+    session = wizard.plan.session
     qtbot.waitUntil(lambda: len(session.steps) >= 2, timeout=WAIT_MS)
     # meanwhile the status bar shows the run, and the window still answers searches
     assert window.status.job_label.isVisible() and "Training" in window.status.job_label.text()
@@ -193,7 +191,7 @@ def test_closing_the_wizard_keeps_training_with_progress_in_the_status_bar(qtbot
     _, library = tagged_library
     window = make_window(library)
     wizard = go_to_training(qtbot, window, epochs=6)
-    session = wizard.session
+    session = wizard.plan.session
     qtbot.waitUntil(lambda: len(session.steps) >= 1, timeout=WAIT_MS)
     wizard.close()
     assert not wizard.isVisible() and session.running
@@ -221,8 +219,8 @@ def test_no_tagged_photos_gives_a_clear_message(qtbot, make_window, tmp_path):
     wizard = go_to_training(qtbot, window)
     data_page = wizard.data_page
     assert data_page.overview.usable_photos == 0 and "training needs at least 20" in data_page.warnings.text()
-    qtbot.waitUntil(lambda: wizard.session.state != "running", timeout=WAIT_MS)
-    assert wizard.session.state == "failed"
+    qtbot.waitUntil(lambda: wizard.plan.session.state != "running", timeout=WAIT_MS)
+    assert wizard.plan.session.state == "failed"
     text = wizard.train_page.status.text()
     assert "Training could not start" in text and "have tags" in text
     assert not wizard.button(wizard.WizardButton.NextButton).isEnabled()
@@ -230,13 +228,11 @@ def test_no_tagged_photos_gives_a_clear_message(qtbot, make_window, tmp_path):
 
 
 def test_default_epochs_shrink_for_a_large_library_but_a_chosen_number_stays(qtbot, make_window, tagged_library):
-    from desktop_app.wizard.hook import open_training_wizard
-
     _, home = tagged_library
     window = make_window(home)
     # 36 photos in batches of 12 are 3 steps a pass; a budget of 12 steps allows 4 passes of the config's 30
     budget = {**FAST, "training": {**FAST["training"], "max_steps": 12, "min_epochs": 2}}
-    wizard = open_training_wizard(window, overrides=budget)
+    wizard = window.models_menu.open_training_wizard(overrides=budget)
     qtbot.waitUntil(lambda: wizard.data_page.isComplete(), timeout=WAIT_MS)
     wizard.next()
     wait_page(qtbot, wizard, wizard.MODEL)
@@ -250,14 +246,12 @@ def test_default_epochs_shrink_for_a_large_library_but_a_chosen_number_stays(qtb
 
 
 def test_engine_refusing_an_effort_is_said_plainly(qtbot, make_window, tagged_library, monkeypatch):
-    from desktop_app.wizard.hook import open_training_wizard
-
     # an engine build that trains only the head (e.g. without pixel access)
     monkeypatch.setattr("engine.training.lifecycle.EFFORTS", ("head",))
     missing = ["finetune"]
     _, library = tagged_library
     window = make_window(library)
-    wizard = open_training_wizard(window, overrides=FAST, default_epochs=1)
+    wizard = window.models_menu.open_training_wizard(overrides=FAST, default_epochs=1)
     qtbot.waitUntil(lambda: wizard.data_page.isComplete(), timeout=WAIT_MS)
     wizard.next()
     qtbot.waitUntil(lambda: wizard.model_page.isComplete(), timeout=WAIT_MS)
@@ -265,11 +259,11 @@ def test_engine_refusing_an_effort_is_said_plainly(qtbot, make_window, tagged_li
     assert "not available in this version" in wizard.model_page.effort_buttons[missing[0]].text()
     assert "cannot train" in wizard.model_page.estimate_label.text()
     wizard.next()
-    qtbot.waitUntil(lambda: wizard.session is not None and wizard.session.state == "failed", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: wizard.plan.session is not None and wizard.plan.session.state == "failed", timeout=WAIT_MS)
     assert "The engine refused" in wizard.train_page.status.text() and missing[0] in wizard.train_page.status.text()
 
 
-def test_models_dialog_renames_deletes_and_protects_the_active_model(qtbot, make_window, tagged_library):
+def test_trained_models_dialog_renames_deletes_and_protects_the_active_model(qtbot, make_window, tagged_library):
     from engine.facade import BitLens
 
     from engine.training.lifecycle import train_model

@@ -118,7 +118,7 @@ def main() -> int:
 
     if not args.reuse_library:
         take_indexing(window, args, wait, grab, thumbnails_done)
-    wait(lambda: not window._indexing and window.has_model, timeout=1800, settle=1.0)
+    wait(lambda: not window.indexing.busy and window.has_model, timeout=1800, settle=1.0)
     window.search.set_text(args.query)
     wait(lambda: window.last_page is not None and window.last_page.distances is not None and window.last_page.query.text == args.query)
     window.sidebar.list.expandAll()  # the folder's albums (sub-folders) in the sidebar tree

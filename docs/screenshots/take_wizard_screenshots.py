@@ -38,7 +38,6 @@ def main() -> int:
     from desktop_app import settings as s
     from desktop_app.first_run import ModelChoice
     from desktop_app.mainwindow import MainWindow
-    from desktop_app.wizard.hook import open_training_wizard
     from engine.library.library import Library
     from engine.models.backbones import BackboneSpec
 
@@ -80,7 +79,7 @@ def main() -> int:
 
     window.start()
     wait(lambda: window.overview is not None, settle=0.5)
-    wizard = open_training_wizard(window, default_epochs=args.epochs or None)
+    wizard = window.models_menu.open_training_wizard(default_epochs=args.epochs or None)
     wizard.move(60, 40)
     wizard.resize(1100, 700)
     wait(lambda: wizard.data_page.isComplete(), settle=0.5)
@@ -91,7 +90,7 @@ def main() -> int:
     grab("wizard-model", wizard)
 
     wizard.next()
-    session = wizard.session
+    session = wizard.plan.session
     wait(lambda: len(session.epochs) >= max(2, args.epochs // 2) or not session.running, settle=0.2)
     grab("wizard-train", wizard)
     wait(lambda: not session.running)

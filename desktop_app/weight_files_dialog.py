@@ -1,4 +1,4 @@
-"""Backbone weights from the settings: which are here, download one, import a file."""
+"""Settings → Model files…: the backbone (CLIP) weight files here and downloadable; download one, import a file."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from . import operations as ops
 from .jobs import IO, Job, JobRunner
 
 
-class ModelsDialog(QDialog):
+class WeightFilesDialog(QDialog):
     """Lists backbone weights (here or downloadable) and runs the weights manager's actions."""
 
     def __init__(

@@ -1,4 +1,4 @@
-"""The Models dialog: every code model with its numbers; activate, rename, delete."""
+"""Models → Models…: the library's code models (trained or ITQ) with their numbers; activate, rename, delete."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def metric_text(metrics: dict) -> str:
     return " · ".join(parts) or "—"
 
 
-class ModelsDialog(QDialog):
+class TrainedModelsDialog(QDialog):
     """Lists the library's models; the active one cannot be deleted."""
 
     models_changed = Signal()  # a model was activated, renamed or deleted
