@@ -30,7 +30,7 @@ class Dropped:
 
 def is_photo(path: str) -> bool:
     """Whether a file has an extension the library can index."""
-    from engine.library.formats import SUPPORTED_EXTENSIONS
+    from engine.facade import SUPPORTED_EXTENSIONS
 
     return os.path.splitext(path)[1].lower() in SUPPORTED_EXTENSIONS
 

@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.library.report import printable_path
+from engine.facade import printable_path
 
 from .jobs import SEARCH
 from .library_context import LibraryContext
 
 if TYPE_CHECKING:
-    from engine.search.duplicates import DuplicateGroup, DuplicatePhoto
+    from engine.facade import DuplicateGroup, DuplicatePhoto
 
     from .jobs import JobContext
 
@@ -44,22 +44,19 @@ LIST_ICON_SIDE = 56
 SLIDER_FLOOR = 80  # percent: below this, pixel fingerprints of unrelated photos start to meet
 
 
-def load_groups(ctx: "JobContext", codes_generation: int, device: str = "auto", min_similarity: Optional[float] = None) -> list["DuplicateGroup"]:
+def load_groups(ctx: "JobContext", device: str = "auto", min_similarity: Optional[float] = None) -> list["DuplicateGroup"]:
     """Runs off the GUI thread: the duplicate groups not yet resolved in the review."""
-    from engine.search.duplicates import DEFAULT_MIN_SIMILARITY, Review, find_duplicates
-
     from . import operations as ops
 
-    searcher = ops._searcher(ctx, codes_generation, device)  # noqa: SLF001 - the worker's shared searcher
+    searcher = ops.shared_searcher(ctx, device)
     if searcher is None:
         return []
-    similarity = DEFAULT_MIN_SIMILARITY if min_similarity is None else min_similarity
-    return find_duplicates(searcher, min_similarity=similarity, review=Review(ctx.library.paths.root))
+    return ctx.library.find_duplicates(searcher, min_similarity)
 
 
 def _scaled(path: str, side: int) -> QPixmap:
     """The photo upright and scaled to fit `side`, by the engine's decoder (HEIC, RAW, any file name); empty if unreadable."""
-    from engine.pixels.decode import DecodeError
+    from engine.facade import DecodeError
 
     from .thumbnails import load_scaled
 
@@ -111,7 +108,7 @@ class DuplicatesDialog(QDialog):
     loaded = Signal(int)  # number of groups shown
 
     def __init__(self, library: LibraryContext, open_folder: Callable[[str], None], say: Callable[[str, int], None], parent: Optional[QWidget] = None) -> None:
-        from engine.search.duplicates import DEFAULT_MIN_SIMILARITY
+        from engine.facade import DEFAULT_MIN_SIMILARITY
 
         super().__init__(parent)
         self.library = library
@@ -162,7 +159,7 @@ class DuplicatesDialog(QDialog):
 
     @property
     def review(self):
-        from engine.search.duplicates import Review
+        from engine.facade import Review
 
         return Review(self.library.root)
 
@@ -175,7 +172,7 @@ class DuplicatesDialog(QDialog):
 
     def start(self) -> None:
         self.note.setText("Looking for near-duplicates…")
-        job = partial(load_groups, codes_generation=self.library.codes_generation, device=self.library.device, min_similarity=self.min_similarity)
+        job = partial(load_groups, device=self.library.device, min_similarity=self.min_similarity)
         self.library.runner.run_in_background(
             job,
             lane=SEARCH,
@@ -239,7 +236,7 @@ class DuplicatesDialog(QDialog):
     # -- deciding --------------------------------------------------------------------------
 
     def keep(self, path: str) -> None:
-        from engine.search.duplicates import DuplicateGroup
+        from engine.facade import DuplicateGroup
 
         row = self.list.currentRow()
         group = self.groups[row]
@@ -250,7 +247,7 @@ class DuplicatesDialog(QDialog):
         self.say(f"Kept {printable_path(Path(path).name)}; the others are out of this review (Undo brings them back)", 6000)
 
     def forget(self, path: str) -> None:
-        from engine.search.duplicates import DuplicateGroup
+        from engine.facade import DuplicateGroup
 
         row = self.list.currentRow()
         group = self.groups[row]

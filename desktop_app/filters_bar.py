@@ -7,8 +7,8 @@ from typing import Optional
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QSlider, QWidget
 
-from engine.search.cutoff import default_radius
-from engine.search.filters import FilterError, Filters, parse_date
+from engine.facade import default_radius
+from engine.facade import FilterError, Filters, parse_date
 
 from .flow_layout import FlowLayout
 
@@ -119,7 +119,7 @@ class FiltersBar(QWidget):
 
     def set_formats(self, formats: list[str]) -> None:
         """Offer only the file types the library has (Pillow format names); keeps the choice if still there."""
-        from engine.search.filters import TYPE_ALIASES
+        from engine.facade import TYPE_ALIASES
 
         present = {name.upper() for name in formats}
         if "MPO" in present:

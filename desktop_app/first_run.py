@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.jobs import ProgressEvent
-from engine.models.catalog import DEFAULT, DEFAULT_ARCH
+from engine.facade import DEFAULT_MODEL as DEFAULT, DEFAULT_ARCH
 
 from . import operations as ops
 from .jobs import IO, Job, JobRunner

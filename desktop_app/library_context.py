@@ -14,13 +14,12 @@ from .jobs import JobRunner
 
 
 class LibraryContext:
-    """The runner that works on the open library, its folder, how to index it, the device searches run on, and its codes' generation."""
+    """The runner that works on the open library, its folder, how to index it and the device searches run on."""
 
     def __init__(self, runner: JobRunner, settings: s.Settings, model_override: Optional[ModelChoice] = None) -> None:
         self.runner = runner
         self.settings = settings
         self.model_override = model_override  # this run's command-line choice of model
-        self.codes_generation = 0  # raised when codes change: the next search reloads them
 
     @property
     def location(self) -> Optional[str]:
@@ -34,9 +33,6 @@ class LibraryContext:
     @property
     def device(self) -> str:
         return self.settings.get(s.DEVICE)
-
-    def codes_changed(self) -> None:
-        self.codes_generation += 1
 
     def options(self) -> ops.IndexOptions:
         """How to index, from the settings and this run's command-line choice of model."""

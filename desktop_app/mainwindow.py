@@ -121,10 +121,8 @@ class MainWindow(QMainWindow):
         self.sidebar.remove_requested.connect(self.remove_folder)
         self.sidebar.folder_selected.connect(lambda _folder: self.run_query())
         self.preview = PreviewPane(self.runner, self)
-        # a tag edit can re-code the photo (fused codes): the next query reloads the codes
-        self.preview.tag_editor.changed.connect(self.library.codes_changed)
-        self.preview.suggestions.tags_changed.connect(lambda _path: self.library.codes_changed())
-        self.preview.suggestions.generation = lambda: self.library.codes_generation
+        # the user's tags changed: suggestions are learned again (a re-coded photo reaches search through the codes version)
+        self.preview.tag_editor.changed.connect(self.preview.suggestions.tags_edited)
         self.splitter = PaneSplitter(self.sidebar, centre, self.preview, self)
         self.setCentralWidget(self.splitter)
         self.status = StatusPanel(self.statusBar())
@@ -210,7 +208,7 @@ class MainWindow(QMainWindow):
         restore_last_view(self.settings, self.search, self.sidebar, overview)
         self.run_query()
         self.runner.run_in_background(
-            partial(ops.warm_up, codes_generation=self.library.codes_generation, device=self.library.device),
+            partial(ops.warm_up, device=self.library.device),
             lane=SEARCH,
             label="loading the model",
             on_success=self._model_loaded,
@@ -324,7 +322,7 @@ class MainWindow(QMainWindow):
         self.status.say(message, 10000)
 
     def _index_failed(self, folder: str, error: BaseException) -> None:
-        from engine.models.weights import WeightsUnavailable
+        from engine.facade import WeightsUnavailable
 
         if isinstance(error, WeightsUnavailable):
             self.first_run.weights_missing()
@@ -335,13 +333,11 @@ class MainWindow(QMainWindow):
             self.sidebar.set_state(folder, "")
         if job.outcome == "cancelled":
             self.status.say(f"{job.label}: cancelled (photos done so far are kept).", 8000)
-        self.library.codes_changed()  # the searcher reloads the codes at the next query
         self.refresh_overview(then=lambda _overview: self.run_query())
         self.indexing_finished.emit(job)
 
     def _models_changed(self) -> None:
-        """Another model is active (or the list changed): reload codes, numbers and results."""
-        self.library.codes_changed()
+        """Another model is active (or the list changed): reload numbers and results (the searcher follows the codes version)."""
         self.refresh_overview(then=lambda _overview: self.run_query())
 
     def remove_folder(self, folder: str) -> None:
@@ -355,7 +351,6 @@ class MainWindow(QMainWindow):
 
         def removed(count: int) -> None:
             self.status.say(f"Removed {folder} from the library ({count:,} photos forgotten; the files are untouched).", 10000)
-            self.library.codes_changed()
             self.refresh_overview(then=lambda _overview: self.run_query())
 
         self.runner.run_in_background(partial(ops.remove_folder, folder=folder), lane=WRITE, label=f"Removing {Path(folder).name}", on_success=removed)
@@ -388,7 +383,7 @@ class MainWindow(QMainWindow):
             self._show_page(ops.ResultPage(query=query, reason="no_model"))
             return
         else:
-            job = partial(ops.search, query=query, codes_generation=self.library.codes_generation, device=self.library.device)
+            job = partial(ops.search, query=query, device=self.library.device)
             lane = SEARCH
             if not self._model_ready:
                 # The first search after a start waits for torch and the model (seconds): keep a grid

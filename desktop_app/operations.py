@@ -111,10 +111,11 @@ def browse(ctx: "JobContext", query: Query) -> ResultPage:
     return ResultPage(query=query, ids=[r[0] for r in rows], paths=[r[1] for r in rows], searched=len(rows))
 
 
-def _searcher(ctx: "JobContext", codes_generation: int, device: str):
-    """This worker's searcher, rebuilt when the library's codes changed since it was made."""
+def shared_searcher(ctx: "JobContext", device: str):
+    """This worker's searcher, rebuilt when what a search ranks changed since it was made (the engine's codes version)."""
     state = ctx.state
-    if state.get("generation") != codes_generation or "searcher" not in state:
+    version = ctx.library.codes_version()
+    if state.get("codes_version") != version or "searcher" not in state:
         from engine.facade import SearchError
 
         old = state.get("searcher")
@@ -124,14 +125,14 @@ def _searcher(ctx: "JobContext", codes_generation: int, device: str):
             searcher = None
         if searcher is not None and old is not None:
             searcher.adopt_backbone(old)  # same model: keep the loaded backbone (seconds to build)
-        state["searcher"], state["generation"] = searcher, codes_generation
+        state["searcher"], state["codes_version"] = searcher, version
     return state["searcher"]
 
 
-def search(ctx: "JobContext", query: Query, codes_generation: int, device: str = "auto", limit: Optional[int] = None) -> ResultPage:
+def search(ctx: "JobContext", query: Query, device: str = "auto", limit: Optional[int] = None) -> ResultPage:
     """Rank the library by Hamming distance to a text or image query."""
     import_torch()
-    searcher = _searcher(ctx, codes_generation, device)
+    searcher = shared_searcher(ctx, device)
     if searcher is None:
         return ResultPage(query=query, reason="no_model")
     ctx.check()  # a newer query may have arrived while the searcher loaded
@@ -160,10 +161,10 @@ def photo_details(ctx: "JobContext", path: str) -> Optional[dict]:
     return ctx.library.photo(path)
 
 
-def warm_up(ctx: "JobContext", codes_generation: int, device: str = "auto") -> bool:
+def warm_up(ctx: "JobContext", device: str = "auto") -> bool:
     """Import torch and open_clip and load the searcher's model before the first query needs it."""
     import_torch()
-    searcher = _searcher(ctx, codes_generation, device)
+    searcher = shared_searcher(ctx, device)
     if searcher is None:
         import open_clip  # noqa: F401 - the import alone takes seconds; do it now, not at index time
 

@@ -9,7 +9,7 @@ from typing import Any, Generic, Optional, Sequence, TypeVar
 
 from PySide6.QtCore import QSettings
 
-from engine.models.catalog import DEFAULT_ARCH
+from engine.facade import DEFAULT_ARCH
 
 T = TypeVar("T", str, int)
 

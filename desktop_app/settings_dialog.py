@@ -125,7 +125,7 @@ class SettingsDialog(QDialog):
 
     def _backbone_editor(self, setting: s.Setting, value: str) -> QComboBox:
         """The offered models (one multilingual) to pick from; any open_clip name or config .json may be typed."""
-        from engine.models.catalog import CHOICES, DEFAULT_ARCH
+        from engine.facade import MODEL_CHOICES as CHOICES, DEFAULT_ARCH
 
         combo = QComboBox(self)
         combo.setEditable(True)

@@ -13,7 +13,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
-    from engine.library.library import FolderInfo
+    from engine.facade import FolderInfo
 
 ALL_PHOTOS = "All photos"
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from .jobs import SEARCH, WRITE
 
 if TYPE_CHECKING:
-    from engine.search.suggest import Suggestion
+    from engine.facade import Suggestion
 
     from .jobs import JobContext, JobRunner
 
@@ -18,18 +18,16 @@ LIMIT = 4
 MIN_CONFIDENCE = 0.3
 
 
-def suggestions_for(ctx: "JobContext", path: str, codes_generation: int, tags_version: int, device: str = "auto") -> list["Suggestion"]:
-    """Off the GUI thread: suggestions for one photo (the suggester is rebuilt when codes or tags change)."""
-    from engine.search.suggest import TagSuggester
-
+def suggestions_for(ctx: "JobContext", path: str, tags_version: int, device: str = "auto") -> list["Suggestion"]:
+    """Off the GUI thread: suggestions for one photo (the suggester is rebuilt when the codes or the tags change)."""
     from . import operations as ops
 
-    searcher = ops._searcher(ctx, codes_generation, device)  # noqa: SLF001 - the lane's shared searcher
+    searcher = ops.shared_searcher(ctx, device)
     if searcher is None:
         return []
-    key = (codes_generation, tags_version)
+    key = (id(searcher), tags_version)  # a new searcher means new codes
     if ctx.state.get("suggester_key") != key:
-        ctx.state["suggester"], ctx.state["suggester_key"] = TagSuggester(searcher), key
+        ctx.state["suggester"], ctx.state["suggester_key"] = ctx.library.suggester(searcher), key
     try:
         return ctx.state["suggester"].suggest(path, LIMIT, MIN_CONFIDENCE)
     except ValueError:
@@ -45,7 +43,6 @@ class SuggestionsBox(QWidget):
     def __init__(self, runner: "JobRunner", parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.runner = runner
-        self.generation: Callable[[], int] = lambda: 0  # the window's codes generation
         self.tags_version = 0
         self.path: Optional[str] = None
         self.suggestions: list["Suggestion"] = []
@@ -64,7 +61,7 @@ class SuggestionsBox(QWidget):
         if path is None:
             return
         self.runner.run_in_background(
-            lambda ctx: suggestions_for(ctx, path, self.generation(), self.tags_version),
+            lambda ctx: suggestions_for(ctx, path, self.tags_version),
             lane=SEARCH,
             key="tag-suggestions",
             on_success=lambda found, asked=path: self._arrived(asked, found),
@@ -95,13 +92,15 @@ class SuggestionsBox(QWidget):
             self.grid.addWidget(reject, row, 2)
         self.setVisible(bool(self.suggestions))
 
+    def tags_edited(self) -> None:
+        """The user changed a photo's tags by hand: the next suggestions are learned from the tags as they are now."""
+        self.tags_version += 1
+
     def _decided(self, tag: str) -> None:
         self._fill([s for s in self.suggestions if s.tag != tag])
 
     def accept(self, tag: str) -> None:
         """Make the tag one of the user's own tags on this photo."""
-        from engine.search.suggest import accept_tag
-
         path = self.path
         if path is None:
             return
@@ -111,15 +110,13 @@ class SuggestionsBox(QWidget):
             self._decided(tag)
             self.tags_changed.emit(path)
 
-        self.runner.run_in_background(lambda ctx: accept_tag(ctx.library, path, tag), lane=WRITE, label=f"Tagging with {tag}", on_success=done)
+        self.runner.run_in_background(lambda ctx: ctx.library.accept_suggestion(path, tag), lane=WRITE, label=f"Tagging with {tag}", on_success=done)
 
     def reject(self, tag: str) -> None:
         """Never suggest this tag for this photo again."""
-        from engine.search.suggest import reject_tag
-
         path = self.path
         if path is None:
             return
         self.runner.run_in_background(
-            lambda ctx: reject_tag(ctx.library, path, tag), lane=WRITE, label="Rejecting a suggestion", on_success=lambda _r, tag=tag: self._decided(tag)
+            lambda ctx: ctx.library.reject_suggestion(path, tag), lane=WRITE, label="Rejecting a suggestion", on_success=lambda _r, tag=tag: self._decided(tag)
         )

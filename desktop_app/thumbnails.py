@@ -31,7 +31,7 @@ def load_scaled(path: str, max_side: int) -> QImage:
     """Decode a photo upright, scaled to fit `max_side` (JPEGs decode at reduced size)."""
     from PIL import Image
 
-    from engine.pixels.decode import load_rgb
+    from engine.facade import load_rgb
 
     image = load_rgb(path, max_side)
     image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)

@@ -54,7 +54,7 @@ class FolderWatch(QObject):
             self._set_note("")
             return
         try:
-            from engine.library.watch import FolderWatcher
+            from engine.facade import FolderWatcher
         except ImportError:  # watchdog missing: say so instead of failing
             self._set_note("Folder watching is off (the watchdog package is missing): use Re-scan after adding photos.")
             return
@@ -73,7 +73,7 @@ class FolderWatch(QObject):
         self.note_changed.emit(note)
 
     def _on_batch(self, batch) -> None:
-        from engine.library.watch import library_folders_of
+        from engine.facade import library_folders_of
 
         affected = library_folders_of(batch, self.folders)
         if affected:

@@ -111,7 +111,7 @@ class DataPage(QWizardPage):
         self.plan.runner.run_in_background(partial(wops.data_overview, choice=choice), lane=READ, key="wizard-data", on_success=self._show)
 
     def _show(self, overview, message: str = "") -> None:
-        from engine.training.tag_stats import looks_like_camera, looks_like_date
+        from engine.facade import looks_like_camera, looks_like_date
 
         self.plan.data_overview = overview
         if overview is None:

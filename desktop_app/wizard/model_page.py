@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from engine.models.config import HashingConfig
-from engine.training.budget import default_epochs
+from engine.facade import HashingConfig
+from engine.facade import default_epochs
 
 from ..jobs import IO
 from . import operations as wops

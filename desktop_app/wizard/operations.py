@@ -32,9 +32,9 @@ EFFORT_ORDER = ("head", "finetune", "scratch")
 
 def available_efforts() -> tuple[str, ...]:
     """The efforts this engine version can train (others are shown but refused with a message)."""
-    from engine.facade import TRAINING_EFFORTS
+    from engine.facade import training_efforts
 
-    return tuple(TRAINING_EFFORTS)
+    return training_efforts()
 
 
 @dataclass

@@ -102,7 +102,7 @@ class TrainingSession(QObject):
 
 def explain(error: BaseException) -> str:
     """A training failure in words for the user (the engine's own sentence where it has one)."""
-    from engine.training.errors import ModelError, TrainingDataError
+    from engine.facade import ModelError, TrainingDataError
 
     if isinstance(error, TrainingDataError):
         return f"Training could not start: {error}"

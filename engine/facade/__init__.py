@@ -63,10 +63,10 @@ _EXPORTS: dict[str, str] = {
     "available_devices": "engine.training.estimate",
     "local_backbones": "engine.training.estimate",
     "estimate_head_seconds": "engine.training.estimate",
-    "TRAINING_EFFORTS": "engine.training.lifecycle",
+    "training_efforts": "engine.facade.bitlens",
 }
 # Exported under another name than the defining module's.
-_RENAMED = {"MODEL_CHOICES": "CHOICES", "DEFAULT_MODEL": "DEFAULT", "TRAINING_EFFORTS": "EFFORTS"}
+_RENAMED = {"MODEL_CHOICES": "CHOICES", "DEFAULT_MODEL": "DEFAULT"}
 
 __all__ = [
     "BackboneSpec",
@@ -92,7 +92,6 @@ __all__ = [
     "ScanReport",
     "SearchError",
     "Suggestion",
-    "TRAINING_EFFORTS",
     "TYPE_ALIASES",
     "TrainingDataError",
     "WeightsRow",
@@ -115,6 +114,7 @@ __all__ = [
     "looks_like_date",
     "parse_date",
     "printable_path",
+    "training_efforts",
 ]
 
 
@@ -152,9 +152,8 @@ if TYPE_CHECKING:
     from ..training.budget import default_epochs
     from ..training.errors import ModelError, TrainingDataError
     from ..training.estimate import available_devices, estimate_head_seconds, local_backbones
-    from ..training.lifecycle import EFFORTS as TRAINING_EFFORTS
     from ..training.tag_stats import looks_like_camera, looks_like_date
-    from .bitlens import BitLens, FeatureShape
+    from .bitlens import BitLens, FeatureShape, training_efforts
     from .weights import (
         WeightsRow,
         check_weights_file,

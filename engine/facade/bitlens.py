@@ -24,6 +24,13 @@ if TYPE_CHECKING:
     from ..training.tag_stats import TagOverview
 
 
+def training_efforts() -> tuple[str, ...]:
+    """The training efforts this engine can run ("head", "finetune", "scratch"; a build may offer fewer)."""
+    from ..training import lifecycle
+
+    return tuple(lifecycle.EFFORTS)
+
+
 @dataclass(frozen=True)
 class FeatureShape:
     """What the library's stored features look like, for training estimates: embedding size and tokens per photo."""
