@@ -18,7 +18,7 @@ from .jobs import IO, JobRunner
 class FirstRunGate(QObject):
     """Decides whether indexing waits for a model choice; states: unknown → checking → needed / not_needed → chosen."""
 
-    ask = Signal(object)  # show the model dialog; whether the hub answered (bool), or None when not checked
+    ask = Signal()  # show the model dialog (it checks the hub itself)
     released = Signal(list)  # folders that waited and can be indexed now
     put_off = Signal(list)  # folders that waited while the dialog was closed without a choice
 
@@ -39,25 +39,26 @@ class FirstRunGate(QObject):
     def check(self, overview: ops.Overview, options: ops.IndexOptions) -> None:
         """Look once the library is open: is a model there or chosen, or are the default weights here?"""
         if overview.status.get("active_model") or options.explicit_model or self.policy != "ask":
-            self._checked((False, False))
+            self._checked(False)
             return
         self.state = "checking"
         cached = self.weights_cached
+        # A cache lookup, no torch and no network: the dialog opens as soon as the library is read,
+        # and checks the hub itself while the user reads it.
         self.runner.run_in_background(
-            lambda ctx: (ops.needs_first_run(ctx, options, weights_cached=cached), ops.hub_reachable(ctx)),
+            lambda ctx: ops.needs_first_run(ctx, options, weights_cached=cached),
             lane=IO,
             label="checking for the model",
             on_success=self._checked,
-            on_failure=lambda _e: self._checked((False, False)),
+            on_failure=lambda _e: self._checked(False),
         )
 
-    def _checked(self, answer: tuple[bool, bool]) -> None:
-        needed, reachable = answer
+    def _checked(self, needed: bool) -> None:
         if self.state == "chosen":
             return
         self.state = "needed" if needed else "not_needed"
         if needed:
-            self.ask.emit(reachable)
+            self.ask.emit()
         elif self.waiting:
             self.released.emit(self._take_waiting())
 
@@ -67,7 +68,7 @@ class FirstRunGate(QObject):
             return False
         self.waiting.extend(folders)
         if self.state == "needed":
-            self.ask.emit(None)
+            self.ask.emit()
         return True
 
     def chosen(self) -> None:
@@ -85,7 +86,7 @@ class FirstRunGate(QObject):
         """Indexing found no weights for the model: ask for one (unless this run never asks)."""
         if self.policy == "ask":
             self.state = "needed"
-            self.ask.emit(None)
+            self.ask.emit()
 
     def _take_waiting(self) -> list[str]:
         waiting, self.waiting = self.waiting, []

@@ -210,8 +210,7 @@ def remove_folder(ctx: "JobContext", folder: str) -> int:
 
 
 def default_weights_cached() -> bool:
-    """Whether the default model's pretrained weights are already on this machine."""
-    import_torch()  # open_clip, which the cache lookup asks, imports torch
+    """Whether the default model's pretrained weights are already on this machine (a cache lookup: no torch)."""
     from engine.facade import default_weights_cached as cached
 
     return cached()

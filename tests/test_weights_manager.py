@@ -364,3 +364,22 @@ def test_the_offline_switch_is_honoured_without_asking_the_network(behind_proxy,
     assert proxy.requests == []  # decided before any connection
     monkeypatch.setenv(switch, "0")
     assert hub.reachable() is True
+
+
+def test_the_first_run_check_finds_the_default_weights_without_torch(tmp_path: Path, hub_cache) -> None:
+    """The window asks for a model as soon as it has read the library: the lookup loads no torch (seconds)."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from engine.models.catalog import DEFAULT_NAME
+
+    code = "import sys\nfrom engine.facade import default_weights_cached\nprint(default_weights_cached(), 'torch' in sys.modules)"
+    before = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
+    assert before.stdout.split() == ["False", "False"]
+    content = safetensors_bytes(tmp_path, 20_000)
+    source = tmp_path / "default.safetensors"
+    source.write_bytes(content)
+    hub.import_file(source, hub.resolve_model(DEFAULT_NAME), sha256=hashlib.sha256(content).hexdigest())
+    after = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
+    assert after.stdout.split() == ["True", "False"]

@@ -23,10 +23,15 @@ class WeightsRow:
 
 
 def default_weights_cached() -> bool:
-    """Whether the default model's pretrained weights are already on this computer (imports open_clip, so torch)."""
-    from ..models import hub
+    """Whether the default model's pretrained weights are already on this computer.
 
-    return hub.cached_weights(*hub.RECOMMENDED) is not None
+    The default's hub files are known without open_clip, so this is a cache lookup that
+    imports no torch: the first-run dialog can open as soon as the window has read the library.
+    """
+    from ..models import hub
+    from ..models.catalog import DEFAULT_NAME
+
+    return hub.cached_file(hub.resolve_model(DEFAULT_NAME)) is not None
 
 
 def hub_reachable() -> bool:
