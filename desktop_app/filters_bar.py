@@ -7,19 +7,15 @@ from typing import Optional
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QSlider, QWidget
 
-from engine.facade import default_radius
-from engine.facade import FilterError, Filters, parse_date
+from engine.facade import FilterError, Filters, default_radius, parse_date
 
 from .flow_layout import FlowLayout
+from .style import FIELD_FRAME
 
 TYPES = (("Any type", ()), ("JPEG", ("jpg",)), ("PNG", ("png",)), ("HEIC", ("heic",)), ("WebP", ("webp",)), ("TIFF", ("tif",)), ("GIF", ("gif",)))
 SORTS = (("Best match", "distance"), ("Newest first", "date"), ("Oldest first", "date-asc"))
 EDIT_PAUSE_MS = 400
 _BAD = "QLineEdit { border: 1px solid #c0392b; border-radius: 3px; padding: 2px 4px; }"
-_FIELDS = (
-    "QLineEdit { border: 1px solid palette(mid); border-radius: 3px; padding: 2px 4px; background: palette(base); }"
-    "QLineEdit:focus { border-color: palette(highlight); }"
-)
 
 
 class FiltersBar(QWidget):
@@ -79,8 +75,7 @@ class FiltersBar(QWidget):
         policy = self.sizePolicy()
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
-        # Fusion draws a field's frame a shade darker than the window: invisible on a dark palette.
-        self.setStyleSheet(_FIELDS)
+        self.setStyleSheet(FIELD_FRAME)  # visible on a dark palette too
         self._pause = QTimer(self)
         self._pause.setSingleShot(True)
         self._pause.setInterval(EDIT_PAUSE_MS)

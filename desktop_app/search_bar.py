@@ -10,6 +10,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon, QI
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QSizePolicy, QToolButton, QWidget
 
 from .drops import might_carry_something, read_drop
+from .style import FIELD_FRAME
 
 DEBOUNCE_MS = 220  # long enough to skip the keystrokes of a word, short enough to feel instant
 
@@ -94,6 +95,7 @@ class SearchBar(QWidget):
         self.pick_photo: Callable[[], str] = lambda: QFileDialog.getOpenFileName(
             self, "Find photos like…", str(Path.home()), "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff *.gif *.bmp);;All files (*)"
         )[0]
+        self.field.setStyleSheet(FIELD_FRAME)  # the same visible frame as the filter fields, light or dark
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)

@@ -99,3 +99,11 @@ def follow_system(app: QApplication) -> None:
     if os.environ.get(ENV, "").strip().lower() in ("light", "dark"):
         return
     QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_style(app))
+
+
+# Fusion draws a line edit's frame a shade darker than the window: invisible on a dark palette.
+# Text fields (the search field, the filters) draw their frame in the palette's mid tone instead.
+FIELD_FRAME = (
+    "QLineEdit { border: 1px solid palette(mid); border-radius: 3px; padding: 2px 4px; background: palette(base); }"
+    "QLineEdit:focus { border-color: palette(highlight); }"
+)

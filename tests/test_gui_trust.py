@@ -276,25 +276,32 @@ def test_relaunch_restores_size_folder_and_query_and_says_what_loads(qtbot, make
 # -- 11. polish ----------------------------------------------------------------------------------
 
 
-def test_filter_fields_have_a_visible_border_in_dark_mode(qtbot, qapp):
+def test_search_and_filter_fields_have_a_visible_border_in_dark_mode(qtbot, qapp):
     from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
 
     from desktop_app.filters_bar import FiltersBar
+    from desktop_app.search_bar import SearchBar
     from desktop_app.style import apply_style
 
     before_style, before_palette = qapp.style().name(), qapp.palette()
     try:
         apply_style(qapp, "dark")
-        bar = FiltersBar()
-        qtbot.addWidget(bar)
-        bar.resize(760, 80)
-        bar.show()
-        qtbot.waitExposed(bar)
-        image = bar.grab().toImage()
-        for edit in (bar.after, bar.before):  # unfocused fields
-            left = edit.mapTo(bar, QPoint(0, edit.height() // 2))
+        host = QWidget()
+        column = QVBoxLayout(host)
+        search, bar = SearchBar(host), FiltersBar(host)
+        column.addWidget(search)
+        column.addWidget(bar)
+        qtbot.addWidget(host)
+        host.resize(760, 140)
+        host.show()
+        qtbot.waitExposed(host)
+        image = host.grab().toImage()
+        for edit in (search.field, bar.after, bar.before):  # unfocused fields
+            left = edit.mapTo(host, QPoint(0, edit.height() // 2))
             border, outside, inside = (image.pixelColor(left.x() + dx, left.y()) for dx in (0, -2, 4))
             assert abs(border.lightness() - outside.lightness()) >= 25 and abs(border.lightness() - inside.lightness()) >= 25, (
+                edit.placeholderText(),
                 border.name(),
                 outside.name(),
                 inside.name(),

@@ -19,8 +19,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from engine.facade import HashingConfig
-from engine.facade import default_epochs
+from engine.facade import HashingConfig, default_epochs
 
 from ..jobs import IO
 from . import operations as wops
