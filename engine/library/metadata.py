@@ -74,7 +74,7 @@ class MetadataError(Exception):
 def _register_heif() -> bool:
     """Register pillow_heif's HEIC/HEIF opener if it is installed; True when it is."""
     try:
-        import pillow_heif  # type: ignore[import-not-found]
+        import pillow_heif
 
         pillow_heif.register_heif_opener()
     except Exception:  # not installed, or a broken native build: HEIC just stays unsupported
@@ -88,7 +88,7 @@ HEIF_AVAILABLE: bool = _register_heif()  # module import runs once, so this regi
 def _raw_available() -> bool:
     """Whether rawpy (LibRaw) is installed to read camera RAW files (the `raw` extra)."""
     try:
-        import rawpy  # type: ignore[import-not-found]  # noqa: F401
+        import rawpy  # noqa: F401
     except Exception:  # not installed, or a broken native build: RAW files are just not indexed
         return False
     return True
@@ -736,7 +736,7 @@ _FLIP_TO_ORIENTATION = {0: 1, 3: 3, 5: 8, 6: 6}
 
 def _read_raw(path: Path, handle: BinaryIO, file_size: int) -> PhotoMetadata:
     """Size from LibRaw (without decoding the sensor data), date and camera from the TIFF/EXIF header."""
-    import rawpy  # type: ignore[import-not-found]
+    import rawpy
 
     raw = rawpy.RawPy()
     try:
