@@ -585,7 +585,7 @@ def _read_embedded_xmp(image: Image.Image, meta: PhotoMetadata) -> Optional[XmpI
 def _read_iptc(image: Image.Image, meta: PhotoMetadata) -> None:
     """IPTC-IIM keywords (2:25) from a JPEG's Photoshop APP13 or a TIFF's IPTC tag."""
     try:
-        iptc = IptcImagePlugin.getiptcinfo(image)  # type: ignore[arg-type]
+        iptc = IptcImagePlugin.getiptcinfo(image)  # type: ignore[arg-type]  # wants an ImageFile; any opened Image works (no IPTC: None)
     except Exception as error:
         meta.warnings.append(f"IPTC data is unreadable: {error}")
         return

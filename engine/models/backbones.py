@@ -12,12 +12,15 @@ import os
 import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
 from .tokens import pool_token_grid
 from .weights import WeightsUnavailable, resolve_pretrained, sha256_file
+
+if TYPE_CHECKING:
+    from .onnx_tower import OnnxImageTower
 
 CONFIG_DIR = Path(__file__).with_name("configs")
 TINY = "tiny"
@@ -187,7 +190,7 @@ class Backbone:
         self.spec = spec
         self.device = pick_device(device)
         self._onnx_dir = onnx_dir  # where an int8 spec's exported tower is cached (default: the user cache)
-        self._int8 = None
+        self._int8: Optional[OnnxImageTower] = None
         if spec.arch == TINY:
             name = _register_config(TINY_CONFIG)
         elif spec.arch.endswith(".json"):
@@ -262,7 +265,7 @@ class Backbone:
             return torch.autocast("cuda", dtype=torch.float16)
         return contextlib.nullcontext()
 
-    def int8_tower(self):
+    def int8_tower(self) -> OnnxImageTower:
         """The ONNX Runtime int8 image tower of an int8 spec (exported on first use, then cached on disk)."""
         if self._int8 is None:
             import torch
