@@ -96,6 +96,7 @@ def test_dng_is_read_upright_with_its_date_and_camera(tmp_path: Path) -> None:
     assert meta.date_taken == "2021-07-04T10:20:30"
     assert (meta.camera_make, meta.camera_model) == ("Pentax", "K-1")
     assert_upright_red_on_top(load_rgb(str(photo), 64))
+    assert_upright_red_on_top(load_rgb(photo, 64))  # a Path, as load_rgb's type allows, decodes the same
 
 
 def test_heic_and_dng_are_indexed_and_searchable(tmp_path: Path, tiny_spec) -> None:

@@ -46,14 +46,14 @@ class ItqCodes(CodeModel):
         self.projection = projection
         self.bits = projection.bits
 
-    def encode_images(self, embeddings, tokens=None, tags=None):
+    def encode_images(self, embeddings: np.ndarray, tokens: Optional[np.ndarray] = None, tags: Optional[list[list[str]]] = None) -> np.ndarray:
         return self.projection.encode(embeddings)
 
-    def encode_texts(self, embeddings):
+    def encode_texts(self, embeddings: np.ndarray) -> np.ndarray:
         return self.projection.encode(embeddings)
 
-    def project_images(self, embeddings, tokens=None):
+    def project_images(self, embeddings: np.ndarray, tokens: Optional[np.ndarray] = None) -> np.ndarray:
         return self.projection.project(embeddings)
 
-    def project_texts(self, embeddings):
+    def project_texts(self, embeddings: np.ndarray) -> np.ndarray:
         return self.projection.project(embeddings)

@@ -80,6 +80,8 @@ class HashingCodes(CodeModel):
         self.max_tags = max_tags
 
     def _tag_batch(self, tags: list[list[str]]) -> tuple[torch.Tensor, torch.Tensor]:
+        # Callers come here only with a vocabulary (needs_tags implies one; encode_texts_sets checks).
+        assert self.vocabulary_embeddings is not None
         sets = [[self.vocabulary[t.casefold()] for t in names if t.casefold() in self.vocabulary][: self.max_tags] for names in tags]
         return tag_set_batch(sets, self.vocabulary_embeddings)
 
@@ -129,7 +131,8 @@ class HashingCodes(CodeModel):
         return self.model.text_codes(e, mask).cpu().numpy()
 
 
-def load_hashing_codes(model_row, path: Path, device: str = "cpu") -> HashingCodes:
+def load_hashing_codes(path: Path, device: str = "cpu") -> HashingCodes:
+    """The trained network in a checkpoint, ready to code photos and queries (the file is trusted: verify it first)."""
     model, metadata, _ = load_model(path, device=device)
     tensors, _ = read_checkpoint(path)
     training = metadata["config"].get("training", {})

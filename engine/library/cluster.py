@@ -25,7 +25,7 @@ import io
 import os
 import socket
 import uuid
-from typing import Iterator, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -144,7 +144,7 @@ class Cluster:
     def __enter__(self) -> "Cluster":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def has_gpu(self) -> bool:
@@ -172,7 +172,7 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def _connect_quietly(wait_s: int = 5):
+def _connect_quietly(wait_s: int = 5) -> Iterator[None]:
     """Give up on a head that does not answer as Ray within `wait_s` (Ray's own wait is 20 s), without its retry log.
 
     Something else listening on the port (a proxy, another service) passes the TCP check;
@@ -202,8 +202,8 @@ def _connect_quietly(wait_s: int = 5):
         held.close()
 
 
-def _worker_class():
-    """The Ray actor class (defined on first use, so importing this module needs no Ray)."""
+def _worker_class() -> Any:
+    """The Ray actor class (defined on first use, so importing this module needs no Ray); Any: Ray builds it at run time."""
     import ray
 
     @ray.remote(max_restarts=-1, max_task_retries=-1)
@@ -234,7 +234,7 @@ def _worker_class():
             except OSError:
                 return False
 
-        def encode(self, inputs: list) -> EncodedBatch:
+        def encode(self, inputs: list[str | bytes]) -> EncodedBatch:
             """One batch: paths, or bytes sent by the driver; its embeddings and tokens as float16."""
             from ..models.encoder import ImageEncoder
 

@@ -150,7 +150,7 @@ def load_code_model(model: Model, device: str = "cpu", models_dir: Optional[Path
             return ItqCodes(load_itq(model, models_dir))
         from ..codes.hashing_file import load_hashing_codes  # torch: only when a trained model is used
 
-        return load_hashing_codes(model, path, device=device)
+        return load_hashing_codes(path, device=device)
     except ModelFileError:
         raise
     except Exception as error:  # safetensors, torch and JSON each fail their own way on a bad file

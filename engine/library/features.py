@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -79,9 +79,9 @@ class FeatureCache:
         row = self._db.execute("SELECT data FROM tokens WHERE content_hash = ?", (content_hash,)).fetchone()
         return None if row is None else np.frombuffer(row[0], dtype=DTYPE).reshape(TOKENS_PER_IMAGE, dim).astype(np.float32)
 
-    def tag_embeddings(self, tags: Sequence[str], encode) -> np.ndarray:
+    def tag_embeddings(self, tags: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         """Text embeddings of tags (N × D); unknown ones are encoded with `encode` and cached."""
-        known = {}
+        known: dict[str, bytes] = {}
         for start in range(0, len(tags), 900):
             chunk = list(tags[start : start + 900])
             marks = ",".join("?" * len(chunk))

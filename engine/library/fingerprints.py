@@ -13,6 +13,7 @@ and no backbone is needed: duplicates are found by pixels even with an untrained
 
 from __future__ import annotations
 
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Optional
 
@@ -51,7 +52,7 @@ def fingerprint(image: Image.Image) -> bytes:
 
     work = image.convert("L")
     if max(work.size) > _WORK_SIDE:
-        work.thumbnail((_WORK_SIDE, _WORK_SIDE), Image.BILINEAR)
+        work.thumbnail((_WORK_SIDE, _WORK_SIDE), Image.Resampling.BILINEAR)
     width, height = work.size
     values = []
     for left, top, right, bottom in VIEWS:
@@ -66,7 +67,7 @@ def as_array(value: bytes) -> np.ndarray:
     return np.frombuffer(value, dtype="<u8").astype(np.uint64)
 
 
-def store_fingerprints(db, rows: Iterable[tuple[str, bytes]]) -> None:
+def store_fingerprints(db: sqlite3.Connection, rows: Iterable[tuple[str, bytes]]) -> None:
     """Save (content hash, fingerprint) pairs on a raw connection; existing ones are kept."""
     db.executemany("INSERT OR IGNORE INTO fingerprints (content_hash, kind, value) VALUES (?, ?, ?)", [(h, KIND, v) for h, v in rows])
 

@@ -8,7 +8,7 @@ from ..pixels.decode import RAW_EXTENSIONS
 def _register_heif() -> bool:
     """Register pillow_heif's HEIC/HEIF opener if it is installed; True when it is."""
     try:
-        import pillow_heif  # type: ignore[import-not-found]
+        import pillow_heif
 
         pillow_heif.register_heif_opener()
     except Exception:  # not installed, or a broken native build: HEIC just stays unsupported
@@ -22,7 +22,7 @@ HEIF_AVAILABLE: bool = _register_heif()  # module import runs once, so this regi
 def _raw_available() -> bool:
     """Whether rawpy (LibRaw) is installed to read camera RAW files (the `raw` extra)."""
     try:
-        import rawpy  # type: ignore[import-not-found]  # noqa: F401
+        import rawpy  # noqa: F401
     except Exception:  # not installed, or a broken native build: RAW files are just not indexed
         return False
     return True

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Protocol, Sequence
 
 import numpy as np
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.orm import Session
 
 from ..jobs import CancelToken, Reporter
 from ..models.backbones import Backbone, BackboneSpec
@@ -20,8 +21,24 @@ from .report import ScanReport
 from .schema import Code, Embedding, Fingerprint, Image, Model
 from .store import Store
 
+if TYPE_CHECKING:
+    from ..models.encoder import EncodedBatch
+
 # Refit the unsupervised projection once the library has grown this much since the fit.
 REFIT_GROWTH = 2.0
+
+
+class PhotoEncoder(Protocol):
+    """Photo paths in, embeddings out, batch by batch: the local ImageEncoder or the Ray cluster's."""
+
+    def encode(self, paths: Sequence[str], cancel: Optional[CancelToken] = None) -> Iterator[EncodedBatch]: ...
+
+
+class OtherEncoder(PhotoEncoder, Protocol):
+    """What `open_encoder` gives instead of the local encoder (the Ray cluster's ClusterEncoder)."""
+
+    @property
+    def has_tokens(self) -> bool: ...
 
 
 def _embeddings_for(store: Store, key: str) -> tuple[np.ndarray, list[str]]:
@@ -47,7 +64,7 @@ def _embedded_count(store: Store, key: str) -> int:
         ).fetchone()[0]
 
 
-def _to_encode(todo: list, embedded: set[str], tokenised: Optional[set[str]]) -> tuple[list[tuple[str, tuple[str, int]]], int]:
+def _to_encode(todo: Sequence[tuple[str, str, int]], embedded: set[str], tokenised: Optional[set[str]]) -> tuple[list[tuple[str, tuple[str, int]]], int]:
     """Distinct contents that lack an embedding (or tokens), and how many copies share them."""
     unique: dict[str, tuple[str, int]] = {}
     copies = 0
@@ -70,7 +87,7 @@ def encode_missing(
     progress: Reporter,
     cancel: Optional[CancelToken],
     batch_size: int = 32,
-    open_encoder: Optional[Callable[[], object]] = None,
+    open_encoder: Optional[Callable[[], OtherEncoder]] = None,
 ) -> None:
     """Run the backbone over every ok photo whose content lacks an embedding (or cached tokens).
 
@@ -95,8 +112,13 @@ def encode_missing(
         items, copies = _to_encode(todo, embedded, tokenised)
         if not items:
             return
-        encoder = open_encoder() if open_encoder is not None else ImageEncoder(load_backbone(), batch_size=batch_size, fingerprint=fingerprint)
-        has_tokens = encoder.has_tokens if open_encoder is not None else encoder.backbone.has_tokens
+        encoder: PhotoEncoder
+        if open_encoder is not None:
+            other = open_encoder()
+            encoder, has_tokens = other, other.has_tokens
+        else:
+            local = ImageEncoder(load_backbone(), batch_size=batch_size, fingerprint=fingerprint)
+            encoder, has_tokens = local, local.backbone.has_tokens
         features.set_meta("has_tokens", "1" if has_tokens else "0")
         if not has_tokens:
             items, copies = _to_encode(todo, embedded, None)
@@ -158,6 +180,14 @@ def ensure_model(store: Store, models_dir: Path, spec: BackboneSpec, bits: Optio
         return model.id
 
 
+def _model(session: Session, model_id: int) -> Model:
+    """A model's row; the ids given here were written by the same indexing run."""
+    model = session.get(Model, model_id)
+    if model is None:
+        raise LookupError(f"model {model_id} is no longer in the library")
+    return model
+
+
 def adopt_model(store: Store, model_id: int, models_dir: Path) -> None:
     """Make a freshly fitted model active and drop the ITQ models it replaces.
 
@@ -165,7 +195,7 @@ def adopt_model(store: Store, model_id: int, models_dir: Path) -> None:
     after it the new one. Replaced checkpoints are deleted only once that has committed.
     """
     with store.session() as session:
-        if session.get(Model, model_id).active:
+        if _model(session, model_id).active:
             return
         activate(session, model_id)
         # Replaced unsupervised models (and fits left over by an interrupted run) are cheap
@@ -239,12 +269,12 @@ def _write_model_codes(
     from .features import FeatureCache
 
     with store.session() as session:
-        model = session.get(Model, model_id)
+        model = _model(session, model_id)
         # The models folder beside the database (LibraryPaths.models), wherever the library now is.
         code_model = load_code_model(model, device=device, models_dir=store.path.parent / "models")
         key = backbone_of(model).key
         todo = session.execute(
-            select(Image.id, Image.content_hash, Embedding.vector)
+            select(Image.id, Embedding.content_hash, Embedding.vector)
             .join(Embedding, (Embedding.content_hash == Image.content_hash) & (Embedding.backbone_key == key))
             .where(Image.status == "ok")
             .where(~select(Code.image_id).where(Code.image_id == Image.id, Code.model_id == model_id).exists())

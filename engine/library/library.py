@@ -7,9 +7,10 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from contextlib import AbstractContextManager
+from typing import Callable, Optional, Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from ..jobs import CancelToken, ProgressCallback, Reporter
 from ..models.backbones import Backbone, BackboneSpec
@@ -23,7 +24,7 @@ from .name_dates import photo_date
 from .report import ScanReport, json_text, printable_path
 from .scanner import Scanner
 from .schema import Embedding, Folder, Image, ImageTag, Model, PhotoText, Tag
-from .store import Store
+from .store import Store, session_sqlite
 
 
 class LibraryError(RuntimeError):
@@ -55,10 +56,10 @@ class Library:
     def __enter__(self) -> "Library":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def writing(self, job: str, wait: float = 0.0):
+    def writing(self, job: str, wait: float = 0.0) -> AbstractContextManager[None]:
         """Hold the library's writer lock for a job (LibraryBusy if another process writes)."""
         return writer_lock(self.paths.lock, job, wait=wait)
 
@@ -76,16 +77,16 @@ class Library:
             existing = {f.path: f for f in session.scalars(select(Folder))}
             if str(folder) in existing:
                 return str(folder)
-            for other in existing:
-                if folder.is_relative_to(other):
-                    raise LibraryError(f"{folder} is already in the library as part of {other}")
+            for known in existing:
+                if folder.is_relative_to(known):
+                    raise LibraryError(f"{folder} is already in the library as part of {known}")
             new = Folder(path=str(folder), added_at=time.time(), reachable=True)
             session.add(new)
             session.flush()
             # A parent of folders already added takes them over, photos and all.
             for other_path, other in existing.items():
                 if Path(other_path).is_relative_to(folder):
-                    session.execute(Image.__table__.update().where(Image.folder_id == other.id).values(folder_id=new.id))
+                    session.execute(update(Image).where(Image.folder_id == other.id).values(folder_id=new.id))
                     session.delete(other)
         return str(folder)
 
@@ -100,7 +101,7 @@ class Library:
             session.execute(delete(Folder).where(Folder.id == row.id))  # cascades to images, tags, codes
             session.execute(delete(Embedding).where(~Embedding.content_hash.in_(select(Image.content_hash).where(Image.content_hash.is_not(None)))))
             session.execute(delete(PhotoText).where(~PhotoText.content_hash.in_(select(Image.content_hash).where(Image.content_hash.is_not(None)))))
-        return int(count)
+        return int(count or 0)
 
     def folders(self) -> list[FolderInfo]:
         """The library folders with counts of photos, missing and failed files."""
@@ -236,7 +237,7 @@ class Library:
             if connection is not None:
                 connection.close()
 
-    def _index_spec(self, backbone: Optional[BackboneSpec], precision: str, has_gpu) -> BackboneSpec:
+    def _index_spec(self, backbone: Optional[BackboneSpec], precision: str, has_gpu: Callable[[], bool]) -> BackboneSpec:
         """The backbone to index with, its precision resolved; "auto" keeps the library's own."""
         from dataclasses import replace
 
@@ -308,7 +309,7 @@ class Library:
                 "camera_model": image.camera_model,
                 "content_hash": image.content_hash,
                 "tags": [{"tag": name, "source": source} for name, source in tags],
-                "text": readmodel.photo_text(session.connection().connection.driver_connection, image.content_hash),
+                "text": readmodel.photo_text(session_sqlite(session), image.content_hash),
             }
 
     # -- the user's own tags ---------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import Iterator, Optional
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks here; SQLite still serialises the writes
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module or None: callers test for None
 
 
 class LibraryBusy(RuntimeError):

@@ -197,7 +197,7 @@ def _read_embedded_xmp(image: Image.Image, meta: PhotoMetadata) -> Optional[XmpI
 def _read_iptc(image: Image.Image, meta: PhotoMetadata) -> None:
     """IPTC-IIM keywords (2:25) from a JPEG's Photoshop APP13 or a TIFF's IPTC tag."""
     try:
-        iptc = IptcImagePlugin.getiptcinfo(image)  # type: ignore[arg-type]
+        iptc = IptcImagePlugin.getiptcinfo(image)  # type: ignore[arg-type]  # wants an ImageFile; any opened Image works (no IPTC: None)
     except Exception as error:
         meta.warnings.append(f"IPTC data is unreadable: {error}")
         return
@@ -348,7 +348,7 @@ _FLIP_TO_ORIENTATION = {0: 1, 3: 3, 5: 8, 6: 6}
 
 def _read_raw(path: Path, handle: BinaryIO, file_size: int) -> PhotoMetadata:
     """Size from LibRaw (without decoding the sensor data), date and camera from the TIFF/EXIF header."""
-    import rawpy  # type: ignore[import-not-found]
+    import rawpy
 
     raw = rawpy.RawPy()
     try:

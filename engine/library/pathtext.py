@@ -11,8 +11,10 @@ and opens the right file. Output shows them as escapes (`report.printable_path`,
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 from sqlalchemy import Text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 _SHIFT = 0x10FE80 - 0xDC80
@@ -50,11 +52,11 @@ def legible(name: str) -> str:
     return _ESCAPES.sub(lambda m: bytes([ord(m.group()) - 0xDC00]).decode("cp1252", "replace"), name)
 
 
-class PathText(TypeDecorator):
+class PathText(TypeDecorator[str]):
     """A Text column holding file paths: binds go through `to_db` (reads are turned back by `text_factory`)."""
 
     impl = Text
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: Optional[str], dialect: Dialect) -> Optional[str]:
         return None if value is None else to_db(value)

@@ -10,14 +10,21 @@ the reader decoded it at. Words of the text become weak tags with source "ocr".
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+from sqlalchemy.orm import Session
 
 from ..jobs import CancelToken, Reporter
 from .report import ScanReport
-from .store import Store
+from .store import Store, session_sqlite
+
+if TYPE_CHECKING:
+    from ..ocr.reader import PhotoReader
+    from .scanner import TagCache
 
 BATCH = 16
 STAGE = "ocr"
@@ -45,7 +52,7 @@ class _Readers:
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def get(self):
+    def get(self) -> PhotoReader:
         reader = getattr(self._local, "reader", None)
         if reader is None:
             from ..ocr.reader import PhotoReader
@@ -88,7 +95,7 @@ def _store(store: Store, engine: str, results: list[tuple[str, Optional[list[dic
 
     now = time.time()
     with store.session() as session:
-        db = session.connection().connection.driver_connection
+        db = session_sqlite(session)
         tags = TagCache()
         for digest, lines in results:
             text = "\n".join(line["text"] for line in lines or ())
@@ -102,7 +109,7 @@ def _store(store: Store, engine: str, results: list[tuple[str, Optional[list[dic
                 _tag(db, tags, session, image_ids, words)
 
 
-def _tag(db, tags, session, image_ids: list[int], words: list[str]) -> None:
+def _tag(db: sqlite3.Connection, tags: TagCache, session: Session, image_ids: list[int], words: list[str]) -> None:
     rows = [(image_id, tags.id_for(session, word)) for image_id in image_ids for word in words]
     db.executemany("INSERT OR IGNORE INTO image_tags (image_id, tag_id, source) VALUES (?, ?, 'ocr')", rows)
 
@@ -112,7 +119,7 @@ def sync_tags(store: Store, engine: str) -> None:
     from .scanner import TagCache
 
     with store.session() as session:
-        db = session.connection().connection.driver_connection
+        db = session_sqlite(session)
         rows = db.execute(
             "SELECT i.id, p.tags FROM images i JOIN photo_text p ON p.content_hash = i.content_hash AND p.engine = ? "
             "WHERE i.status = 'ok' AND p.tags != '' AND NOT EXISTS (SELECT 1 FROM image_tags it WHERE it.image_id = i.id AND it.source = 'ocr')",

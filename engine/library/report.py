@@ -6,6 +6,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 _ESCAPES = re.compile("[\udc80-\udcff]")
 
@@ -23,7 +24,7 @@ def printable_path(path: str) -> str:
         return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def json_text(value, **options) -> str:
+def json_text(value: object, **options: Any) -> str:
     """json.dumps that keeps non-ASCII text readable and writes undecodable name bytes as \\udcXX escapes.
 
     Those escapes are valid JSON, and a reader gets the path back exactly as the OS gave it

@@ -29,6 +29,8 @@ from .schema import Code, Folder, Image, ImageTag, Tag
 from .store import Store
 
 WRITE_BATCH = 200  # files per transaction: a crash loses at most one batch of work
+# A photo's row as the scan reads it, by path: (id, size, mtime_ns, status).
+KnownRow = tuple[int, int, int, str]
 
 
 def content_hash(path: str, chunk: int = 1 << 20) -> str:
@@ -145,6 +147,14 @@ def _set_tags(session: Session, tags: TagCache, image_id: int, pairs: list[tuple
     session.add_all(ImageTag(image_id=image_id, tag_id=tag_id, source=source) for tag_id, source in rows)
 
 
+def _folder(session: Session, folder_id: int) -> Folder:
+    """A library folder's row; scans run under the write lock, so one listed a moment ago is still there."""
+    folder = session.get(Folder, folder_id)
+    if folder is None:
+        raise LookupError(f"library folder {folder_id} is no longer in the library")
+    return folder
+
+
 class Scanner:
     """Brings the library's rows for one folder in line with what is on disk."""
 
@@ -158,7 +168,7 @@ class Scanner:
     def scan(self, folder_id: int) -> None:
         """Walk one library folder, update changed rows, mark vanished ones missing."""
         with self.store.session() as session:
-            folder = session.get(Folder, folder_id)
+            folder = _folder(session, folder_id)
             root = Path(folder.path)
             if not root.is_dir():
                 # Unmounted drive or removed folder: keep every row as it is, so nothing
@@ -170,7 +180,7 @@ class Scanner:
         # One plain SELECT into tuples: ORM rows for 100,000 photos cost seconds.
         with self.store.raw() as db:
             rows = db.execute("SELECT path, id, size, mtime_ns, status FROM images WHERE folder_id = ?", (folder_id,)).fetchall()
-        known = {row[0]: row[1:] for row in rows}
+        known: dict[str, KnownRow] = {row[0]: row[1:] for row in rows}
         del rows
         seen: set[int] = set()
         changed: list[Found] = []
@@ -198,9 +208,9 @@ class Scanner:
             self.progress("read", min(start + WRITE_BATCH, total), total, f"reading {root}")
         self._sweep(folder_id, known, seen)
         with self.store.session() as session:
-            session.get(Folder, folder_id).last_scan_at = time.time()
+            _folder(session, folder_id).last_scan_at = time.time()
 
-    def _record(self, session: Session, folder_id: int, found: Found, known_row) -> Optional[int]:
+    def _record(self, session: Session, folder_id: int, found: Found, known_row: Optional[KnownRow]) -> Optional[int]:
         """Insert or refresh one photo's row; returns its id, or None if it vanished."""
         now = time.time()
         try:
@@ -276,7 +286,7 @@ class Scanner:
                 return image_id
         return None
 
-    def _sweep(self, folder_id: int, known: dict, seen: set[int]) -> None:
+    def _sweep(self, folder_id: int, known: dict[str, KnownRow], seen: set[int]) -> None:
         """Rows of this folder not seen in this scan and gone from disk become `missing`."""
         gone = [row[0] for path, row in known.items() if row[0] not in seen and row[3] != "missing" and not os.path.lexists(path)]
         # A row whose file still exists but failed this time keeps its state (reported above).

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from .migrations import migrate
@@ -68,14 +68,14 @@ class Store:
         self.engine: Engine = create_engine(f"sqlite:///{path}", future=True)
 
         @event.listens_for(self.engine, "connect")
-        def _on_connect(dbapi_connection, _record):  # noqa: ANN001 - SQLAlchemy hook
+        def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
             # Let SQLAlchemy, not the driver, decide where transactions begin (the
             # pysqlite recipe from the SQLAlchemy docs), so BEGIN is explicit and real.
             dbapi_connection.isolation_level = None
             _configure(dbapi_connection)
 
         @event.listens_for(self.engine, "begin")
-        def _on_begin(conn):  # noqa: ANN001 - SQLAlchemy hook
+        def _on_begin(conn: Connection) -> None:
             conn.exec_driver_sql("BEGIN")
 
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -103,3 +103,10 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def session_sqlite(session: Session) -> sqlite3.Connection:
+    """The sqlite3 connection under an ORM session (in the session's transaction), for plain SQL."""
+    db = session.connection().connection.driver_connection
+    assert db is not None  # a live session's connection always has its driver's
+    return db

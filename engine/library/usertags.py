@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.orm import Session
 
 from .xmp import MAX_TAG_LENGTH
 from .schema import Image, ImageTag, Tag
@@ -29,7 +30,7 @@ def clean_tag(text: str) -> str:
     return tag
 
 
-def _image_ids(session, paths: Sequence[str]) -> list[int]:
+def _image_ids(session: Session, paths: Sequence[str]) -> list[int]:
     wanted = {str(Path(p).expanduser().absolute()) for p in paths}
     return list(session.scalars(select(Image.id).where(Image.path.in_(wanted))))
 
@@ -62,5 +63,8 @@ def remove_user_tag(store: Store, paths: Sequence[str], text: str) -> int:
         tag_id = session.scalar(select(Tag.id).where(Tag.name == tag))
         if not ids or tag_id is None:
             return 0
-        result = session.execute(delete(ImageTag).where(ImageTag.image_id.in_(ids), ImageTag.tag_id == tag_id, ImageTag.source == USER))
+        # A DELETE gives a CursorResult (with rowcount); Session.execute is typed for any statement.
+        result = cast(
+            "CursorResult[Any]", session.execute(delete(ImageTag).where(ImageTag.image_id.in_(ids), ImageTag.tag_id == tag_id, ImageTag.source == USER))
+        )
         return int(result.rowcount or 0)

@@ -21,9 +21,22 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Protocol
 
 from .formats import SUPPORTED_EXTENSIONS
+
+if TYPE_CHECKING:
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
+
+
+class Observer(Protocol):
+    """What the watcher needs of a watchdog observer (a test passes its own)."""
+
+    def schedule(self, event_handler: FileSystemEventHandler, path: str, *, recursive: bool = False) -> object: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def join(self, timeout: Optional[float] = None) -> None: ...
+
 
 __all__ = ["FolderWatcher", "inotify_watch_limit", "count_directories", "is_relevant"]
 
@@ -80,7 +93,7 @@ class FolderWatcher:
         max_wait_s: float = 30.0,
         poll_interval_s: float = 300.0,
         watch_limit: Optional[int] = -1,
-        observer_factory: Optional[Callable[[], object]] = None,
+        observer_factory: Optional[Callable[[], Observer]] = None,
     ) -> None:
         self.folders = [str(Path(f)) for f in folders]
         self.on_batch = on_batch
@@ -97,7 +110,7 @@ class FolderWatcher:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._observer = None
+        self._observer: Optional[Observer] = None
         self._thread: Optional[threading.Thread] = None
 
     # -- starting and stopping -------------------------------------------------------------
@@ -145,29 +158,30 @@ class FolderWatcher:
     def __enter__(self) -> "FolderWatcher":
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # -- watching ----------------------------------------------------------------------------
 
-    def _watch(self, folders: list[str]):
+    def _watch(self, folders: list[str]) -> Observer:
         from watchdog.events import FileSystemEventHandler
 
         watcher = self
 
         class Handler(FileSystemEventHandler):
-            def on_any_event(self, event) -> None:  # noqa: ANN001 - watchdog's event
+            def on_any_event(self, event: FileSystemEvent) -> None:
                 if event.event_type in ("opened", "closed_no_write"):
                     return
                 paths = [event.src_path, getattr(event, "dest_path", "") or ""]
                 watcher.notice(os.fsdecode(p) for p in paths if p)
 
+        observer: Observer
         if self.observer_factory is not None:
             observer = self.observer_factory()
         else:
-            from watchdog.observers import Observer
+            from watchdog.observers import Observer as WatchdogObserver
 
-            observer = Observer()
+            observer = WatchdogObserver()
         handler = Handler()
         for folder in folders:
             observer.schedule(handler, folder, recursive=True)

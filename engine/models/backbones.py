@@ -12,7 +12,7 @@ import os
 import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from .catalog import DEFAULT_ARCH, DEFAULT_TAGS
 from .hub import resolve_pretrained
 from .tokens import pool_token_grid
 from .weights import WeightsUnavailable, sha256_file
+
+if TYPE_CHECKING:
+    from .onnx_tower import OnnxImageTower
 
 CONFIG_DIR = Path(__file__).with_name("configs")
 TINY = "tiny"
@@ -183,7 +186,7 @@ class Backbone:
         self.spec = spec
         self.device = pick_device(device)
         self._onnx_dir = onnx_dir  # where an int8 spec's exported tower is cached (default: the user cache)
-        self._int8 = None
+        self._int8: Optional[OnnxImageTower] = None
         if spec.arch == TINY:
             name = _register_config(TINY_CONFIG)
         elif spec.arch.endswith(".json"):
@@ -258,7 +261,7 @@ class Backbone:
             return torch.autocast("cuda", dtype=torch.float16)
         return contextlib.nullcontext()
 
-    def int8_tower(self):
+    def int8_tower(self) -> OnnxImageTower:
         """The ONNX Runtime int8 image tower of an int8 spec (exported on first use, then cached on disk)."""
         if self._int8 is None:
             import torch

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ..jobs import CancelToken
-from ..pixels.decode import DecodeError, load_rgb
+from ..pixels.decode import DecodeError, PhotoSource, load_rgb
 from .backbones import Backbone
 
 
@@ -53,12 +53,12 @@ class ImageEncoder:
         # Computed from the picture already decoded for the model: no second decode.
         self.fingerprint = fingerprint
 
-    def _prepare(self, path: str):
+    def _prepare(self, path: PhotoSource):
         image = load_rgb(path, self.backbone.image_size)
         return self.backbone.preprocess(image), (self.fingerprint(image) if self.fingerprint is not None else None)
 
-    def encode(self, paths: Sequence[str], cancel: Optional[CancelToken] = None) -> Iterator[EncodedBatch]:
-        """Yield embeddings for `paths` in order, batch by batch; bad files are reported, not raised."""
+    def encode(self, paths: Sequence[PhotoSource], cancel: Optional[CancelToken] = None) -> Iterator[EncodedBatch]:
+        """Yield embeddings for `paths` (or photos' bytes) in order, batch by batch; bad files are reported, not raised."""
         import torch
 
         batches = [list(range(start, min(start + self.batch_size, len(paths)))) for start in range(0, len(paths), self.batch_size)]

@@ -146,6 +146,9 @@ class CrossAttentionStack(nn.Module):
 class HashingNet(nn.Module):
     """Image, text and fused branches with K-bit hash heads, over CLIP features."""
 
+    # A buffer (register_buffer), not a parameter: the vocabulary's CLIP text embeddings (V × in_dim).
+    vocabulary_keys: torch.Tensor
+
     def __init__(self, config: HashingConfig, in_dim: int, bits: int, vocabulary: int, tokens_per_image: int = TOKENS_PER_IMAGE) -> None:
         super().__init__()
         net, parts = config.network, config.components
@@ -178,6 +181,7 @@ class HashingNet(nn.Module):
         self.text_encoder = _encoder(dim, heads, int(net["text_layers"]), dropout)
         self.text_norm = nn.LayerNorm(dim)
         # fusion: text tokens query image tokens
+        self.fusion: nn.Module
         if bool(net.get("fusion_self_attention", True)):
             layer = nn.TransformerDecoderLayer(dim, heads, dim * 2, dropout, batch_first=True, norm_first=True)
             self.fusion = nn.TransformerDecoder(layer, int(net["fusion_layers"]))
@@ -246,22 +250,27 @@ class HashingNet(nn.Module):
         return self._vocabulary_mix
 
     def text_feature(
-        self, tags: torch.Tensor, mask: torch.Tensor, tag_index: Optional[torch.Tensor] = None, projected: Optional[torch.Tensor] = None
+        self, tags: Optional[torch.Tensor], mask: torch.Tensor, tag_index: Optional[torch.Tensor] = None, projected: Optional[torch.Tensor] = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Summary feature and per-tag tokens of tag sets (B, T, D) with `mask` True = real tag.
 
         `tag_index` (B, T), when every tag is a vocabulary tag, takes the precomputed identity mix.
         `projected` (B, T, dim), when given, are the input tokens already computed
-        (`text_in` of the tags plus their identities; see `_projected_tags`).
+        (`text_in` of the tags plus their identities; see `_projected_tags`); `tags` may be None then.
         """
-        x = self.text_in(tags) if projected is None else projected
-        if self.use_identity and projected is None:
-            if tag_index is not None:
-                mix_index, mix_weights = self.vocabulary_mix()
-                x = x + self._identities(mix_index[tag_index], mix_weights[tag_index]) * mask.unsqueeze(-1)
-            else:
-                affinity = F.normalize(tags, dim=-1) @ self.vocabulary_keys.T / self.identity_temperature
-                x = x + self._identities(*self._top_mix(affinity))
+        if projected is not None:
+            x = projected
+        elif tags is None:
+            raise ValueError("text_feature needs the tags' embeddings or their projected tokens")
+        else:
+            x = self.text_in(tags)
+            if self.use_identity:
+                if tag_index is not None:
+                    mix_index, mix_weights = self.vocabulary_mix()
+                    x = x + self._identities(mix_index[tag_index], mix_weights[tag_index]) * mask.unsqueeze(-1)
+                else:
+                    affinity = F.normalize(tags, dim=-1) @ self.vocabulary_keys.T / self.identity_temperature
+                    x = x + self._identities(*self._top_mix(affinity))
         summary = self.text_summary.expand(len(x), 1, -1)
         x = torch.cat([summary, x], dim=1)
         padding = torch.cat([torch.zeros(len(x), 1, dtype=torch.bool, device=x.device), ~mask], dim=1)
@@ -293,10 +302,10 @@ class HashingNet(nn.Module):
         """
         groups = _length_groups(mask.sum(dim=1))
         if groups is None:
-            text_feat, text_tok = self.text_feature(tags, mask, tag_index, projected)
-            fused = self.fused_feature(image_tok, text_tok, mask) if self.use_fusion else None
-            return text_feat, fused
-        text_feat = fused_feat = None
+            all_feat, all_tok = self.text_feature(tags, mask, tag_index, projected)
+            return all_feat, (self.fused_feature(image_tok, all_tok, mask) if self.use_fusion else None)
+        text_feat: Optional[torch.Tensor] = None
+        fused_feat: Optional[torch.Tensor] = None
         for rows, width in groups:
             sub_mask = mask[rows, :width]
             feat, tok = self.text_feature(
@@ -311,6 +320,7 @@ class HashingNet(nn.Module):
                 fused = self.fused_feature(image_tok.index_select(0, rows), tok, sub_mask)
                 fused_feat = fused.new_zeros(len(mask), fused.shape[1]) if fused_feat is None else fused_feat
                 fused_feat = fused_feat.index_copy(0, rows, fused)
+        assert text_feat is not None  # _length_groups gives two non-empty groups or None
         return text_feat, fused_feat
 
     def _projected_tags(
@@ -359,7 +369,8 @@ class HashingNet(nn.Module):
         if projected is None and tags is None:
             raise ValueError("tag embeddings are needed unless every tag is among the scored vocabulary tags")
         text_feat, fused_feat = self._text_and_fused(image_tok, tags, mask, tag_index, projected)
-        classifier_weight, classifier_bias = self.tag_classifier.weight, self.tag_classifier.bias
+        classifier_weight: torch.Tensor = self.tag_classifier.weight
+        classifier_bias: torch.Tensor = self.tag_classifier.bias
         if columns is not None:
             classifier_weight, classifier_bias = classifier_weight.index_select(0, columns), classifier_bias.index_select(0, columns)
         out = {
@@ -370,7 +381,7 @@ class HashingNet(nn.Module):
         if fused_feat is not None:
             out["fused_code"] = torch.tanh(self.fused_hash(fused_feat))
             out["fused_tag_logits"] = F.linear(fused_feat, classifier_weight, classifier_bias)
-        if vocabulary_embeddings is not None:
+        if vocab_in is not None:  # the vocabulary embeddings were given
             # pixel–text matching against the scored vocabulary tags: does any image token match tag v?
             vocab = F.normalize(vocab_in, dim=-1)
             sims = torch.einsum("vd,bpd->bvp", vocab, F.normalize(image_tok, dim=-1)).amax(dim=-1)

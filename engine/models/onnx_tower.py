@@ -57,6 +57,8 @@ def _wrapper(backbone: Backbone):
     with_tokens = backbone.has_tokens
 
     class Tower(torch.nn.Module):
+        pool: torch.Tensor  # a buffer: patches → the 1/2/3 grids, only with tokens
+
         def __init__(self) -> None:
             super().__init__()
             self.visual = visual

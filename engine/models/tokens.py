@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    import torch
+
 # Grids the patch tokens are pooled onto: 1 + 4 + 9 = 14 tokens per photo.
 TOKEN_SCALES = (1, 2, 3)
 TOKENS_PER_IMAGE = sum(s * s for s in TOKEN_SCALES)
 
 
-def pool_token_grid(tokens):
+def pool_token_grid(tokens: torch.Tensor) -> Optional[torch.Tensor]:
     """(N, P, D) patch tokens on a square grid → (N, 14, D) tokens pooled at TOKEN_SCALES."""
     import torch
     import torch.nn.functional as F

@@ -68,23 +68,26 @@ def _scaled(image: Image.Image, side: int) -> tuple[Image.Image, float]:
         return image, 1.0
     factor = side / longest
     size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
-    return image.resize(size, Image.BILINEAR), longest / side
+    return image.resize(size, Image.Resampling.BILINEAR), longest / side
+
+
+def _dilate(mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """A 0/1 uint8 mask dilated by `kernel` anchored at its first cell (so it looks forward only)."""
+    import cv2  # comes with the OCR engine
+
+    return np.asarray(cv2.dilate(mask, kernel, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0), dtype=np.uint8)
 
 
 def stroke_density(image: Image.Image) -> float:
     """The densest CELL-px cell's share of thin-stroke pixels in a grey copy of at most GATE_SIDE px."""
-    import cv2  # comes with the OCR engine
-
     grey = np.asarray(_scaled(image.convert("L"), GATE_SIDE)[0], dtype=np.int16)
-    hits = np.zeros(grey.shape, dtype=np.uint8)
+    hits: np.ndarray = np.zeros(grey.shape, dtype=np.uint8)
     for axis in (0, 1):
         step = np.diff(grey, axis=axis)
         up, down = (step > STROKE_EDGE).astype(np.uint8), (step < -STROKE_EDGE).astype(np.uint8)
         # "an opposite edge within STROKE_WIDTH px ahead": a dilation looking forward only
         ahead = np.ones((STROKE_WIDTH + 1, 1) if axis == 0 else (1, STROKE_WIDTH + 1), np.uint8)
-        pair = (up & cv2.dilate(down, ahead, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0)) | (
-            down & cv2.dilate(up, ahead, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0)
-        )
+        pair = (up & _dilate(down, ahead)) | (down & _dilate(up, ahead))
         if axis == 0:
             hits[:-1] |= pair
         else:

@@ -135,7 +135,7 @@ def font_files() -> list[str]:
     return found
 
 
-def _font(rng: np.random.Generator, size: int, fonts: Sequence[str]) -> ImageFont.FreeTypeFont:
+def _font(rng: np.random.Generator, size: int, fonts: Sequence[str]) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     if fonts:
         try:
             return ImageFont.truetype(fonts[int(rng.integers(len(fonts)))], size)
@@ -172,7 +172,7 @@ def _text_block(lines: Sequence[str], font, ink, paper, pad: int) -> Image.Image
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     boxes = [probe.textbbox((0, 0), line, font=font) for line in lines]
     line_h = max(b[3] - b[1] for b in boxes)
-    width = max(b[2] - b[0] for b in boxes) + 2 * pad
+    width = int(max(b[2] - b[0] for b in boxes)) + 2 * pad  # whole pixels already: these fonts give integer boxes
     height = len(lines) * int(line_h * 1.5) + 2 * pad
     plate = Image.new("RGBA", (width, height), (*paper, 255))
     draw = ImageDraw.Draw(plate)
@@ -181,10 +181,15 @@ def _text_block(lines: Sequence[str], font, ink, paper, pad: int) -> Image.Image
     return plate
 
 
+def _rgb(values: np.ndarray) -> tuple[int, int, int]:
+    red, green, blue = (int(c) for c in values)
+    return red, green, blue
+
+
 def _contrast_pair(rng: np.random.Generator) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
     """Ink and paper colours far apart in brightness (signs are made to be read)."""
-    dark = tuple(int(c) for c in rng.integers(0, 70, 3))
-    light = tuple(int(c) for c in rng.integers(190, 256, 3))
+    dark = _rgb(rng.integers(0, 70, 3))
+    light = _rgb(rng.integers(190, 256, 3))
     return (dark, light) if rng.random() < 0.7 else (light, dark)
 
 
@@ -232,9 +237,9 @@ def render_text_photo(
     plate = _text_block(text, _font(rng, max(10, font_px), fonts), ink, paper, pad)
     if plate.width > w * 0.95:
         factor = w * 0.95 / plate.width
-        plate = plate.resize((int(plate.width * factor), max(1, int(plate.height * factor))), Image.LANCZOS)
+        plate = plate.resize((int(plate.width * factor), max(1, int(plate.height * factor))), Image.Resampling.LANCZOS)
     if angle:
-        plate = plate.rotate(float(angle), resample=Image.BICUBIC, expand=True)
+        plate = plate.rotate(float(angle), resample=Image.Resampling.BICUBIC, expand=True)
     x = int(rng.integers(0, max(1, w - plate.width)))
     y = int(rng.integers(0, max(1, h - plate.height)))
     image.paste(plate, (x, y), plate)

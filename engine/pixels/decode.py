@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 
@@ -20,18 +21,22 @@ def is_raw(path: str | os.PathLike[str]) -> bool:
     return dot > 0 and name[dot:].lower() in RAW_EXTENSIONS
 
 
+# What a photo is read from: a path, or its bytes in memory (a cluster worker's BytesIO).
+PhotoSource = str | os.PathLike[str] | io.BytesIO
+
+
 class DecodeError(Exception):
     """A photo could not be turned into pixels for the model."""
 
 
-def _byte_size(source) -> int:
+def _byte_size(source: PhotoSource) -> int:
     """A photo's size in bytes: a path's file, or bytes sent in memory (a cluster worker's BytesIO)."""
     if isinstance(source, (str, os.PathLike)):
         return os.path.getsize(source)
     return source.getbuffer().nbytes
 
 
-def load_rgb(path, target: int) -> Image.Image:
+def load_rgb(path: PhotoSource, target: int) -> Image.Image:
     """Open a photo (a path, or its bytes in a BytesIO) as an upright RGB image, decoding JPEGs at
     reduced size when possible."""
     if isinstance(path, (str, os.PathLike)) and is_raw(path):
@@ -61,14 +66,14 @@ def load_rgb(path, target: int) -> Image.Image:
         raise DecodeError(f"cannot decode image: {error}") from error
 
 
-def _load_raw(path: str) -> Image.Image:
+def _load_raw(path: str | os.PathLike[str]) -> Image.Image:
     """A camera RAW file developed by LibRaw at half size (turned upright by its own orientation)."""
     try:
-        import rawpy  # type: ignore[import-not-found]
+        import rawpy
     except ImportError as error:
         raise DecodeError("camera RAW files need the `raw` extra (pip install 'bitlens[raw]')") from error
     try:
-        with rawpy.imread(path) as raw:
+        with rawpy.imread(os.fspath(path)) as raw:  # rawpy takes a Path for a file object: give it the name
             if reason := too_many_pixels(raw.sizes.width, raw.sizes.height, os.path.getsize(path)):
                 raise DecodeError(reason)
             # Half size is plenty for the model and a thumbnail, and four times quicker.

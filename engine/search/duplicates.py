@@ -20,11 +20,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
 import numpy as np
 
 from ..library.fingerprints import HASH_BITS, load_fingerprints
+
+if TYPE_CHECKING:
+    from .searcher import Searcher
 
 __all__ = ["DEFAULT_MIN_SIMILARITY", "DuplicateGroup", "DuplicatePhoto", "Review", "aligned_pairs", "find_duplicates", "similarity_of"]
 
@@ -252,7 +255,7 @@ class Review:
 
 
 def find_duplicates(
-    searcher,
+    searcher: Searcher,
     min_similarity: float = DEFAULT_MIN_SIMILARITY,
     review: Optional[Review] = None,
     folder: Optional[str] = None,
@@ -300,7 +303,7 @@ def _with_similarity(photo: DuplicatePhoto, distance: int) -> DuplicatePhoto:
     return DuplicatePhoto(photo.image_id, photo.path, photo.content_hash, photo.size, photo.width, photo.height, photo.date, similarity_of(distance))
 
 
-def _cosines(searcher, hashes: list[str], left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def _cosines(searcher: Searcher, hashes: list[str], left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Cosine of the cached embeddings of each pair's photos (NaN where one is not cached)."""
     from ..codes.bits import EMBED_DTYPE
 
@@ -321,7 +324,7 @@ def _cosines(searcher, hashes: list[str], left: np.ndarray, right: np.ndarray) -
     return out
 
 
-def _photo_info(searcher, ids: np.ndarray) -> dict[int, DuplicatePhoto]:
+def _photo_info(searcher: Searcher, ids: np.ndarray) -> dict[int, DuplicatePhoto]:
     from .filters import DATE_SQL
 
     out: dict[int, DuplicatePhoto] = {}

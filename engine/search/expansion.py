@@ -10,10 +10,15 @@ expansion is a long-standing image-retrieval technique (Chum et al., ICCV 2007).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .hamming import HammingIndex
 from ..codes.bits import pack_bits, unpack_bits
+
+if TYPE_CHECKING:
+    from .mih import MultiIndexHamming
 
 DEFAULT_EXPANSION = 20
 
@@ -44,7 +49,7 @@ def expand_bits(query_bits: np.ndarray, database_bits: np.ndarray, k: int = DEFA
     return unpack_bits(np.stack([expand_packed(index, query, k) for query in pack_bits(query_bits)]), bits)
 
 
-def expand_packed(index, query: np.ndarray, k: int = DEFAULT_EXPANSION) -> np.ndarray:
+def expand_packed(index: HammingIndex | MultiIndexHamming, query: np.ndarray, k: int = DEFAULT_EXPANSION) -> np.ndarray:
     """The expanded packed code of one packed query against a `HammingIndex` (the whole library)."""
     if k <= 0 or len(index) == 0:
         return query

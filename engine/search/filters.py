@@ -10,6 +10,7 @@ time in local time. `after` is inclusive and `before` exclusive, at the precisio
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Iterable, Optional
@@ -113,10 +114,10 @@ class Filters:
         return ", ".join(parts)
 
 
-def matching_ids(db, filters: Filters) -> np.ndarray:
+def matching_ids(db: sqlite3.Connection, filters: Filters) -> np.ndarray:
     """Sorted ids (int64) of 'ok' photos that pass the filters (`db` is a raw sqlite connection)."""
     where = ["i.status = 'ok'"]
-    params: list = []
+    params: list[str | int] = []
     low, high = filters.bounds()
     if low:
         where.append(f"{DATE_SQL} >= ?")
@@ -144,7 +145,7 @@ def matching_ids(db, filters: Filters) -> np.ndarray:
     return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
 
-def photo_dates(db, ids: np.ndarray) -> dict[int, str]:
+def photo_dates(db: sqlite3.Connection, ids: Iterable[int] | np.ndarray) -> dict[int, str]:
     """Each photo's date (taken, else mtime) as ISO text, for sorting results by date."""
     out: dict[int, str] = {}
     wanted = [int(i) for i in ids]

@@ -36,6 +36,8 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -137,7 +139,7 @@ def _row_bytes(cols: np.ndarray, bits: int) -> np.ndarray:
     return np.ascontiguousarray(rows.view(np.uint8)[:, : bits // 8])
 
 
-def _import_faiss():  # type: ignore[no-untyped-def]
+def _import_faiss() -> ModuleType | None:
     """The faiss module, or None when it is not installed (it is optional)."""
     try:
         import faiss  # noqa: PLC0415 - optional and slow to import
@@ -219,8 +221,8 @@ class HammingIndex:
         self._faiss = _import_faiss() if wants_faiss else None
         if backend == "faiss" and self._faiss is None:
             raise ImportError("backend='faiss' needs the faiss-cpu package")
-        self._faiss_parts: list = []  # type: ignore[type-arg]
-        self._faiss_sample = None
+        self._faiss_parts: list[Any] = []  # faiss.IndexBinaryFlat, one per chunk (faiss has no type hints)
+        self._faiss_sample: Any = None
         if self._faiss is not None and self._sample is not None:
             # faiss stores each code as its first K/8 little-endian bytes (codes_to_bytes).
             as_bytes = _row_bytes(cols, bits)
@@ -295,7 +297,7 @@ class HammingIndex:
             parts = self._numpy_scan(q, k, m, None)
         elif m is None and self._faiss is not None:
             parts = self._faiss_scan(_row_bytes(q.reshape(-1, 1), self._bits), k)
-        elif self._faiss is not None and np.count_nonzero(m) * _FAISS_MASK_DIV >= n and not _mask_is_sparse_runs(m):
+        elif self._faiss is not None and m is not None and np.count_nonzero(m) * _FAISS_MASK_DIV >= n and not _mask_is_sparse_runs(m):
             # A filter keeping a fair share of rows (a tag, a year): faiss's fused scan
             # with a threshold estimated on eligible sampled rows, then the mask.
             parts = self._faiss_scan(_row_bytes(q.reshape(-1, 1), self._bits), k, m, self._estimate_threshold(q, k, m))
@@ -376,7 +378,7 @@ class HammingIndex:
 
     def _numpy_scan(self, q: np.ndarray, k: int, m: np.ndarray | None, t: int | None) -> list[tuple[np.ndarray, np.ndarray, int]]:
         """:meth:`_candidates` of every chunk, in chunk order (threshold as there)."""
-        results: list = [None] * len(self._ranges)  # type: ignore[type-arg]
+        results: list[Any] = [None] * len(self._ranges)  # each chunk's (rows, distances, threshold), filled by the participants
 
         def participant(next_chunk: Callable[[], int | None]) -> None:
             tt = t
@@ -394,8 +396,9 @@ class HammingIndex:
         With ``mask`` only eligible rows are kept, and ``threshold`` (estimated on the
         eligible sampled rows) replaces the unfiltered estimate.
         """
-        faiss = self._faiss
-        results: list = [None] * len(self._ranges)  # type: ignore[type-arg]
+        faiss, sample = self._faiss, self._faiss_sample
+        assert faiss is not None and sample is not None  # search() calls this only on an index that has faiss parts
+        results: list[Any] = [None] * len(self._ranges)  # each chunk's (rows, distances, threshold), filled by the participants
         c = self._sample_quota(k)
 
         def participant(next_chunk: Callable[[], int | None]) -> None:
@@ -409,7 +412,7 @@ class HammingIndex:
                 for j in iter(next_chunk, None):
                     if t is None:  # once per participant, only if it got work
                         if c <= _SAMPLE_ROWS:
-                            sample_d, _ = self._faiss_sample.search(q8, c)
+                            sample_d, _ = sample.search(q8, c)
                             t = int(sample_d[0, c - 1])
                         else:
                             t = self._bits

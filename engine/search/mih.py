@@ -89,7 +89,7 @@ class MultiIndexHamming:
     def distances(self, query: np.ndarray) -> np.ndarray:
         return self.base.distances(query)
 
-    def search_many(self, queries: np.ndarray, k: int, mask: np.ndarray | None = None):
+    def search_many(self, queries: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         qs = np.asarray(queries, dtype=np.uint64)
         qs = qs.reshape(1, -1) if qs.ndim == 1 else qs
         n = len(self)
@@ -126,7 +126,7 @@ class MultiIndexHamming:
         dist, pos = np.divmod(key, n)
         return self.base.ids[pos], dist.astype(np.int32)
 
-    def _probe(self, query: np.ndarray, k: int, mask: np.ndarray | None):
+    def _probe(self, query: np.ndarray, k: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
         """Rows surely holding the exact top k, with distances; None when a scan is cheaper."""
         q = self.base._query(query)  # noqa: SLF001 - validated, padding cleared
         m_mask = self.base._mask(mask)  # noqa: SLF001
@@ -210,7 +210,7 @@ def _visited(n: int) -> np.ndarray:
     return buf[:n]
 
 
-def build_index(ids: np.ndarray, codes: np.ndarray, bits: int, min_rows: int = MIH_MIN_ROWS):
+def build_index(ids: np.ndarray, codes: np.ndarray, bits: int, min_rows: int = MIH_MIN_ROWS) -> HammingIndex | MultiIndexHamming:
     """The index a searcher should use: brute force, plus MIH tables for big libraries."""
     base = HammingIndex(ids, codes, bits)
     if len(base) >= min_rows and bits % SUB_BITS == 0:

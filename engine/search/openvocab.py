@@ -26,12 +26,17 @@ Search still ranks the library by Hamming distance to one trained code.
 from __future__ import annotations
 
 import functools
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
 import numpy as np
 
 from .expansion import vote_values
 from ..codes.bits import unpack_bits
+
+if TYPE_CHECKING:
+    import inflect
+
+    from ..codes.coders import CodeModel
 
 DEFAULT_NEIGHBOURS = 10  # chosen on scenes-s0 among 5, 10, 20 and 50 (docs/hashing.md)
 NEAR_TAG_COSINE = 0.9  # chosen on scenes-s0 among 0.8, 0.85, 0.9 and 0.95 (stand-in CLIP)
@@ -40,7 +45,7 @@ _ARTICLES = ("a ", "an ", "the ", "some ")
 
 
 @functools.lru_cache(maxsize=1)
-def _inflector():
+def _inflector() -> inflect.engine:
     import inflect
 
     return inflect.engine()
@@ -131,8 +136,10 @@ def mixed_values(own_values: np.ndarray, text_embedding: np.ndarray, neighbour_b
 class ZeroShotNeighbours:
     """The library's zero-shot companion codes, row-aligned with the trained codes being searched."""
 
-    def __init__(self, projection, companion_ids: np.ndarray, companion_codes: np.ndarray, trained_ids: np.ndarray, k: int = DEFAULT_NEIGHBOURS) -> None:
-        self.projection = projection  # a CodeModel (ItqCodes) with project_texts
+    def __init__(
+        self, projection: CodeModel, companion_ids: np.ndarray, companion_codes: np.ndarray, trained_ids: np.ndarray, k: int = DEFAULT_NEIGHBOURS
+    ) -> None:
+        self.projection = projection  # the companion ITQ codes: project_texts gives the real-valued query
         self.bits = projection.bits
         self.k = k
         # rows of the trained index that have a companion code, and those codes in the same order

@@ -14,13 +14,13 @@ from typing import Iterator, Optional
 
 import numpy as np
 
-from ..library.store import BUSY_TIMEOUT_MS, _configure
+from ..library.store import BUSY_TIMEOUT_MS, Store, _configure
 
 
 class PathColumn:
     """``paths[i]`` is the path of the photo with id ``ids[i]``."""
 
-    def __init__(self, store, ids: np.ndarray) -> None:
+    def __init__(self, store: Store, ids: np.ndarray) -> None:
         self._store_path = store.path
         self._ids = ids
         self._known: dict[int, str] = {}

@@ -9,11 +9,14 @@ photos holding it are checked for the other words.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from ..ocr.words import compact, contains_all
+
+if TYPE_CHECKING:
+    from ..library.store import Store
 
 SEPARATOR = "\x00"  # never in a compacted text (letters and digits only), so a word cannot span two photos
 
@@ -21,7 +24,7 @@ SEPARATOR = "\x00"  # never in a compacted text (letters and digits only), so a 
 class PhotoTexts:
     """Each photo's compacted text, by image id, loaded from the library on demand."""
 
-    def __init__(self, store) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self._stamp: tuple[int, float] | None = None
         self._ids = np.zeros(0, np.int64)

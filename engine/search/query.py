@@ -199,8 +199,8 @@ def parse_query(query: str) -> ParsedQuery:
         if token.quoted:
             close_text()
             op = token.sign or (pending_operator[0] if pending_operator else 1)
-            w = _weight(token.weight, token.weight_at, query) if token.weight is not None else 1.0
-            terms.append(Term("text", " ".join(text.split()), op * w, pending_operator[1] if pending_operator else token.start))
+            quoted_weight = _weight(token.weight, token.weight_at, query) if token.weight is not None else 1.0
+            terms.append(Term("text", " ".join(text.split()), op * quoted_weight, pending_operator[1] if pending_operator else token.start))
             pending_operator = None
             continue
         if text in ("+", "-"):
@@ -232,8 +232,7 @@ def parse_query(query: str) -> ParsedQuery:
         prefix = next((p for p in _IMAGE_PREFIXES if lowered.startswith(p)), None)
         if prefix is not None:
             close_text()
-            path, w = text[len(prefix) :], None
-            path, w = _split_weight(path, body_start + len(prefix), query)
+            path, w = _split_weight(text[len(prefix) :], body_start + len(prefix), query)
             if path.startswith('"') and path.endswith('"') and len(path) >= 2:
                 path = path[1:-1]
             if not path.strip():

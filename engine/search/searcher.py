@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from ..library.codemodels import active_model, backbone_of, load_code_model, zer
 from ..codes.bits import EMBED_DTYPE
 from ..library.scanner import content_hash
 from ..library.schema import Folder
-from ..models.backbones import LRU
+from ..models.backbones import LRU, Backbone
 from ..models.views import VIEW_COUNT
 from .codecache import load_codes
 from .cutoff import default_radius
@@ -26,6 +26,9 @@ from .openvocab import ZeroShotNeighbours, mixed_values, vocabulary_form
 from .pathcolumn import PathColumn
 from .phototext import PhotoTexts
 from .query import ParsedQuery, QueryError, Term, parse_query
+
+if TYPE_CHECKING:
+    from ..library.library import Library
 
 # CLIP was trained on captions; a short prompt around a bare query word helps it.
 TEXT_PROMPT = "a photo of {}"
@@ -61,7 +64,7 @@ class SearchResult:
 class Searcher:
     """Holds the active model's codes in RAM and ranks them against queries."""
 
-    def __init__(self, library, device: str = "auto") -> None:
+    def __init__(self, library: Library, device: str = "auto") -> None:
         self.library = library
         self.device = device
         # neighbours voted into a photo query from outside the library (0: off); see expansion.py
@@ -105,7 +108,7 @@ class Searcher:
         self.paths = PathColumn(library.store, self.ids)
         # Text read in photos at index time (OCR), loaded on the first query that needs it.
         self.photo_texts = PhotoTexts(library.store)
-        self._backbone = None
+        self._backbone: Optional[Backbone] = None
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -116,11 +119,9 @@ class Searcher:
             self._backbone = other._backbone
 
     @property
-    def backbone(self):
+    def backbone(self) -> Backbone:
         """The backbone, loaded on first use (text and new-image queries need it)."""
         if self._backbone is None:
-            from ..models.backbones import Backbone
-
             self._backbone = Backbone(self.spec, device=self.device, onnx_dir=self.library.paths.cache / "onnx")
         return self._backbone
 

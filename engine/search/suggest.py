@@ -24,11 +24,15 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, AbstractSet, Optional
 
 import numpy as np
 
 from ..codes.bits import unpack_bits
+
+if TYPE_CHECKING:
+    from ..library.library import Library
+    from .searcher import Searcher
 
 __all__ = ["Suggestion", "TagSuggester", "accept_tag", "reject_tag"]
 
@@ -46,11 +50,11 @@ class Suggestion:
         return {"tag": self.tag, "confidence": round(self.confidence, 3), "score": round(self.score, 3), "basis": self.basis}
 
 
-def _rejected_path(library) -> Path:
+def _rejected_path(library: Library) -> Path:
     return Path(library.paths.root) / REJECTED_FILE
 
 
-def _load_rejected(library) -> dict[str, list[str]]:
+def _load_rejected(library: Library) -> dict[str, list[str]]:
     path = _rejected_path(library)
     if not path.is_file():
         return {}
@@ -60,7 +64,7 @@ def _load_rejected(library) -> dict[str, list[str]]:
         return {}
 
 
-def reject_tag(library, photo_path: str, tag: str) -> None:
+def reject_tag(library: Library, photo_path: str, tag: str) -> None:
     """Never suggest `tag` for this photo again (no file of the user's is touched)."""
     rejected = _load_rejected(library)
     names = rejected.setdefault(str(photo_path), [])
@@ -72,7 +76,7 @@ def reject_tag(library, photo_path: str, tag: str) -> None:
     os.replace(temporary, path)
 
 
-def accept_tag(library, photo_path: str, tag: str) -> None:
+def accept_tag(library: Library, photo_path: str, tag: str) -> None:
     """Give the photo `tag` as a user tag (kept across rescans; the first spelling of a tag wins)."""
     from sqlalchemy import select
 
@@ -120,7 +124,7 @@ class TagSuggester:
     confidence shown to the user.
     """
 
-    def __init__(self, searcher, min_photos: int = 3, use_text: bool = False, max_tags: int = 2000) -> None:
+    def __init__(self, searcher: Searcher, min_photos: int = 3, use_text: bool = False, max_tags: int = 2000) -> None:
         self.searcher = searcher
         self.library = searcher.library
         bits = searcher.bits
@@ -193,7 +197,7 @@ class TagSuggester:
         w = self.weights[index]
         return 1.0 / (1.0 + np.exp(-np.clip(x @ w[:-1] + w[-1], -30, 30)))
 
-    def suggest_row(self, row: int, limit: int = 5, min_confidence: float = 0.2, skip: set[str] = frozenset()) -> list[Suggestion]:
+    def suggest_row(self, row: int, limit: int = 5, min_confidence: float = 0.2, skip: AbstractSet[str] = frozenset()) -> list[Suggestion]:
         have = self.tags_of_row.get(row, set()) | {s.casefold() for s in skip}
         out = []
         for index, name in enumerate(self.names):

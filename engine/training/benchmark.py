@@ -240,7 +240,7 @@ def run_benchmark(
             train_seconds = time.perf_counter() - started
             with library.store.session() as session:
                 model = session.get(Model, model_id)
-                codes = load_hashing_codes(model, Path(model.checkpoint))
+                codes = load_hashing_codes(Path(model.checkpoint))
                 tuned = backbone_of(model)
                 last = _last_epoch(model)
             v_db_emb, v_db_tok, v_q_emb, v_q_tok, v_q_views = db_emb, db_tok, q_emb, q_tok, q_views
