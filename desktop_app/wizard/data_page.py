@@ -84,6 +84,7 @@ class DataPage(QWizardPage):
         self.folders.blockSignals(True)
         for folder in overview.folders:
             item = self._folder_item(f"{folder.path}  ({folder.photos:,} photos)", folder.path)
+            item.setToolTip(0, f"{folder.path}\n{folder.photos:,} photos; tick or untick its sub-folders to narrow")
             self.folders.addTopLevelItem(item)
             nodes = {folder.path: item}
             for path, count in overview.subfolders.get(folder.path, []):  # sorted: a parent comes before its children

@@ -8,13 +8,15 @@ from functools import partial
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
@@ -175,18 +177,29 @@ class EvaluatePage(QWizardPage):
         top = QHBoxLayout()
         top.addLayout(scores, 0)
         top.addWidget(self.pr_chart, 1)
-        layout = QVBoxLayout(self)
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top, 1)
         layout.addWidget(self.examples)
         layout.addWidget(self.note)
+        # On a small screen the page scrolls rather than squeezing its tables over each other.
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
         self._evaluated_for: Optional[int] = None
+        self._shown: Optional[wops.EvaluationShown] = None
 
     def initializePage(self) -> None:
         session = self.plan.session
         if session is None or session.model_id is None or self._evaluated_for == session.model_id:
             return
         self._evaluated_for = session.model_id
-        self.evaluation, self.failed = None, ""
+        self.evaluation, self.failed, self._shown = None, "", None
         self.plan.verdict = ""
         self.pr_chart.clear()
         self.note.setText("Scoring the old and the new model on the held-out photos…")
@@ -212,7 +225,13 @@ class EvaluatePage(QWizardPage):
                 self.table.setItem(row, column, item)
         fit_table(self.table)
 
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self._shown is not None:
+            self._show(self._shown)  # the change colours and the badges' tiles follow light and dark
+
     def _show(self, result: wops.EvaluationShown) -> None:
+        self._shown = result
         evaluation = result.evaluation
         self.evaluation, self.thumbnails = evaluation, result.thumbnails
         session = self.plan.session
@@ -237,9 +256,9 @@ class EvaluatePage(QWizardPage):
         fit_table(self.examples)
         self.note.setText(
             f"{evaluation.held_out:,} held-out photos queried {evaluation.database:,} training photos; {evaluation.tag_queries:,} of your tags "
-            "ranked the held-out photos: the same figures the training chart showed for its last epoch. Tags are your own labels, so these "
-            "numbers say how well search agrees with them. <i>Other words</i>: 50 common words that are none of your tags, scored by how "
-            "closely search follows CLIP's own ranking for them. ✓ = the photo carries the tag (hover a photo for its name)."
+            "ranked the held-out photos (the training chart's last epoch shows the same figures). The scores measure agreement with your own "
+            "tags; <i>other words</i> are 50 common words that are none of your tags, scored against CLIP's own ranking. "
+            "✓ = the photo carries the tag."
         )
         self.completeChanged.emit()
 
