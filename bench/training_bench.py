@@ -86,7 +86,7 @@ def time_head(n: int, dim: int, epochs: int | None, device: str, overrides: dict
         "seconds": round(seconds, 1),
         "setup_s": round(setup, 1),
         "per_epoch_s": round((seconds - setup) / done, 2),
-        "val_image_map": round(state.metrics.get("val_image_map", float("nan")), 3),
+        "image_map": round(state.metrics.get("image_map", float("nan")), 3),
     }
 
 

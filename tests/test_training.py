@@ -316,7 +316,7 @@ def test_training_registers_an_inactive_model_with_metrics(tagged_library):
     models = {m["id"]: m for m in list_models(tagged_library)}
     assert models[model_id]["kind"] == "hashing" and models[model_id]["active"] is False
     assert any(m["active"] and m["kind"] == "itq" for m in models.values())
-    assert "val_image_map" in models[model_id]["metrics"] and models[model_id]["size_bytes"] > 0
+    assert "image_map" in models[model_id]["metrics"] and models[model_id]["size_bytes"] > 0
     steps = [e for e in events if e.stage == "train"]
     assert steps and all("loss" in e.data and "eta_s" in e.data for e in steps)
     epochs = [e.data for e in events if e.stage == "epoch"]

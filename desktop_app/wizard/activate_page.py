@@ -54,6 +54,7 @@ class ActivatePage(QWizardPage):
             "You can keep searching meanwhile. If you finish without activating, the model stays in <b>Models…</b> "
             "and can be activated, renamed or deleted there."
             + (f"<br><br>New model: <b>{session.request.bits} bits</b>, trained for {len(session.epochs)} epoch(s)." if session else "")
+            + (f"<br>Evaluation: <b>{html.escape(self.plan.verdict)}</b>" if self.plan.verdict else "")
         )
 
     def activate(self) -> None:

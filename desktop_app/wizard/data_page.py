@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 from functools import partial
+from pathlib import Path
+from typing import Optional
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -12,8 +14,8 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWizardPage,
 )
@@ -36,9 +38,11 @@ class DataPage(QWizardPage):
         self.plan = plan
         self.setTitle("Data: what should search learn from?")
         self.setSubTitle("Pick the folders whose names and keywords describe their photos well, and where tags may come from.")
-        self.folders = QListWidget()
-        self.folders.setMaximumHeight(110)
-        self.folders.itemChanged.connect(lambda _item: self.refresh())
+        # Library folders and their sub-folders: a ticked folder brings every photo below it.
+        self.folders = QTreeWidget()
+        self.folders.setHeaderHidden(True)
+        self.folders.setMaximumHeight(150)
+        self.folders.itemChanged.connect(lambda _item, _column: self.refresh())
         self.sources: dict[str, QCheckBox] = {}
         sources_box = QGroupBox("Tag sources")
         grid = QGridLayout(sources_box)
@@ -73,25 +77,55 @@ class DataPage(QWizardPage):
         return self.plan.data_overview
 
     def initializePage(self) -> None:
-        if self.folders.count() == 0:
+        if self.folders.topLevelItemCount() == 0:
             self.plan.runner.run_in_background(ops.load_overview, lane=READ, on_success=self._folders_loaded)
 
     def _folders_loaded(self, overview: ops.Overview) -> None:
         self.folders.blockSignals(True)
         for folder in overview.folders:
-            item = QListWidgetItem(f"{folder.path}  ({folder.photos:,} photos)")
-            item.setData(Qt.ItemDataRole.UserRole, folder.path)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
-            self.folders.addItem(item)
+            item = self._folder_item(f"{folder.path}  ({folder.photos:,} photos)", folder.path)
+            item.setToolTip(0, f"{folder.path}\n{folder.photos:,} photos; tick or untick its sub-folders to narrow")
+            self.folders.addTopLevelItem(item)
+            nodes = {folder.path: item}
+            for path, count in overview.subfolders.get(folder.path, []):  # sorted: a parent comes before its children
+                child = self._folder_item(f"{Path(path).name}  ({count:,})", path)
+                child.setToolTip(0, f"{path}\n{count:,} photo{'s' if count != 1 else ''} here and below")
+                nodes.get(str(Path(path).parent), item).addChild(child)
+                nodes[path] = child
         self.folders.blockSignals(False)
         self.refresh()
 
+    @staticmethod
+    def _folder_item(text: str, path: str) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([text])
+        item.setData(0, Qt.ItemDataRole.UserRole, path)
+        # a parent's box follows its sub-folders' (ticked, unticked or partly) and ticks them all
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsAutoTristate)
+        item.setCheckState(0, Qt.CheckState.Checked)
+        return item
+
+    def folder_item(self, path: str) -> Optional[QTreeWidgetItem]:
+        """The row of a library folder or sub-folder."""
+        found = self.folders.findItems("*", Qt.MatchFlag.MatchWildcard | Qt.MatchFlag.MatchRecursive)
+        return next((item for item in found if item.data(0, Qt.ItemDataRole.UserRole) == path), None)
+
+    def chosen_folders(self) -> list[str]:
+        """The highest ticked folders: a fully ticked folder stands for all below it; a partly ticked one for its ticked sub-folders."""
+        chosen, todo = [], [self.folders.topLevelItem(i) for i in range(self.folders.topLevelItemCount())]
+        while todo:
+            item = todo.pop(0)
+            state = item.checkState(0)
+            if state == Qt.CheckState.Checked:
+                chosen.append(item.data(0, Qt.ItemDataRole.UserRole))
+            elif state == Qt.CheckState.PartiallyChecked:
+                todo.extend(item.child(i) for i in range(item.childCount()))
+        return chosen
+
     def choice(self) -> wops.DataChoice:
-        items = [self.folders.item(i) for i in range(self.folders.count())]
-        chosen = [i.data(Qt.ItemDataRole.UserRole) for i in items if i.checkState() == Qt.CheckState.Checked]
-        # All folders ticked: no filter (also covers photos of folders added meanwhile).
-        folders = [] if len(chosen) == len(items) else chosen
+        chosen = self.chosen_folders()
+        tops = {self.folders.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(self.folders.topLevelItemCount())}
+        # Every library folder ticked: no filter (also covers photos of folders added meanwhile).
+        folders = [] if set(chosen) == tops else chosen
         return wops.DataChoice(folders=folders, sources=[s for s, box in self.sources.items() if box.isChecked()])
 
     def refresh(self) -> None:
@@ -101,11 +135,7 @@ class DataPage(QWizardPage):
 
     def _count(self) -> None:
         choice = self.choice()
-        if (
-            self.folders.count()
-            and not choice.folders
-            and not any(self.folders.item(i).checkState() == Qt.CheckState.Checked for i in range(self.folders.count()))
-        ):
+        if self.folders.topLevelItemCount() and not self.chosen_folders():
             self._show(None, "Tick at least one folder.")
             return
         self.plan.runner.run_in_background(partial(wops.data_overview, choice=choice), lane=READ, key="wizard-data", on_success=self._show)

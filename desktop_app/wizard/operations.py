@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..torch_loader import import_torch
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QImage
+
     from ..jobs import JobContext
 
 EFFORT_TEXT = {
@@ -129,10 +131,20 @@ def train(ctx: "JobContext", request: TrainRequest) -> dict:
     return {"model_id": model_id, "previous_id": before["id"] if before else None}
 
 
-def evaluate(ctx: "JobContext", model_id: int, previous_id: Optional[int], choice: DataChoice):
-    """Before/after scores on the held-out photos."""
+@dataclass
+class EvaluationShown:
+    """The engine's evaluation (engine.training.evaluation.Evaluation) and thumbnails of its example results."""
+
+    evaluation: Any
+    thumbnails: dict[str, "QImage"] = field(default_factory=dict)  # path → thumbnail (photos that could not be read are missing)
+
+
+def evaluate(ctx: "JobContext", model_id: int, previous_id: Optional[int], choice: DataChoice, thumbnail_side: int = 96) -> EvaluationShown:
+    """Before/after scores on the held-out photos, with the example results' thumbnails (the grid's disk cache)."""
     import_torch()
-    return ctx.library.evaluate_models(
+    from ..thumbnails import make_thumbnail
+
+    evaluation = ctx.library.evaluate_models(
         model_id,
         [previous_id] if previous_id is not None else [],
         sources=choice.sources or None,
@@ -140,6 +152,18 @@ def evaluate(ctx: "JobContext", model_id: int, previous_id: Optional[int], choic
         progress=ctx.progress,
         cancel=ctx.cancel,
     )
+    shown = EvaluationShown(evaluation)
+    cache = ctx.library.paths.cache / "thumbnails"
+    for example in evaluation.examples:
+        for results in example["results"].values():
+            for path, _hit in results:
+                if path and path not in shown.thumbnails:
+                    ctx.check()
+                    try:
+                        shown.thumbnails[path] = make_thumbnail(cache, path, thumbnail_side)
+                    except Exception:  # moved or unreadable since: the page shows a blank tile with its name
+                        continue
+    return shown
 
 
 def activate(ctx: "JobContext", model_id: int) -> int:

@@ -26,6 +26,7 @@ class TrainingPlan(QObject):
         self.data_overview = None  # engine.training.tag_stats.TagOverview of that choice; None while the Data page counts
         self.request: Optional[wops.TrainRequest] = None  # set by the Model page
         self.session: Optional[TrainingSession] = None
+        self.verdict = ""  # the Evaluate page's one-line verdict on the new model ("" before it is known)
 
     def start_training(self) -> TrainingSession:
         """Start a run with the Model page's request (one at a time)."""

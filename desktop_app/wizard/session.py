@@ -23,7 +23,7 @@ class TrainingSession(QObject):
     """Starts `operations.train` in the background and keeps its loss curve and outcome."""
 
     step = Signal(int, float)  # global step, loss
-    epoch = Signal(dict)  # {"epoch", "loss", "val_image_map", "val_text_map"}
+    epoch = Signal(dict)  # {"epoch", "loss", "image_map", "image_p10", "text_map", …}: engine/training/heldout.py
     progressed = Signal(object)  # every ProgressEvent (preparing, encoding, training)
     ended = Signal(str)  # "ok", "failed" or "cancelled"
 

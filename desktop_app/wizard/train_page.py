@@ -30,7 +30,8 @@ class TrainPage(QWizardPage):
         self.loss_chart = LineChart("Training loss", "step", "loss")
         self.loss_chart.add_series("loss per step", "#9ecae1")
         self.loss_chart.add_series("epoch mean", "#1f77b4", markers=True)
-        self.val_chart = LineChart("Validation on held-out photos", "epoch", "mAP")
+        # the same figures the Evaluate page and the Models dialog show (engine/training/heldout.py)
+        self.val_chart = LineChart("Held-out photos (as Evaluate scores them)", "epoch", "mAP")
         self.val_chart.add_series("photo → photo", "#2ca02c", markers=True)
         self.val_chart.add_series("tag → photo", "#ff7f0e", markers=True)
         self.val_chart.empty_text = "Scores appear after each epoch"
@@ -100,10 +101,10 @@ class TrainPage(QWizardPage):
         steps = self.session.steps if self.session else []
         x = steps[-1][0] if steps else record["epoch"]
         self.loss_chart.append("epoch mean", x, record["loss"])
-        if "val_image_map" in record:
-            self.val_chart.append("photo → photo", record["epoch"], record["val_image_map"])
-        if "val_text_map" in record:
-            self.val_chart.append("tag → photo", record["epoch"], record["val_text_map"])
+        if "image_map" in record:
+            self.val_chart.append("photo → photo", record["epoch"], record["image_map"])
+        if "text_map" in record:
+            self.val_chart.append("tag → photo", record["epoch"], record["text_map"])
 
     def _progress(self, event: ProgressEvent) -> None:
         if event.total:

@@ -1,17 +1,20 @@
-"""Walk the training wizard on an X display and save a screenshot of every page here.
+"""Walk the training wizard and save a screenshot of every page here.
 
-    xvfb-run -a -s "-screen 0 1280x800x24" env QT_QPA_PLATFORM=xcb \
-        .venv/bin/python docs/screenshots/take_wizard_screenshots.py
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/take_wizard_screenshots.py
+
+Each window is rendered by Qt itself (`QWidget.grab`), so any platform does: offscreen,
+or an X display such as `xvfb-run -a -s "-screen 0 1280x800x24"` with QT_QPA_PLATFORM=xcb.
 
 It indexes a few albums of the scenes benchmark (read in place, never written) into a
 fresh library under /tmp with the offline stand-in CLIP, then trains, evaluates and
-activates a model through the wizard, grabbing the screen with Pillow.
+activates a model through the wizard. The Data and
+Evaluate pages are also saved at 800×500 and in the dark palette (NAME-800x500.png,
+NAME-dark.png, NAME-800x500-dark.png), the others at the wizard's size in light only.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -32,7 +35,6 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=12, help="epochs to train (0: what the wizard proposes for this library)")
     args = parser.parse_args()
 
-    from PIL import ImageGrab
     from PySide6.QtWidgets import QApplication
 
     from desktop_app import settings as s
@@ -51,12 +53,14 @@ def main() -> int:
         print(f"indexed {engine_library.status()['photos']} photos in {time.monotonic() - started:.0f} s", flush=True)
 
     app = QApplication(["bitlens-gui"])
+    from desktop_app.style import apply_style
+
+    apply_style(app, "light")
     settings = s.Settings.open(library.parent / "settings.ini")
     window = MainWindow(settings, str(library), model_override=ModelChoice(backbone=str(config), weights=str(weights)), first_run="skip")
     window.move(0, 0)
     window.resize(1280, 800)
     window.show()
-    display = os.environ.get("DISPLAY", ":99")
 
     def wait(condition, timeout: float = 900.0, settle: float = 0.0) -> None:
         end = time.monotonic() + timeout
@@ -72,10 +76,20 @@ def main() -> int:
 
     def grab(name: str, widget) -> None:
         app.processEvents()
-        top_left = widget.mapToGlobal(widget.rect().topLeft())
-        box = (top_left.x(), top_left.y(), top_left.x() + widget.width(), top_left.y() + widget.height())
-        ImageGrab.grab(bbox=box, xdisplay=display).save(HERE / f"{name}.png")
+        widget.grab().save(str(HERE / f"{name}.png"))
         print(f"saved {name}.png", flush=True)
+
+    def grab_variants(name: str, wizard) -> None:
+        """The page at the wizard's size and at 800×500, light and dark; back to light at the wizard's size."""
+        for scheme in ("light", "dark"):
+            apply_style(app, scheme)
+            for width, height in ((1100, 700), (800, 500)):
+                wizard.resize(width, height)
+                wait(lambda: True, settle=0.4)
+                grab(name + ("" if width == 1100 else f"-{width}x{height}") + ("" if scheme == "light" else "-dark"), wizard)
+        apply_style(app, "light")
+        wizard.resize(1100, 700)
+        wait(lambda: True, settle=0.3)
 
     window.start()
     wait(lambda: window.overview is not None, settle=0.5)
@@ -83,7 +97,7 @@ def main() -> int:
     wizard.move(60, 40)
     wizard.resize(1100, 700)
     wait(lambda: wizard.data_page.isComplete(), settle=0.5)
-    grab("wizard-data", wizard)
+    grab_variants("wizard-data", wizard)
 
     wizard.next()
     wait(lambda: wizard.model_page.estimate_seconds is not None, settle=0.3)
@@ -100,7 +114,7 @@ def main() -> int:
 
     wizard.next()
     wait(lambda: wizard.evaluate_page.isComplete(), settle=0.5)
-    grab("wizard-evaluate", wizard)
+    grab_variants("wizard-evaluate", wizard)
 
     wizard.next()
     wizard.activate_page.activate_button.click()

@@ -6,6 +6,7 @@ folders expose (folder and file names, XMP/IPTC keywords, sidecars, user tags).
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,6 +22,21 @@ from .errors import TrainingDataError
 
 
 MIN_TAGGED_PHOTOS = 20
+
+
+def below_folders(folders: Optional[Sequence[str]]) -> tuple[str, list]:
+    """An SQL condition on `images i` and its arguments: the photo lies below one of `folders` (none: no condition).
+
+    A folder is a library folder or any sub-folder of one; a photo below it at any depth
+    counts. Compared as an exact prefix ending in the separator, so "Trips" is neither
+    "Trips 2019" nor, on a case-sensitive disk, "trips".
+    """
+    if not folders:
+        return "", []
+    # to_db: a folder whose name is not UTF-8 is stored escaped (library/pathtext.py)
+    prefixes = [to_db(str(f).rstrip(os.sep) + os.sep) for f in folders]
+    clause = " AND (" + " OR ".join("substr(i.path, 1, ?) = ?" for _ in prefixes) + ")"
+    return clause, [value for prefix in prefixes for value in (len(prefix), prefix)]
 
 
 @dataclass
@@ -104,11 +120,7 @@ def build_training_data(
 ) -> TrainingData:
     """Collect every ok photo's features and tags; hold out some tagged photos for validation."""
     marks = ",".join("?" * len(sources))
-    folder_clause, folder_args = "", []
-    if folders:
-        folder_clause = " AND (" + " OR ".join("i.path LIKE ? ESCAPE '\\'" for _ in folders) + ")"
-        # to_db: a folder whose name is not UTF-8 is stored escaped (library/pathtext.py)
-        folder_args = [to_db(str(f)).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").rstrip("/") + "/%" for f in folders]
+    folder_clause, folder_args = below_folders(folders)
     with library.store.raw() as db:
         rows = db.execute(
             "SELECT i.content_hash, e.vector FROM images i JOIN embeddings e ON e.content_hash = i.content_hash AND e.backbone_key = ? "

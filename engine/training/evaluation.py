@@ -4,10 +4,8 @@ The trainer holds out a random tenth of the tagged photos (seeded, so the same s
 comes back from the same library, sources and config). Here every model asked about
 codes those photos from their pixels alone, and is scored on:
 
-- photo → photo: each held-out photo queries the training photos (coded as the
-  library would code them); relevant = shares a tag (mAP, precision@10, PR curve);
-- tag → photo: each tag seen on a held-out photo, as a text query, ranks the
-  held-out photos (the words find photos training never saw; mAP);
+- photo → photo and tag → photo: `heldout.py`, the very figures the trainer reported
+  for its last epoch (mAP, precision@10), plus the photo → photo PR curve;
 - other words → photo: common words that are no tag, coded as search codes them, rank
   the held-out photos; scored against CLIP's own ranking (`otherwords.py`): what training
   costs the words the user never tagged;
@@ -30,11 +28,10 @@ from ..library.codemodels import backbone_of, load_code_model
 from ..library.schema import TAG_SOURCES, Model
 from ..search.searcher import TEXT_PROMPT
 from .errors import ModelError
-from .metrics import hamming_matrix, mean_average_precision, pr_curve, precision_at_k
+from .heldout import held_out, score, tag_names
+from .metrics import pr_curve
 from .openvocab_eval import search_text_codes, zero_shot_neighbours
 from .otherwords import agreement_with_clip, clip_relevance, other_words
-
-MAX_TAG_QUERIES = 50
 
 
 @dataclass
@@ -114,43 +111,28 @@ def evaluate_models(
     data = build_training_data(
         library, spec.key, encode_texts, config.data, sources=sources or TAG_SOURCES, folders=folders, seed=int(config.training.get("seed", 0))
     )
-    queries = np.asarray(data.validation, dtype=np.int64)
-    database = np.asarray([i for i in data.train if data.tag_lists[i]], dtype=np.int64)
-    if len(queries) == 0 or len(database) == 0:
+    held = held_out(data, int(config.training.get("seed", 0)))
+    if held.empty:
         raise ModelError("there are too few tagged photos to hold some out for an evaluation")
-    labels_q, labels_db = data.labels(queries), data.labels(database)
-    relevant = (labels_q @ labels_db.T) > 0
-    query_tags = [j for j in np.argsort(-labels_q.sum(axis=0), kind="stable") if labels_q[:, j].any()][:MAX_TAG_QUERIES]
-    tag_relevant = labels_q[:, query_tags].T > 0  # tags × held-out photos
-    tag_vectors = encode_texts([TEXT_PROMPT.format(data.vocabulary[j]) for j in query_tags])
+    queries, database = held.queries, held.database
     words = other_words(data.vocabulary)
     word_vectors = encode_texts([TEXT_PROMPT.format(w) for w in words])
     word_relevant = clip_relevance(word_vectors, data.embeddings[queries])
     pool = np.concatenate([database, queries])
     _, neighbours = zero_shot_neighbours(np.asarray(data.embeddings[pool], np.float32))
-    example_tags = query_tags[:examples]
+    example_tags = [int(t) for t in held.query_tags[:examples]]
     paths = _paths_of(library, [data.hashes[i] for i in queries])
-
-    def names(i: int) -> list[str]:
-        return [data.vocabulary[j] for j in data.tag_lists[i]]
 
     scores, shown = [], {}
     for step, (model_id, model) in enumerate(rows.items(), start=1):
         cancel.raise_if_cancelled()
         say(step, len(rows) + 1, f"scoring {model.name}")
         codes = load_code_model(model, device=device)
-
-        def image_codes(ix: np.ndarray, with_tags: bool) -> np.ndarray:
-            tokens = None if data.tokens is None else data.tokens[ix]
-            tags = [names(i) for i in ix] if with_tags and codes.needs_tags else None
-            return codes.encode_images(data.embeddings[ix], tokens, tags)
-
-        db_codes = image_codes(database, True)  # as the library stores them
-        q_codes = image_codes(queries, False)  # from the pixels alone
-        distances = hamming_matrix(q_codes, db_codes)
-        precision, recall = pr_curve(distances, relevant, codes.bits)
-        text_distances = hamming_matrix(codes.encode_texts(tag_vectors), q_codes)
-        stored = np.concatenate([db_codes, image_codes(queries, True)])  # every photo as the library stores it
+        found = score(codes, held, data)
+        precision, recall = pr_curve(found.distances, held.relevant, codes.bits)
+        tokens = None if data.tokens is None else data.tokens[queries]
+        held_stored = codes.encode_images(data.embeddings[queries], tokens, tag_names(data, queries) if codes.needs_tags else None)
+        stored = np.concatenate([found.database_codes, held_stored])  # every photo as the library stores it
         if getattr(codes, "vocabulary", None):  # a trained model: words that are no tag vote over CLIP's neighbours
             word_codes = search_text_codes(codes, lambda texts: encode_texts([TEXT_PROMPT.format(t) for t in texts]), words, stored, neighbours)
         else:
@@ -161,20 +143,20 @@ def evaluate_models(
                 name=model.name,
                 kind=model.kind,
                 bits=codes.bits,
-                image_map=mean_average_precision(distances, relevant),
-                image_p10=precision_at_k(distances, relevant, min(10, len(database))),
-                text_map=mean_average_precision(text_distances, tag_relevant),
-                other_words_map=agreement_with_clip(word_codes, stored[len(database) :], word_relevant),
+                image_map=found.image_map,
+                image_p10=found.image_p10,
+                text_map=found.text_map,
+                other_words_map=agreement_with_clip(word_codes, held_stored, word_relevant),
                 precision=[float(p) for p in precision],
                 recall=[float(r) for r in recall],
             )
         )
         for row, tag in enumerate(example_tags):
-            order = np.argsort(text_distances[row], kind="stable")[:top]
-            shown.setdefault(int(tag), {})[model_id] = [(paths[int(k)], bool(tag_relevant[row, k])) for k in order]
+            order = np.argsort(found.text_distances[row], kind="stable")[:top]
+            shown.setdefault(tag, {})[model_id] = [(paths[int(k)], bool(held.tag_relevant[row, k])) for k in order]
     say(len(rows) + 1, len(rows) + 1, "done")
-    examples_out = [{"tag": data.vocabulary[tag], "results": shown[int(tag)]} for tag in example_tags]
-    return Evaluation(scores, held_out=len(queries), database=len(database), tag_queries=len(query_tags), examples=examples_out)
+    examples_out = [{"tag": data.vocabulary[tag], "results": shown[tag]} for tag in example_tags]
+    return Evaluation(scores, held_out=len(queries), database=len(database), tag_queries=len(held.query_tags), examples=examples_out)
 
 
 def _paths_of(library, hashes: list[str]) -> list[str]:

@@ -11,9 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from ..library.pathtext import to_db
 from ..library.schema import TAG_SOURCES
-from .data import MIN_TAGGED_PHOTOS
+from .data import MIN_TAGGED_PHOTOS, below_folders
 
 # The data section of the default hashing config decides which tags are kept; the
 # same numbers are used here so the page counts what training will really use.
@@ -72,11 +71,7 @@ class TagOverview:
 def tag_overview(library, sources: Sequence[str] = TAG_SOURCES, folders: Optional[Sequence[str]] = None, top: int = 15) -> TagOverview:
     """Photos, tags and warnings for a choice of folders and tag sources (distinct contents, as training counts them)."""
     sources = [s for s in sources if s in TAG_SOURCES]
-    folder_clause, folder_args = "", []
-    if folders:
-        folder_clause = " AND (" + " OR ".join("i.path LIKE ? ESCAPE '\\'" for _ in folders) + ")"
-        # to_db: a folder whose name is not UTF-8 is stored escaped (library/pathtext.py)
-        folder_args = [to_db(str(f)).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").rstrip("/") + "/%" for f in folders]
+    folder_clause, folder_args = below_folders(folders)
     with library.store.raw() as db:
         photos = db.execute(f"SELECT count(DISTINCT i.content_hash) FROM images i WHERE i.status = 'ok'{folder_clause}", folder_args).fetchone()[0]
         rows = []

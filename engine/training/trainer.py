@@ -24,13 +24,12 @@ from ..models.tokens import TOKENS_PER_IMAGE
 from . import losses as L
 from . import targets as T
 from .checkpoints import restore_optimizer, save_checkpoint
-from ..codes.hashing_file import read_checkpoint
+from ..codes.hashing_file import HashingCodes, read_checkpoint
 from .data import TrainingData
 from .errors import ModelError
 from ..search.cutoff import calibrated_radius
-from .metrics import mean_average_precision, relevance
-
-VALIDATION_DATABASE = 3000  # training photos used as the database when validating
+from .heldout import HeldOut, held_out, score
+from .metrics import hamming_matrix
 
 
 @dataclass
@@ -91,7 +90,7 @@ class Trainer:
         self.pos_weight = float(config.targets.get("tag_pos_weight", 1.0))
         self.use_idf = bool(config.targets.get("idf", True))
         self.tag_sample = int(train.get("tag_sample", 0))
-        self._validation: Optional[tuple] = None  # the held-out comparison, built on the first validation
+        self._held_out: Optional[HeldOut] = None  # the held-out comparison, built on the first validation
         # IDF weights: rare tags say more about two photos being alike than common ones
         df = np.bincount(
             np.concatenate([np.asarray(t, dtype=np.int64) for t in data.tag_lists if t] or [np.zeros(0, np.int64)]), minlength=len(data.vocabulary)
@@ -253,59 +252,48 @@ class Trainer:
         total = sum(float(w.get(name, 0.0)) * value for name, value in terms.items())
         return total, {name: float(value.detach()) if torch.is_tensor(value) else float(value) for name, value in terms.items()}
 
-    def _validation_split(self) -> tuple:
-        """What every epoch's validation compares, computed once: database and query photos,
-        the queries' tag sets, and which pairs share a tag."""
+    def _inputs(self, ix: np.ndarray) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        """Image inputs of photos as numpy (`heldout.Inputs`): cached features, or the tower's output."""
         data = self.data
-        rng = np.random.default_rng(self.seed + 7)
-        database = [i for i in data.train if data.tag_lists[i]]
-        if len(database) > VALIDATION_DATABASE:
-            database = sorted(rng.choice(database, VALIDATION_DATABASE, replace=False))
-        database = np.asarray(database, dtype=np.int64)
-        queries = np.asarray(self.validation_index, dtype=np.int64)
-        if self.pixels is not None:
-            database = database[self.pixels.valid[database]] if len(database) else database
-        if len(queries) == 0 or len(database) == 0:
-            return database, queries, None, None, None, None
-        sets, mask, tag_index = self._indexed_tag_sets(queries, np.random.default_rng(0))
-        return database, queries, sets, mask, tag_index, relevance(data.labels(queries), data.labels(database))
+        if self.tower is None:
+            return data.embeddings[ix], None if data.tokens is None else data.tokens[ix]
+        features, tokens = [], []
+        for start in range(0, len(ix), 512):
+            e, t = self.image_inputs(torch.from_numpy(ix[start : start + 512]).to(self.device), training=False)
+            features.append(e.float().cpu().numpy())
+            tokens.append(None if t is None else t.float().cpu().numpy())
+        if not features:
+            return np.zeros((0, data.dim), np.float32), None
+        return np.concatenate(features), None if tokens[0] is None else np.concatenate(tokens)
 
     @torch.no_grad()
     def validate(self, model: HashingNet) -> dict[str, float]:
-        """Weak-label mAP on held-out tagged photos: image→image and tags→image."""
+        """The held-out figures (`heldout.py`, the same Evaluate shows) and the close-matches radius."""
         self._set_mode(model, False)
-        if self._validation is None:
-            self._validation = self._validation_split()
-        database, queries, sets, mask, tag_index, rel = self._validation
-        if len(queries) == 0 or len(database) == 0:
+        if self._held_out is None:
+            self._held_out = held_out(self.data, self.seed, None if self.pixels is None else self.pixels.valid)
+        held = self._held_out
+        if held.empty:
             self._set_mode(model, True)
             return {}
-
-        def image_codes(ix):
-            out = []
-            for start in range(0, len(ix), 512):
-                e, t = self.image_inputs(torch.from_numpy(ix[start : start + 512]).to(self.device), training=False)
-                out.append(model.image_codes(e, t).float())
-            return torch.cat(out)
-
-        db_codes, q_codes = image_codes(database), image_codes(queries)
-        t_codes = model.text_codes(sets, mask, tag_index).float()
-
-        def hamming(a, b):
-            return (self.bits - (2 * a - 1) @ (2 * b - 1).T).div(2).round().cpu().numpy()
-
-        text_distances = hamming(t_codes, db_codes)
-        radius, precision, recall = calibrated_radius(text_distances, rel, self.bits)
-        metrics = {
-            "val_image_map": mean_average_precision(hamming(q_codes, db_codes), rel),
-            "val_text_map": mean_average_precision(text_distances, rel),
-            # the default "close matches only" radius for this model, and what it keeps
-            "close_radius": radius,
-            "close_precision": precision,
-            "close_recall": recall,
-        }
+        # the network as the library will use it once exported (engine/codes/hashing_file.py)
+        codes = HashingCodes(
+            model,
+            device=self.device,
+            vocabulary=self.data.vocabulary,
+            vocabulary_embeddings=self.vocab_embeddings,
+            database_codes=str(self.config.training.get("database_codes", "image")),
+            max_tags=self.max_tags,
+        )
+        scores = score(codes, held, self.data, self._inputs)
+        # The default "close matches only" radius: a held-out photo's tag set as the query,
+        # the training photos' pixel codes as the answers (docs/search.md).
+        pixel_codes = scores.database_codes if not codes.needs_tags else codes.encode_images(*self._inputs(held.database))
+        sets, mask, tag_index = self._indexed_tag_sets(held.queries, np.random.default_rng(0))
+        set_codes = model.text_codes(sets, mask, tag_index).cpu().numpy()
+        radius, precision, recall = calibrated_radius(hamming_matrix(set_codes, pixel_codes), held.relevant, self.bits)
         self._set_mode(model, True)
-        return metrics
+        return {**scores.figures(), "close_radius": radius, "close_precision": precision, "close_recall": recall}
 
     def train(self, epochs: int, resume: bool = False) -> TrainingState:
         """Run (or continue) training for `epochs` epochs in total; checkpoints after each."""
