@@ -76,6 +76,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     index.add_argument("--json", action="store_true", help="print the scan report as JSON")
 
+    reindex = commands.add_parser("reindex", help="move the library to another backbone: encode every photo with it; search switches once all have codes")
+    reindex.add_argument("--backbone", help=f"open_clip model name, 'tiny', or a model-config .json (default {DEFAULT_ARCH})")
+    reindex.add_argument("--pretrained", help="open_clip pretrained tag")
+    reindex.add_argument("--weights", metavar="FILE", help="local weights file for the backbone")
+    reindex.add_argument("--bits", type=int, choices=(16, 32, 64, 128), help="code length (default: the current model's)")
+    reindex.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    reindex.add_argument("--batch-size", type=int, default=32)
+    reindex.add_argument("--precision", default="auto", choices=("auto", "int8", "fp32"), help="image tower precision (as for index)")
+    reindex.add_argument("--json", action="store_true", help="print the report as JSON")
+
     search = commands.add_parser("search", help="rank photos by a text or image query")
     search.add_argument("text", nargs="?", help='what to look for, e.g. "dog on the beach"')
     search.add_argument("--image", metavar="FILE", help="find photos similar to this one")
@@ -160,11 +170,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_report(report, as_json: bool) -> None:
+def _print_report(report, as_json: bool, title: str = "Indexed") -> None:
     if as_json:
         print(json_text(report.as_dict(), indent=2))
         return
-    print(f"Indexed: {report.summary()}")
+    print(f"{title}: {report.summary()}")
     for note in report.notes:
         print(f"note: {note}")
     if report.problems:
@@ -199,6 +209,27 @@ def _cmd_index(library, args) -> int:
         if progress is not None:
             progress.close()
     _print_report(report, args.json)
+    return 0
+
+
+def _cmd_reindex(library, args) -> int:
+    from .models.backbones import BackboneSpec
+
+    if not (args.backbone or args.pretrained or args.weights):
+        raise UserError("say which model to move to, e.g. `bitlens reindex --backbone ViT-B-32`")
+    spec = BackboneSpec.from_args(args.backbone, args.pretrained, args.weights)
+    progress = _progress_printer(sys.stderr.isatty())
+    try:
+        report = library.change_backbone(
+            spec, progress=progress, cancel=CancelToken(), bits=args.bits, device=args.device, batch_size=args.batch_size, precision=args.precision
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    _print_report(report, args.json, title="Re-indexed")
+    others = [m for m in library.models() if m["other_backbone"] and m["kind"] == "hashing"]
+    if others and not args.json:
+        print(f"note: {len(others)} trained model(s) of the previous backbone stay listed; activating one moves the library back to its backbone")
     return 0
 
 
@@ -353,7 +384,8 @@ def _cmd_models(library, args) -> int:
         for row in rows if not args.json else ():
             mark = "*" if row["active"] else " "
             metrics = ", ".join(f"{k} {v:.3f}" for k, v in row["metrics"].items() if isinstance(v, float))
-            print(f"{mark} {row['id']:>3}  {row['kind']:<8} {row['bits']:>3} bits  {row['name']}" + (f"  [{metrics}]" if metrics else ""))
+            other = "  (another backbone: activating it moves the library back to it)" if row.get("other_backbone") else ""
+            print(f"{mark} {row['id']:>3}  {row['kind']:<8} {row['bits']:>3} bits  {row['name']}" + (f"  [{metrics}]" if metrics else "") + other)
     elif args.action == "activate":
         progress = _progress_printer(sys.stderr.isatty())
         try:
@@ -457,6 +489,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         with BitLens(args.library) as library:
             handler = {
                 "index": _cmd_index,
+                "reindex": _cmd_reindex,
                 "search": _cmd_search,
                 "show": _cmd_show,
                 "status": _cmd_status,
