@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("folders", nargs="*", metavar="FOLDER", help="photo folders to add; none = re-index the library's folders")
     index.add_argument("--backbone", help=f"open_clip model name, 'tiny' (random weights, offline), or a model-config .json (default {DEFAULT_ARCH})")
     index.add_argument("--pretrained", help=f"open_clip pretrained tag (default for {DEFAULT_ARCH}: {DEFAULT_PRETRAINED})")
-    index.add_argument("--weights", metavar="FILE", help="local weights file for the backbone")
+    index.add_argument("--weights", metavar="FILE", help="local weights file for the backbone (its architecture is read from it when --backbone is not given)")
     index.add_argument("--bits", type=int, choices=(16, 32, 64, 128), help="code length for a new code model (default 64)")
     index.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     index.add_argument("--batch-size", type=int, default=32)
@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     reindex = commands.add_parser("reindex", help="move the library to another backbone: encode every photo with it; search switches once all have codes")
     reindex.add_argument("--backbone", help=f"open_clip model name, 'tiny', or a model-config .json (default {DEFAULT_ARCH})")
     reindex.add_argument("--pretrained", help="open_clip pretrained tag")
-    reindex.add_argument("--weights", metavar="FILE", help="local weights file for the backbone")
+    reindex.add_argument("--weights", metavar="FILE", help="local weights file (its architecture is read from it when --backbone is not given)")
     reindex.add_argument("--bits", type=int, choices=(16, 32, 64, 128), help="code length (default: the current model's)")
     reindex.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     reindex.add_argument("--batch-size", type=int, default=32)
@@ -183,12 +183,20 @@ def _print_report(report, as_json: bool, title: str = "Indexed") -> None:
             print(f"  {path}: {reason}")
 
 
-def _cmd_index(library, args) -> int:
+def _backbone_spec(args):
+    """The backbone the arguments name; a weights file without --backbone names its own architecture."""
     from .models.backbones import BackboneSpec
 
-    spec = None
-    if args.backbone or args.pretrained or args.weights:
-        spec = BackboneSpec.from_args(args.backbone, args.pretrained, args.weights)
+    backbone = args.backbone
+    if args.weights and not backbone:
+        from .models.architecture import infer_architecture
+
+        backbone = infer_architecture(args.weights).arch
+    return BackboneSpec.from_args(backbone, args.pretrained, args.weights)
+
+
+def _cmd_index(library, args) -> int:
+    spec = _backbone_spec(args) if args.backbone or args.pretrained or args.weights else None
     if not args.folders and not library.folders():
         raise UserError("no folders yet: give one, e.g. `bitlens index ~/Pictures`")
     progress = _progress_printer(sys.stderr.isatty())
@@ -213,11 +221,9 @@ def _cmd_index(library, args) -> int:
 
 
 def _cmd_reindex(library, args) -> int:
-    from .models.backbones import BackboneSpec
-
     if not (args.backbone or args.pretrained or args.weights):
         raise UserError("say which model to move to, e.g. `bitlens reindex --backbone ViT-B-32`")
-    spec = BackboneSpec.from_args(args.backbone, args.pretrained, args.weights)
+    spec = _backbone_spec(args)
     progress = _progress_printer(sys.stderr.isatty())
     try:
         report = library.change_backbone(

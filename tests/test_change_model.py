@@ -80,7 +80,7 @@ def test_cli_reindex_moves_the_library_to_another_backbone(tmp_path, photo_tree,
     home = tmp_path / "lib"
     bitlens(home, "index", str(photo_tree), "--backbone", "tiny", "--no-ocr")
 
-    moved = bitlens(home, "reindex", "--backbone", standin_spec.arch, "--weights", standin_spec.weights)
+    moved = bitlens(home, "reindex", "--weights", standin_spec.weights)  # its architecture: the config beside it
 
     assert "search now uses scenes-clip-tiny" in moved.stdout
     assert "active model: ITQ 64-bit on scenes-clip-tiny" in bitlens(home, "status").stdout
