@@ -131,7 +131,7 @@ class FirstRunDialog(QDialog):
             self,
             self.tiny_button,
             "<b>Low quality:</b> a tiny model with <b>random weights</b>. It works offline at once, but its search "
-            "results are <b>not meaningful</b>. For trying the app; index again with a real model later.",
+            "results are <b>not meaningful</b>. For trying the app; Settings ▸ Change model and re-index… moves the library to a real model later.",
         )
 
         self.later_button = QPushButton("Later", self)

@@ -75,6 +75,7 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         self.architecture_note = QLabel("", self)  # what the chosen weights file turned out to be
         self.architecture_note.setWordWrap(True)
+        self.architecture_note.setVisible(False)  # until a weights file is chosen
         layout.addWidget(self.architecture_note)
         if self.library_note is not None:
             form.addRow("", self.library_note)
@@ -205,6 +206,7 @@ class SettingsDialog(QDialog):
         combo = self._editors[s.BACKBONE.key][1]
         assert isinstance(combo, QComboBox) and self.runner is not None
         typed = combo.currentText().strip()
+        self.architecture_note.setVisible(True)
         self.architecture_note.setText("Reading the weights file…")
 
         def found(arch: str) -> None:
