@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -109,10 +110,13 @@ class FirstRunDialog(QDialog):
         self.import_button = QPushButton("Use a weights file…", self)
         self.import_button.clicked.connect(self._import)
         import_card, _ = _card(
-            self, self.import_button, "A local open_clip weights file (.safetensors, .bin, .pt) for the architecture below, e.g. copied from another computer."
+            self,
+            self.import_button,
+            "A local open_clip weights file (.safetensors, .bin, .pt), e.g. copied from another computer. "
+            "Its architecture is read from the file; type one below only if the file fits several.",
         )
         self.arch = QLineEdit(DEFAULT_ARCH, self)
-        self.arch.setToolTip("An open_clip model name, or the path of a model config .json")
+        self.arch.setToolTip("Filled in from the weights file: an open_clip model name, or the path of a model config .json")
         arch_row = QHBoxLayout()
         arch_row.addWidget(QLabel("Architecture:", self))
         arch_row.addWidget(self.arch, 1)
@@ -127,7 +131,7 @@ class FirstRunDialog(QDialog):
             self,
             self.tiny_button,
             "<b>Low quality:</b> a tiny model with <b>random weights</b>. It works offline at once, but its search "
-            "results are <b>not meaningful</b>. For trying the app; index again with a real model later.",
+            "results are <b>not meaningful</b>. For trying the app; Settings ▸ Change model and re-index… moves the library to a real model later.",
         )
 
         self.later_button = QPushButton("Later", self)
@@ -211,20 +215,39 @@ class FirstRunDialog(QDialog):
         path = self._pick_file(self, "Choose a weights file", "Weights (*.safetensors *.bin *.pt *.pth);;All files (*)")
         if not path:
             return
-        arch = self.arch.text().strip() or DEFAULT_ARCH
+        typed = self.arch.text().strip()
         self._busy(True)
-        self.import_state.setText("Checking the file…")
+        self.import_state.setText("Reading the file…")
+        self.runner.run_in_background(
+            lambda ctx: ops.weights_architecture(ctx, path, typed),
+            lane=IO,
+            label="Reading the weights file",
+            on_success=lambda arch: self._check(path, arch),
+            on_failure=lambda error: self._not_recognised(path, typed, error),
+        )
+
+    def _not_recognised(self, path: str, typed: str, error: BaseException) -> None:
+        """The file does not say what it is: a name the user typed (not the default) may still fit it."""
+        if typed and typed != DEFAULT_ARCH:
+            self._check(path, typed, unrecognised=error)
+        else:
+            self._import_failed(error)
+
+    def _check(self, path: str, arch: str, unrecognised: Optional[BaseException] = None) -> None:
+        """Load the file as `arch` before taking it (a file that only looks right is refused here, not at indexing)."""
+        self.arch.setText(arch)
+        self.import_state.setText(f"Checking the file as {Path(arch).stem if arch.endswith('.json') else arch}…")
         self.runner.run_in_background(
             lambda ctx: ops.check_weights_file(ctx, arch, path),
             lane=IO,
             label="Checking the weights file",
             on_success=lambda checked: self._finish(ModelChoice(backbone=arch, weights=checked)),
-            on_failure=self._import_failed,
+            on_failure=lambda error: self._import_failed(unrecognised or error),
         )
 
     def _import_failed(self, error: BaseException) -> None:
         self._busy(False)
-        self.import_state.setText(f"<b>This file cannot be used:</b> {error}")
+        self.import_state.setText(f"<b>This file cannot be used:</b> {html.escape(str(error))}")
 
     def _busy(self, busy: bool) -> None:
         for button in (self.import_button, self.tiny_button):

@@ -28,6 +28,7 @@ from .indexing import IndexingQueue, folder_name
 from .jobs import IO, READ, SEARCH, WRITE, Job, JobRunner
 from .last_view import restore_last_view, save_last_view
 from .library_context import LibraryContext
+from .model_change import ModelChange
 from .panes import PaneSplitter
 from .photo_actions import PhotoActions
 from .preview import PreviewPane
@@ -196,6 +197,8 @@ class MainWindow(QMainWindow):
         action("Models…", self.open_models, None, models_menu)
         self.models_menu = ModelsMenu(self.runner, self.status.say, self)
         self.models_menu.models_changed.connect(self._models_changed)
+        self.model_change = ModelChange(self.runner, self.library.options, lambda title, text: self.confirm(title, text), self.status.say, self)
+        self.model_change.ended.connect(lambda _job: self._models_changed())
         self.help = HelpMenu(self, self.runner, self.settings, lambda: self.overview.status if self.overview is not None else {}, self.errors)
 
     # -- starting ----------------------------------------------------------------------------
@@ -539,7 +542,14 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from .settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.settings, self, open_library=self.library.root, runner=self.runner, backbone_in_use=self._backbone_in_use)
+        dialog = SettingsDialog(
+            self.settings,
+            self,
+            open_library=self.library.root,
+            runner=self.runner,
+            backbone_in_use=self._backbone_in_use,
+            change_model=lambda choice: self.model_change.ask(choice, self.overview.status if self.overview is not None else {}),
+        )
         dialog.finished.connect(lambda _r: self._apply_settings())
         dialog.open()
 

@@ -42,9 +42,11 @@ class IndexOptions:
         """The chosen backbone as an engine spec, or None for the library's own / the default."""
         if not self.explicit_model:
             return None
-        from engine.facade import BackboneSpec
+        from engine.facade import BackboneSpec, weights_architecture
 
-        return BackboneSpec.from_args(self.backbone or None, self.pretrained or None, self.weights or None)
+        # a weights file without an architecture names its own (read from its tensors)
+        backbone = self.backbone or (weights_architecture(self.weights) if self.weights else None)
+        return BackboneSpec.from_args(backbone, self.pretrained or None, self.weights or None)
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,17 @@ def index_folders(ctx: "JobContext", folders: list[str], options: IndexOptions) 
     )
 
 
+def change_backbone(ctx: "JobContext", options: IndexOptions) -> "ScanReport":
+    """Move the library to the options' model: every photo encoded with it; search switches once all have codes."""
+    import_torch()
+    spec = options.spec()
+    if spec is None:
+        from engine.facade import BackboneSpec
+
+        spec = BackboneSpec.from_args(None)  # the default model
+    return ctx.library.change_backbone(spec, progress=ctx.progress, cancel=ctx.cancel, device=options.device)
+
+
 def add_folder(ctx: "JobContext", folder: str) -> str:
     """Add a folder to the library without indexing it yet."""
     return ctx.library.add_folder(folder)
@@ -244,10 +257,15 @@ def download_weights(ctx: "JobContext", name: str) -> str:
 
 
 def import_weights(ctx: "JobContext", path: str, name: str) -> str:
-    """Copy a local weights file into the shared cache as `name`'s weights."""
+    """Copy a local weights file into the shared cache as `name`'s weights (ARCH/TAG), once its tensors show it is ARCH."""
     import_torch()
-    from engine.facade import import_weights as take_in
+    from engine.facade import import_weights as take_in, weights_architecture
 
+    arch = name.replace(":", "/").partition("/")[0]
+    found = weights_architecture(path, arch)
+    if found != arch:  # another model's file must not be cached under this one's name
+        shown = Path(found).stem if found.endswith(".json") else found
+        raise ValueError(f"{Path(path).name} is a {shown} model, not {arch}: choose an entry of its architecture")
     return take_in(path, name)
 
 
@@ -265,6 +283,14 @@ def check_weights_file(ctx: "JobContext", arch: str, weights: str) -> str:
     from engine.facade import check_weights_file as check
 
     return check(arch, weights)
+
+
+def weights_architecture(ctx: "JobContext", weights: str, typed: str = "") -> str:
+    """The architecture of a weights file, read from its tensor shapes (what was typed wins among several that fit)."""
+    import_torch()  # open_clip's configs come with torch
+    from engine.facade import weights_architecture as architecture
+
+    return architecture(weights, typed)
 
 
 def about_versions(ctx: "JobContext", device: str = "auto") -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 from . import settings as s
 
 if TYPE_CHECKING:
+    from .first_run import ModelChoice
     from .jobs import JobRunner
     from .weight_files_dialog import WeightFilesDialog
 
@@ -32,7 +34,8 @@ class SettingsDialog(QDialog):
     """One editor per declared setting; OK stores them all.
 
     Opened from a window, it also gets the open library's folder (to say which library is open
-    now), the job runner (for the Model files… dialog) and the backbone the library uses.
+    now), the job runner (for the Model files… dialog), the backbone the library uses and
+    `change_model`, which asks and moves the library to the model chosen here (True once started).
     """
 
     def __init__(
@@ -42,12 +45,14 @@ class SettingsDialog(QDialog):
         open_library: Optional[Path] = None,
         runner: Optional["JobRunner"] = None,
         backbone_in_use: Callable[[], Optional[str]] = lambda: None,
+        change_model: Optional[Callable[["ModelChoice"], bool]] = None,
     ) -> None:
         super().__init__(parent)
         self.settings = settings
         self.open_library = open_library
         self.runner = runner
         self.backbone_in_use = backbone_in_use
+        self.change_model = change_model
         self.setWindowTitle("BitLens settings")
         self.setMinimumWidth(520)
         self._editors: dict[str, tuple[s.Setting, QWidget]] = {}
@@ -57,22 +62,44 @@ class SettingsDialog(QDialog):
             editor = self._editor(setting)
             editor.setToolTip(setting.help)
             form.addRow(setting.label, editor)
-        note = QLabel("The library folder changes at the next start. The model settings apply to a library that has no model yet.", self)
+        note = QLabel(
+            "The library folder changes at the next start. The model settings choose the model of a library that has none yet; "
+            "Change model and re-index… moves this library to them.",
+            self,
+        )
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        self.architecture_note = QLabel("", self)  # what the chosen weights file turned out to be
+        self.architecture_note.setWordWrap(True)
+        self.architecture_note.setVisible(False)  # until a weights file is chosen
+        layout.addWidget(self.architecture_note)
         if self.library_note is not None:
             form.addRow("", self.library_note)
         layout.addWidget(note)
         self.models_button: Optional[QPushButton] = None
+        self.change_button: Optional[QPushButton] = None
+        self.model_in_use = QLabel(f"This library's model: {backbone_in_use() or 'none yet (chosen when photos are first indexed)'}", self)
+        self.model_in_use.setWordWrap(True)
+        self.model_in_use.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.model_in_use)
+        row = QHBoxLayout()
         if runner is not None:
             self.models_button = QPushButton("Model files…", self)
             self.models_button.setToolTip("Download CLIP weights, or import a weights file copied from elsewhere")
             self.models_button.clicked.connect(lambda: self.open_models())
-            layout.addWidget(self.models_button, 0, Qt.AlignmentFlag.AlignLeft)
+            row.addWidget(self.models_button)
+        if change_model is not None:
+            self.change_button = QPushButton("Change model and re-index…", self)
+            self.change_button.setToolTip("Describe every photo again with the model chosen above; search keeps the current model until that is done")
+            self.change_button.setEnabled(backbone_in_use() is not None)
+            self.change_button.clicked.connect(self._change_model)
+            row.addWidget(self.change_button)
+        row.addStretch(1)
+        layout.addLayout(row)
         layout.addWidget(buttons)
 
     def _editor(self, setting: s.Setting) -> QWidget:
@@ -139,6 +166,20 @@ class SettingsDialog(QDialog):
         self._editors[setting.key] = (setting, combo)
         return combo
 
+    def model_choice(self) -> "ModelChoice":
+        """The model the dialog's model settings name now (not yet stored)."""
+        from .first_run import ModelChoice
+
+        def text(setting: s.Setting) -> str:
+            editor = self._editors[setting.key][1]
+            return (editor.currentText() if isinstance(editor, QComboBox) else editor.text()).strip()  # type: ignore[attr-defined]
+
+        return ModelChoice(text(s.BACKBONE), text(s.PRETRAINED), text(s.WEIGHTS))
+
+    def _change_model(self) -> None:
+        if self.change_model is not None and self.change_model(self.model_choice()):
+            self.accept()  # the chosen model is now this library's: keep it in the settings too
+
     def open_models(self) -> "WeightFilesDialog":
         from .weight_files_dialog import WeightFilesDialog
 
@@ -154,6 +195,31 @@ class SettingsDialog(QDialog):
             chosen = QFileDialog.getOpenFileName(self, setting.label, line.text())[0]
         if chosen:
             line.setText(chosen)
+            if setting is s.WEIGHTS and self.runner is not None:
+                self._fill_architecture(chosen)
+
+    def _fill_architecture(self, weights: str) -> None:
+        """Put the weights file's own architecture in the Model field (read from the file, in the background)."""
+        from . import operations as ops
+        from .jobs import IO
+
+        combo = self._editors[s.BACKBONE.key][1]
+        assert isinstance(combo, QComboBox) and self.runner is not None
+        typed = combo.currentText().strip()
+        self.architecture_note.setVisible(True)
+        self.architecture_note.setText("Reading the weights file…")
+
+        def found(arch: str) -> None:
+            combo.setEditText(arch)
+            self.architecture_note.setText(f"The weights file is a {Path(arch).stem if arch.endswith('.json') else arch} model.")
+
+        self.runner.run_in_background(
+            lambda ctx: ops.weights_architecture(ctx, weights, typed),
+            lane=IO,
+            label="Reading the weights file",
+            on_success=found,
+            on_failure=lambda error: self.architecture_note.setText(f"<b>Model not recognised:</b> {html.escape(str(error))}"),
+        )
 
     def accept(self) -> None:
         for setting, editor in self._editors.values():

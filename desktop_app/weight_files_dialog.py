@@ -50,7 +50,9 @@ class WeightFilesDialog(QDialog):
         self.download_button.setToolTip("Download the selected model once into the shared cache (resumes if interrupted, checked by sha256)")
         self.download_button.clicked.connect(self.download_selected)
         self.import_button = QPushButton("Import a file…", self)
-        self.import_button.setToolTip("Copy a weights file from elsewhere (e.g. another computer) into the cache as the selected model")
+        self.import_button.setToolTip(
+            "Copy a weights file from elsewhere (e.g. another computer) into the cache as the selected model; the file's tensors must be that architecture's"
+        )
         self.import_button.clicked.connect(self.import_selected)
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setToolTip("Stop the download; the part already fetched is kept and resumed next time")
@@ -147,12 +149,12 @@ class WeightFilesDialog(QDialog):
         path = self._pick_file(self, f"Weights file for {name}", "Weights (*.safetensors *.bin *.pt *.pth);;All files (*)") if name else ""
         if not path:
             return
-        self.state.setText("Copying the file into the cache…")
+        self.state.setText("Reading the file, then copying it into the cache…")
         self._job = self.runner.run_in_background(
             lambda ctx: ops.import_weights(ctx, path, name),
             lane=IO,
             label="Importing a weights file",
-            on_success=lambda cached: self._say(f"Imported as <b>{name}</b>: {cached}"),
+            on_success=lambda cached: self._say(f"Imported as <b>{name}</b> (its tensors are those of {name.partition('/')[0]}): {cached}"),
             on_failure=lambda error: self._say(f"<b>This file cannot be used:</b> {html.escape(str(error))}"),
             on_finished=self._ended,
         )

@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("folders", nargs="*", metavar="FOLDER", help="photo folders to add; none = re-index the library's folders")
     index.add_argument("--backbone", help=f"open_clip model name, 'tiny' (random weights, offline), or a model-config .json (default {DEFAULT_ARCH})")
     index.add_argument("--pretrained", help=f"open_clip pretrained tag (default for {DEFAULT_ARCH}: {DEFAULT_PRETRAINED})")
-    index.add_argument("--weights", metavar="FILE", help="local weights file for the backbone")
+    index.add_argument("--weights", metavar="FILE", help="local weights file for the backbone (its architecture is read from it when --backbone is not given)")
     index.add_argument("--bits", type=int, choices=(16, 32, 64, 128), help="code length for a new code model (default 64)")
     index.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     index.add_argument("--batch-size", type=int, default=32)
@@ -75,6 +75,16 @@ def _parser() -> argparse.ArgumentParser:
         help="read the text in photos so searches find their words (default: on where the OCR engine is installed)",
     )
     index.add_argument("--json", action="store_true", help="print the scan report as JSON")
+
+    reindex = commands.add_parser("reindex", help="move the library to another backbone: encode every photo with it; search switches once all have codes")
+    reindex.add_argument("--backbone", help=f"open_clip model name, 'tiny', or a model-config .json (default {DEFAULT_ARCH})")
+    reindex.add_argument("--pretrained", help="open_clip pretrained tag")
+    reindex.add_argument("--weights", metavar="FILE", help="local weights file (its architecture is read from it when --backbone is not given)")
+    reindex.add_argument("--bits", type=int, choices=(16, 32, 64, 128), help="code length (default: the current model's)")
+    reindex.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    reindex.add_argument("--batch-size", type=int, default=32)
+    reindex.add_argument("--precision", default="auto", choices=("auto", "int8", "fp32"), help="image tower precision (as for index)")
+    reindex.add_argument("--json", action="store_true", help="print the report as JSON")
 
     search = commands.add_parser("search", help="rank photos by a text or image query")
     search.add_argument("text", nargs="?", help='what to look for, e.g. "dog on the beach"')
@@ -160,11 +170,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_report(report, as_json: bool) -> None:
+def _print_report(report, as_json: bool, title: str = "Indexed") -> None:
     if as_json:
         print(json_text(report.as_dict(), indent=2))
         return
-    print(f"Indexed: {report.summary()}")
+    print(f"{title}: {report.summary()}")
     for note in report.notes:
         print(f"note: {note}")
     if report.problems:
@@ -173,12 +183,20 @@ def _print_report(report, as_json: bool) -> None:
             print(f"  {path}: {reason}")
 
 
-def _cmd_index(library, args) -> int:
+def _backbone_spec(args):
+    """The backbone the arguments name; a weights file without --backbone names its own architecture."""
     from .models.backbones import BackboneSpec
 
-    spec = None
-    if args.backbone or args.pretrained or args.weights:
-        spec = BackboneSpec.from_args(args.backbone, args.pretrained, args.weights)
+    backbone = args.backbone
+    if args.weights and not backbone:
+        from .models.architecture import infer_architecture
+
+        backbone = infer_architecture(args.weights).arch
+    return BackboneSpec.from_args(backbone, args.pretrained, args.weights)
+
+
+def _cmd_index(library, args) -> int:
+    spec = _backbone_spec(args) if args.backbone or args.pretrained or args.weights else None
     if not args.folders and not library.folders():
         raise UserError("no folders yet: give one, e.g. `bitlens index ~/Pictures`")
     progress = _progress_printer(sys.stderr.isatty())
@@ -199,6 +217,25 @@ def _cmd_index(library, args) -> int:
         if progress is not None:
             progress.close()
     _print_report(report, args.json)
+    return 0
+
+
+def _cmd_reindex(library, args) -> int:
+    if not (args.backbone or args.pretrained or args.weights):
+        raise UserError("say which model to move to, e.g. `bitlens reindex --backbone ViT-B-32`")
+    spec = _backbone_spec(args)
+    progress = _progress_printer(sys.stderr.isatty())
+    try:
+        report = library.change_backbone(
+            spec, progress=progress, cancel=CancelToken(), bits=args.bits, device=args.device, batch_size=args.batch_size, precision=args.precision
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    _print_report(report, args.json, title="Re-indexed")
+    others = [m for m in library.models() if m["other_backbone"] and m["kind"] == "hashing"]
+    if others and not args.json:
+        print(f"note: {len(others)} trained model(s) of the previous backbone stay listed; activating one moves the library back to its backbone")
     return 0
 
 
@@ -353,7 +390,8 @@ def _cmd_models(library, args) -> int:
         for row in rows if not args.json else ():
             mark = "*" if row["active"] else " "
             metrics = ", ".join(f"{k} {v:.3f}" for k, v in row["metrics"].items() if isinstance(v, float))
-            print(f"{mark} {row['id']:>3}  {row['kind']:<8} {row['bits']:>3} bits  {row['name']}" + (f"  [{metrics}]" if metrics else ""))
+            other = "  (another backbone: activating it moves the library back to it)" if row.get("other_backbone") else ""
+            print(f"{mark} {row['id']:>3}  {row['kind']:<8} {row['bits']:>3} bits  {row['name']}" + (f"  [{metrics}]" if metrics else "") + other)
     elif args.action == "activate":
         progress = _progress_printer(sys.stderr.isatty())
         try:
@@ -457,6 +495,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         with BitLens(args.library) as library:
             handler = {
                 "index": _cmd_index,
+                "reindex": _cmd_reindex,
                 "search": _cmd_search,
                 "show": _cmd_show,
                 "status": _cmd_status,

@@ -140,6 +140,15 @@ def main() -> int:
     wait(lambda: window.last_page is not None and window.last_page.query.sort == "date" and window.last_page.query.radius is not None)
     wait(thumbnails_done, timeout=60, settle=0.5)
     grab("filters")
+
+    # Settings: the library's model, Model files… and Change model and re-index…
+    from desktop_app.settings_dialog import SettingsDialog
+
+    window.open_settings()
+    settings_dialog = window.findChildren(SettingsDialog)[-1]
+    wait(lambda: settings_dialog.isVisible(), settle=0.5)
+    grab("settings", settings_dialog)
+    settings_dialog.reject()
     window.close()
     return 0
 

@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "list_weights": "engine.facade.weights",
     "check_weights_file": "engine.facade.weights",
     "compute_device": "engine.facade.weights",
+    "weights_architecture": "engine.facade.weights",
     # the library: folders, scan reports, file types, watching
     "FolderInfo": "engine.library.library",
     "LibraryError": "engine.library.library",
@@ -37,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "load_rgb": "engine.pixels.decode",
     # backbones and their weights
     "BackboneSpec": "engine.models.backbones",
+    "ArchitectureUnknown": "engine.models.architecture",
     "WeightsUnavailable": "engine.models.weights",
     "MODEL_CHOICES": "engine.models.catalog",
     "DEFAULT_MODEL": "engine.models.catalog",
@@ -69,6 +71,7 @@ _EXPORTS: dict[str, str] = {
 _RENAMED = {"MODEL_CHOICES": "CHOICES", "DEFAULT_MODEL": "DEFAULT"}
 
 __all__ = [
+    "ArchitectureUnknown",
     "BackboneSpec",
     "BitLens",
     "DEFAULT_ARCH",
@@ -115,6 +118,7 @@ __all__ = [
     "parse_date",
     "printable_path",
     "training_efforts",
+    "weights_architecture",
 ]
 
 
@@ -137,6 +141,7 @@ if TYPE_CHECKING:
     from ..library.formats import SUPPORTED_EXTENSIONS
     from ..library.report import ScanReport, printable_path
     from ..library.watch import FolderWatcher, library_folders_of
+    from ..models.architecture import ArchitectureUnknown
     from ..models.backbones import BackboneSpec
     from ..models.catalog import CHOICES as MODEL_CHOICES
     from ..models.catalog import DEFAULT as DEFAULT_MODEL
@@ -163,4 +168,5 @@ if TYPE_CHECKING:
         hub_reachable,
         import_weights,
         list_weights,
+        weights_architecture,
     )

@@ -77,6 +77,17 @@ def check_weights_file(arch: str, weights: str) -> str:
     return os.path.abspath(weights)
 
 
+def weights_architecture(weights: str, typed: str = "") -> str:
+    """The architecture of a weights file (what --backbone takes), read from its tensor shapes; no model is built.
+
+    `typed`: what the user typed, taken when it is one of several architectures that fit.
+    ArchitectureUnknown, naming the candidates, when none or several fit.
+    """
+    from ..models.architecture import infer_architecture
+
+    return infer_architecture(weights, hint=typed.strip() or None).arch
+
+
 def compute_device(device: str = "auto") -> str:
     """The device the backbone would run on for this setting ("cuda", "mps" or "cpu")."""
     from ..models.backbones import pick_device

@@ -209,6 +209,22 @@ def adopt_model(store: Store, model_id: int, models_dir: Path) -> None:
         file.unlink(missing_ok=True)
 
 
+def discard_model(store: Store, model_id: int, models_dir: Path) -> None:
+    """Forget a model that never became active, with its codes and its file (an unfinished change of backbone).
+
+    The embeddings it was fitted on stay cached: a later try, or changing back, skips them.
+    """
+    with store.session() as session:
+        model = session.get(Model, model_id)
+        if model is None or model.active:
+            return
+        path = checkpoint_path(model, models_dir) if model.checkpoint else None
+        session.execute(delete(Code).where(Code.model_id == model_id))
+        session.execute(delete(Model).where(Model.id == model_id))
+    if path is not None and path.parent == Path(models_dir):
+        path.unlink(missing_ok=True)
+
+
 def tags_of(store: Store, image_ids: list[int]) -> list[list[str]]:
     """Each photo's tag names (any source), in the order of `image_ids`."""
     found: dict[int, list[str]] = {i: [] for i in image_ids}

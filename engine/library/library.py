@@ -17,7 +17,7 @@ from ..models.backbones import Backbone, BackboneSpec
 from ..paths import LibraryPaths, library_paths
 from .codemodels import active_model, backbone_of, companion_of
 from .fingerprints import fingerprint_missing
-from .indexing import _embedded_count, adopt_model, encode_missing, ensure_model, write_codes
+from .indexing import _embedded_count, adopt_model, discard_model, encode_missing, ensure_model, write_codes
 from . import readmodel
 from .lock import writer_lock
 from .name_dates import photo_date
@@ -248,6 +248,54 @@ class Library:
             return current  # no silent re-encoding of a whole library at another precision
         spec = backbone or current or BackboneSpec.from_args(None)
         return replace(spec, precision=resolve(precision, has_gpu))
+
+    def change_backbone(
+        self,
+        backbone: BackboneSpec,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancelToken] = None,
+        bits: Optional[int] = None,
+        device: str = "auto",
+        batch_size: int = 32,
+        precision: str = "auto",
+    ) -> ScanReport:
+        """Move the library to another backbone: encode every photo with it, fit its codes, then switch search over.
+
+        Search keeps the current model until every readable photo has a code of the new one;
+        a cancel or a failure leaves the current model active and drops the unfinished fit.
+        Embeddings are cached per (content, backbone), so what was encoded stays: a second
+        try, or changing back later, only fits codes. Trained models of the old backbone
+        stay listed; activating one changes the library back to their backbone. No scan:
+        photos added on disk since the last index are taken in by the next one.
+        """
+        from dataclasses import replace
+
+        from ..models.precision import local_gpu, resolve
+
+        report = ScanReport()
+        with self.writing("change the model"):
+            spec = replace(backbone, precision=resolve(precision, local_gpu(device)))
+            current = self.current_backbone()
+            if current is not None and current.key == spec.key:
+                raise LibraryError(f"the library already uses {spec.label}")
+            reporter = Reporter(progress)
+            onnx_dir = self.paths.cache / "onnx"
+            encode_missing(
+                self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device, onnx_dir=onnx_dir), report, reporter, cancel, batch_size=batch_size
+            )
+            fingerprint_missing(self.store, report, reporter, cancel)
+            if not _embedded_count(self.store, spec.key):
+                raise LibraryError(f"no photo could be encoded with {spec.label}, so the library keeps its model")
+            model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
+            try:
+                write_codes(self.store, self.paths.cache, model_id, report, reporter, cancel)
+            except BaseException:
+                discard_model(self.store, model_id, self.paths.models)  # the current model stays, with nothing half-made beside it
+                raise
+            adopt_model(self.store, model_id, self.paths.models)
+            report.notes.append(f"search now uses {spec.label}")
+            self._keep_problems(report)
+        return report
 
     # -- looking things up ---------------------------------------------------------
 

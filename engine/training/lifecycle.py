@@ -166,11 +166,26 @@ def _activate_model(library, model_id: int, progress, cancel, device: str) -> No
         activate(session, model_id)
 
 
+def _base_backbone(model: Model) -> str:
+    """The key of the backbone a model was made from (a tuned backbone's own base)."""
+    from ..models.backbones import BackboneSpec
+
+    tuned_from = json.loads(model.config or "{}").get("tuned_from")
+    return BackboneSpec.from_json(tuned_from).key if tuned_from else backbone_of(model).key
+
+
 def list_models(library) -> list[dict]:
-    """Every model with its kind, bits, backbone, date, metrics, size on disk and state."""
+    """Every model with its kind, bits, backbone, date, metrics, size on disk and state.
+
+    `other_backbone`: the model was made with another backbone than the active model's
+    (the library changed model since): activating it changes the library back to that backbone.
+    """
     with library.store.session() as session:
         rows = []
-        for model in session.scalars(select(Model).order_by(Model.id)):
+        models = list(session.scalars(select(Model).order_by(Model.id)))
+        active = next((m for m in models if m.active), None)
+        library_base = _base_backbone(active) if active is not None else None
+        for model in models:
             if companion_of(model) is not None:
                 continue  # part of its trained model: listed, kept and removed with it
             path = checkpoint_path(model, library.paths.models)
@@ -185,6 +200,7 @@ def list_models(library) -> list[dict]:
                     "backbone": backbone_of(model).label,
                     "created_at": model.created_at,
                     "active": bool(model.active),
+                    "other_backbone": library_base is not None and _base_backbone(model) != library_base,
                     "metrics": metrics,
                     "size_bytes": path.stat().st_size if path.is_file() else None,
                 }
