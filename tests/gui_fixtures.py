@@ -45,6 +45,16 @@ def _drop(target, mime) -> None:
 
 
 @pytest.fixture
+def runner(qtbot, tmp_path: Path):
+    """A job runner on an empty library of its own, shut down after the test."""
+    from desktop_app.jobs import JobRunner
+
+    runner = JobRunner(str(tmp_path / "library"))
+    yield runner
+    runner.shutdown()
+
+
+@pytest.fixture
 def gui_settings(tmp_path: Path):
     """Settings in an INI file under tmp (never the user's), with small thumbnails."""
     from desktop_app import settings as s

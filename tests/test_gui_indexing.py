@@ -13,14 +13,7 @@ pytest.importorskip("pytestqt")
 from conftest import make_photo  # noqa: E402
 from gui_fixtures import WAIT_MS  # noqa: E402
 
-
-@pytest.fixture
-def runner(qtbot, tmp_path: Path):
-    from desktop_app.jobs import JobRunner
-
-    runner = JobRunner(str(tmp_path / "library"))
-    yield runner
-    runner.shutdown()
+pytest_plugins = ["gui_fixtures"]
 
 
 def _folder(root: Path, name: str, seed: int) -> str:

@@ -335,3 +335,20 @@ def test_tag_warnings_spot_dates_cameras_and_a_dominant_tag():
     assert not any(looks_like_date(t) for t in ("beach", "route 66", "dog", "octopus", "marsupial", "decoration"))
     assert all(looks_like_camera(t) for t in ("Canon EOS 5D", "iPhone 12", "DSC-RX100", "NIKON D750"))
     assert not any(looks_like_camera(t) for t in ("beach", "sunset", "grandma"))
+
+
+def test_models_dialog_marks_models_of_another_backbone(qtbot, runner):
+    """After a change of model, trained models of the old backbone stay listed and say why they are not in use."""
+    from desktop_app.wizard.trained_models_dialog import COLUMNS, TrainedModelsDialog
+
+    dialog = TrainedModelsDialog(runner)
+    qtbot.addWidget(dialog)
+    base = {"kind": "hashing", "bits": 64, "created_at": 0.0, "metrics": {}, "size_bytes": 1000}
+    dialog._show(
+        [
+            {**base, "id": 1, "name": "Trained on tiny", "backbone": "tiny", "active": False, "other_backbone": True},
+            {**base, "id": 2, "name": "ITQ on the stand-in", "kind": "itq", "backbone": "scenes-clip-tiny", "active": True, "other_backbone": False},
+        ]
+    )
+    state = COLUMNS.index("State")
+    assert [dialog.table.item(r, state).text() for r in range(2)] == ["for another backbone", "active"]

@@ -45,6 +45,13 @@ def metric_text(metrics: dict) -> str:
     return " · ".join(parts) or "—"
 
 
+def model_state(model: dict) -> str:
+    """The State cell: active, or made on another backbone (activating it re-indexes the library with that backbone)."""
+    if model["active"]:
+        return "active"
+    return "for another backbone" if model.get("other_backbone") else ""
+
+
 class TrainedModelsDialog(QDialog):
     """Lists the library's models; the active one cannot be deleted."""
 
@@ -111,7 +118,7 @@ class TrainedModelsDialog(QDialog):
                 time.strftime("%Y-%m-%d %H:%M", time.localtime(model["created_at"])),
                 metric_text(model.get("metrics") or {}),
                 human_size(model["size_bytes"]) if model["size_bytes"] is not None else "missing",
-                "active" if model["active"] else "",
+                model_state(model),
             )
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
