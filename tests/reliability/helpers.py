@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from conftest import REPO
+from conftest import REPO, run_cli
 
 # Run as root, chmod cannot make a file unreadable: the kernel lets root read anything.
 # Dropping the two capabilities that bypass permissions makes root a normal reader.
@@ -78,7 +78,10 @@ def start_cli(library: Path, *args: str) -> multiprocessing.process.BaseProcess:
 def bitlens(
     library: Optional[Path], *args: str, check: bool = True, prefix: Optional[list[str]] = None, timeout: float = 300, env: Optional[dict] = None
 ) -> subprocess.CompletedProcess:
-    """Run the CLI in a fresh interpreter (optionally under `prefix`, e.g. without root powers)."""
+    """Run the CLI: in this process (conftest.run_cli), or in a fresh interpreter where `prefix`
+    (e.g. without root powers) or `env` (another home folder) asks for a process of its own."""
+    if prefix is None and env is None and library is not None:
+        return run_cli(library, *args, check=check)
     result = subprocess.run([*(prefix or []), *cli_command(library, *args)], cwd=REPO, env=env or cli_env(), capture_output=True, timeout=timeout)
     result.stdout = result.stdout.decode("utf-8", "replace")
     result.stderr = result.stderr.decode("utf-8", "replace")

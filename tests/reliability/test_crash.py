@@ -144,17 +144,30 @@ def grown(tmp_path_factory):
     return {"root": root, "seed": seed_library, "second": second, "reference": snapshot(reference / "library.sqlite")}
 
 
-def _kill_and_recover(grown, moments: list, tmp_path: Path) -> list[dict]:
+def _kill_and_recover(grown, moments: list, tmp_path: Path, retry: bool = False) -> list[dict]:
+    """Kill the run at each moment in turn on one library, then run the command to its end.
+
+    retry: a moment that came after the run had ended is tried again on a fresh copy of the
+    library with no delay after its milestone (the latest point of it still inside the run).
+    """
     library = tmp_path / "lib"
     shutil.copytree(grown["seed"], library)
     before = _searchable(library / "library.sqlite")
     assert len(before) == 12
+    command = ["index", str(grown["second"]), *INDEX_ARGS]
     seen = []
     for milestone, delay in moments:  # several kills in a row on one library, then one full run
-        killed = _kill_during(["index", str(grown["second"]), *INDEX_ARGS], library, milestone, delay)
+        killed = _kill_during(command, library, milestone, delay)
+        if not killed and retry:
+            shutil.rmtree(library)
+            shutil.copytree(grown["seed"], library)
+            delay = 0.0
+            killed = _kill_during(command, library, milestone, delay)
         state = _check_after_kill(library / "library.sqlite", before)
         seen.append({"after": f"{milestone[0]}>{milestone[1]}", "delay_s": round(delay, 3), "killed": killed, **state})
-    run_cli(library, "index", *INDEX_ARGS)  # a plain re-run, as a user would type it (in this process)
+    # The same command again, as a user would type it (in this process); a kill before the folder
+    # was added leaves nothing by which a bare `bitlens index` could know it.
+    run_cli(library, *command)
     assert integrity(library / "library.sqlite") == "ok"
     assert snapshot(library / "library.sqlite") == grown["reference"], f"library after kills {seen} differs from an uninterrupted run"
     return seen
@@ -172,7 +185,7 @@ def test_index_killed_three_times_ends_equal_to_an_uninterrupted_run(grown, tmp_
 @pytest.mark.slow
 @pytest.mark.parametrize("point", range(20))
 def test_index_killed_at_twenty_random_moments(grown, tmp_path, point):
-    seen = _kill_and_recover(grown, [_random_moment(random.Random(SEED * 1000 + point))], tmp_path)
+    seen = _kill_and_recover(grown, [_random_moment(random.Random(SEED * 1000 + point))], tmp_path, retry=True)
     print(json.dumps({"kill": seen}))
     assert seen[0]["killed"], f"the run ended before the kill: nothing was tested ({seen})"
 
@@ -255,7 +268,8 @@ def _training_moment(rng: random.Random, stage: str | None = None) -> tuple[tupl
     return ("file", "models/runs/training-*.safetensors"), rng.uniform(0, 0.5)
 
 
-def _kill_training_and_recover(trainable, moments: list, tmp_path: Path) -> list[dict]:
+def _kill_training_and_recover(trainable, moments: list, tmp_path: Path, retry: bool = False) -> list[dict]:
+    """As _kill_and_recover, for training runs."""
     from engine.library.library import Library
 
     library = tmp_path / "lib"
@@ -266,6 +280,11 @@ def _kill_training_and_recover(trainable, moments: list, tmp_path: Path) -> list
     seen = []
     for milestone, delay in moments:
         killed = _kill_during(_train_args(trainable["config"]), library, milestone, delay)
+        if not killed and retry:
+            shutil.rmtree(library)
+            shutil.copytree(trainable["library"], library)
+            delay = 0.0
+            killed = _kill_during(_train_args(trainable["config"]), library, milestone, delay)
         assert integrity(database) == "ok"
         assert _active(database) == active, "a killed training run must not change the active model"
         with Library(library) as lib:
@@ -291,7 +310,7 @@ def test_training_killed_leaves_the_active_model_searchable(trainable, tmp_path)
     rng = random.Random(SEED)
     # One kill right after an epoch's checkpoint (near the registration); the slow variant
     # adds start-up kills.
-    seen = _kill_training_and_recover(trainable, [_training_moment(rng, "epoch")], tmp_path)
+    seen = _kill_training_and_recover(trainable, [_training_moment(rng, "epoch")], tmp_path, retry=True)
     print(json.dumps({"training_kills": seen}))
     assert seen[0]["killed"], f"the training ended before the kill: nothing was tested ({seen})"
 
@@ -300,6 +319,6 @@ def test_training_killed_leaves_the_active_model_searchable(trainable, tmp_path)
 @pytest.mark.parametrize("point", range(8))
 def test_training_killed_at_random_moments(trainable, tmp_path, point):
     moment = _training_moment(random.Random(SEED * 1000 + point))
-    seen = _kill_training_and_recover(trainable, [moment], tmp_path)
+    seen = _kill_training_and_recover(trainable, [moment], tmp_path, retry=True)
     print(json.dumps({"training_kill": seen}))
     assert seen[0]["killed"], f"the training ended before the kill: nothing was tested ({seen})"
