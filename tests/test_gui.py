@@ -125,8 +125,10 @@ def test_job_runner_threads_stale_queries_and_failures(qtbot, tmp_path):
                 ctx.check()
                 time.sleep(0.01)
 
+        running: list = []
+        runner.started.connect(running.append)
         job = runner.run_in_background(long_job, lane=WRITE)
-        qtbot.wait(50)
+        qtbot.waitUntil(lambda: job in running, timeout=WAIT_MS)  # cancel a job that is at work
         job.cancel()
         qtbot.waitUntil(lambda: job.outcome == "cancelled", timeout=WAIT_MS)
     finally:
