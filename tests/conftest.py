@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 # Qt must never need a display in tests (and must be set before any Qt import).
@@ -52,7 +55,11 @@ def make_photo(path: Path, seed: int, size: tuple[int, int] = (160, 120), **save
 @pytest.fixture
 def photo_tree(tmp_path: Path) -> Path:
     """A small photo folder with a weak tag from every source the scanner reads."""
-    root = tmp_path / "Photos"
+    return build_photo_tree(tmp_path / "Photos")
+
+
+def build_photo_tree(root: Path) -> Path:
+    """Write the `photo_tree` fixture's nine photos (and their sidecars) below `root`."""
     make_photo(root / "2019-07 beach holiday" / "IMG_0001.jpg", 1)
     make_photo(root / "2019-07 beach holiday" / "sunset_dog.jpg", 2)
     make_photo(root / "2019-07 beach holiday" / "DSC01234.jpg", 3)
@@ -65,6 +72,36 @@ def photo_tree(tmp_path: Path) -> Path:
     make_photo(root / "Camera Roll" / "IMG_0005.bmp", 8)
     make_photo(root / "Camera Roll" / "IMG_0006.tif", 9)
     return root
+
+
+@dataclass
+class CliRun:
+    """What a `bitlens` command printed and the status it ended with."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(library: Path, *args: str, check: bool = True) -> CliRun:
+    """`bitlens --library LIBRARY ARGS` in this process: engine.cli.main, as the console script calls it.
+
+    The same code as a fresh `bitlens` process without paying for a new interpreter and the
+    torch import each time; tests that need a real process (pipes, signals, what a fresh
+    interpreter imports) start one themselves.
+    """
+    from engine.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["--library", str(library), *args])
+        except SystemExit as exit_:  # argparse's usage errors end like this
+            code = exit_.code if isinstance(exit_.code, int) else 1
+    result = CliRun(code, out.getvalue(), err.getvalue())
+    if check and result.returncode != 0:
+        raise AssertionError(f"bitlens {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+    return result
 
 
 def tree_fingerprint(root: Path) -> dict[str, str]:

@@ -40,7 +40,7 @@ def test_real_camera_files_tags_dates_and_cameras(library, tiny_spec):
 def test_scenes_tags_match_what_is_on_disk(library, tiny_spec, scenes_albums):
     ground_truth = json.loads((SCENES / "ground_truth.json").read_text(encoding="utf-8"))
     albums = {a.name for a in scenes_albums}
-    library.index(scenes_albums, backbone=tiny_spec)
+    library.index(scenes_albums, backbone=tiny_spec, ocr=False)  # tags only: reading text in 420 photos would add nothing
     checked = 0
     for image in ground_truth["images"]:
         if image["album"] not in albums:
@@ -63,7 +63,8 @@ def test_text_search_with_the_pretrained_standin_beats_chance(library, standin_s
 
     ground_truth = json.loads((SCENES / "ground_truth.json").read_text(encoding="utf-8"))
     albums = sorted({im["album"] for im in ground_truth["images"]})[::3]  # a third of the albums
-    library.index([SCENES / a for a in albums], backbone=standin_spec)
+    # Codes alone (no photo text: tests/test_ocr.py covers it, and it would cost a minute here).
+    library.index([SCENES / a for a in albums], backbone=standin_spec, ocr=False)
     searcher = library.searcher()
     by_path = {im["path"]: im for im in ground_truth["images"]}
     database = [by_path[str(Path(p).relative_to(SCENES))] for p in searcher.paths]

@@ -1,19 +1,32 @@
-"""The `bitlens` command as a user or a script runs it: real subprocesses, JSON contracts."""
+"""The `bitlens` command as a user or a script runs it: JSON contracts, one-line errors.
+
+Most tests run the command in this process (conftest.run_cli: engine.cli.main, the code the
+console script calls), which spares each one a fresh interpreter and the torch import. The
+smoke tests at the end start real processes for what only they show: codes that agree
+between processes, a reader that went away, the offline first run, and a rescan that never
+imports torch.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, build_photo_tree, run_cli
 
 
-def bitlens(library: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def bitlens(library: Path, *args: str, check: bool = True):
+    """The CLI in this process (see conftest.run_cli)."""
+    return run_cli(library, *args, check=check)
+
+
+def bitlens_process(library: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the CLI in a fresh interpreter, as the console script does."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("BITLENS_HOME", None)
@@ -30,13 +43,22 @@ def bitlens(library: Path, *args: str, check: bool = True) -> subprocess.Complet
     return result
 
 
-@pytest.fixture
-def indexed(tmp_path, photo_tree):
-    """A library indexed by one process; later commands run in others."""
-    library = tmp_path / "lib"
-    result = bitlens(library, "index", str(photo_tree), "--backbone", "tiny")
+@pytest.fixture(scope="module")
+def indexed_template(tmp_path_factory):
+    """The photo tree indexed once per module with `bitlens index`; tests get copies of the library."""
+    root = tmp_path_factory.mktemp("cli")
+    photos = build_photo_tree(root / "Photos")
+    result = bitlens(root / "lib", "index", str(photos), "--backbone", "tiny")
     assert "9 added" in result.stdout
-    return library, photo_tree
+    return root / "lib", photos
+
+
+@pytest.fixture
+def indexed(indexed_template, tmp_path):
+    """A private copy of the indexed library (the photos are shared and only read)."""
+    template, photos = indexed_template
+    library = shutil.copytree(template, tmp_path / "lib")
+    return library, photos
 
 
 def test_search_json_contract(indexed):
@@ -50,44 +72,7 @@ def test_search_json_contract(indexed):
     assert [r["distance"] for r in results] == sorted(r["distance"] for r in results)
     everything = json.loads(bitlens(library, "search", "a red car", "--json", "--limit", "0").stdout)
     assert len(everything) == 9
-    # a text query gives the same codes in every process (the tiny backbone is seeded)
     assert everything[:4] == results
-    # `bitlens search … | head` when head has already gone: no traceback, the SIGPIPE status
-    closed = into_closed_pipe(library, "search", "a red car", "--limit", "0")
-    assert closed.returncode == 141 and closed.stderr == ""
-
-
-def into_closed_pipe(library: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run the CLI with its stdout a pipe whose reader is already closed (`| head` that has finished)."""
-    reader, writer = os.pipe()
-    os.close(reader)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    env.pop("BITLENS_HOME", None)
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "engine.cli", "--library", str(library), *args],
-            cwd=REPO,
-            env=env,
-            stdout=writer,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=300,
-        )
-    finally:
-        os.close(writer)
-
-
-def test_closed_pipe_ends_quietly(tmp_path):
-    result = into_closed_pipe(tmp_path / "lib", "status")
-    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
-    assert result.returncode == 141
-
-
-def test_image_query_in_another_process_finds_the_photo(indexed):
-    library, photos = indexed
-    query = photos / "2019-07 beach holiday" / "sunset_dog.jpg"
-    results = json.loads(bitlens(library, "search", "--image", str(query), "--json", "--limit", "1").stdout)
-    assert results == [{"rank": 1, "path": str(query), "distance": 0}]
 
 
 def test_batch_search_json_lines(indexed, tmp_path):
@@ -152,6 +137,52 @@ def test_errors_are_one_clear_line(tmp_path, args, message):
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bitlens: error:") and message in lines[0], result.stderr
+
+
+# -- real processes ------------------------------------------------------------------------
+
+
+def into_closed_pipe(library: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the CLI with its stdout a pipe whose reader is already closed (`| head` that has finished)."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env.pop("BITLENS_HOME", None)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "engine.cli", "--library", str(library), *args],
+            cwd=REPO,
+            env=env,
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(writer)
+
+
+def test_closed_pipe_ends_quietly(tmp_path):
+    result = into_closed_pipe(tmp_path / "lib", "status")
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+    assert result.returncode == 141
+
+
+def test_processes_agree_on_codes_and_a_closed_pipe_ends_quietly(tmp_path, photo_tree):
+    """Index in one process, search in others: the tiny backbone is seeded, so every process
+    makes the same image and text codes; `bitlens search … | head` ends without a traceback."""
+    library = tmp_path / "lib"
+    assert "9 added" in bitlens_process(library, "index", str(photo_tree), "--backbone", "tiny").stdout
+    query = photo_tree / "2019-07 beach holiday" / "sunset_dog.jpg"
+    batch = tmp_path / "queries.txt"
+    batch.write_text(f"@{query}\na red car\n", encoding="utf-8")
+    lines = bitlens_process(library, "search", "--batch", str(batch), "--json", "--limit", "0").stdout.splitlines()
+    by_image, by_text = (json.loads(line)["results"] for line in lines)
+    assert by_image[0] == {"rank": 1, "path": str(query), "distance": 0}
+    assert by_text == json.loads(bitlens(library, "search", "a red car", "--json", "--limit", "0").stdout)
+    # `bitlens search … | head` when head has already gone: no traceback, the SIGPIPE status
+    closed = into_closed_pipe(library, "search", "a red car", "--limit", "0")
+    assert closed.returncode == 141 and closed.stderr == ""
 
 
 def test_default_backbone_offline_fails_fast_with_advice(tmp_path, photo_tree):

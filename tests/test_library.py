@@ -276,3 +276,29 @@ def test_tag_names_most_used_first(library, photo_tree, tiny_spec):
     assert {"waves", "sand", "mountain", "snow"} <= set(names)
     library.add_user_tag([str(p) for p in sorted(photo_tree.rglob("*.jpg"))[:3]], "grandma")
     assert library.tag_names()[0] == "grandma" or library.tag_names().index("grandma") < library.tag_names().index("waves")
+
+
+@pytest.mark.parametrize("change", ["add", "remove"])
+def test_a_folder_change_waits_for_a_write_by_another_thread(library, tmp_path, change):
+    """In the app another thread may write at any moment (a first search creates the code-cache
+    triggers): adding or removing a folder then waits for it instead of failing with "database is locked"."""
+    import threading
+
+    photos = tmp_path / "Photos"
+    make_photo(photos / "IMG_0001.jpg", 1)
+    if change == "remove":
+        library.add_folder(photos)
+    other = sqlite3.connect(library.paths.database, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE another_threads_table (x)")
+    commit = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+    commit.start()
+    try:
+        if change == "add":
+            assert library.add_folder(photos) == str(photos.resolve())
+        else:
+            assert library.remove_folder(photos) == 0
+    finally:
+        commit.join()
+        other.close()
+    assert [f.path for f in library.folders()] == ([str(photos.resolve())] if change == "add" else [])

@@ -73,7 +73,7 @@ class Library:
             raise LibraryError(f"not a folder: {path} ({error})") from None
         if not folder.is_dir():
             raise LibraryError(f"not a folder: {folder}")
-        with self.writing("add folder"), self.store.session() as session:
+        with self.writing("add folder"), self.store.write_session() as session:
             existing = {f.path: f for f in session.scalars(select(Folder))}
             if str(folder) in existing:
                 return str(folder)
@@ -93,7 +93,7 @@ class Library:
     def remove_folder(self, path: str | os.PathLike[str]) -> int:
         """Forget a folder and its photos' rows; the files themselves are not touched."""
         folder = str(Path(path).expanduser().resolve())
-        with self.writing("remove folder"), self.store.session() as session:
+        with self.writing("remove folder"), self.store.write_session() as session:
             row = session.scalar(select(Folder).where(Folder.path == folder))
             if row is None:
                 raise LibraryError(f"not a library folder: {folder}")

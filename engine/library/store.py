@@ -15,6 +15,7 @@ from .name_dates import name_date_sql
 from .pathtext import text_factory
 
 BUSY_TIMEOUT_MS = 15000
+_BEGIN_OPTION = "bitlens_begin"  # an engine execution option: the statement that opens a transaction
 
 
 def storage_problem(error: BaseException) -> str | None:
@@ -76,14 +77,29 @@ class Store:
 
         @event.listens_for(self.engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
 
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(self.engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"}), expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on any error."""
         with self._sessions() as session:
+            with session.begin():
+                yield session
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A session for a change that reads before it writes: it takes SQLite's write lock at BEGIN.
+
+        A plain (deferred) transaction that has read and then writes fails at once with
+        "database is locked" if another connection committed in between (its snapshot is
+        stale; SQLite does not wait then). Another thread of this process may write at any
+        moment (an index job writes codes, a tag is added, a model is activated), so such a
+        change waits for the lock first (up to the busy timeout) and reads what is current.
+        """
+        with self._write_sessions() as session:
             with session.begin():
                 yield session
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import multiprocessing.process
 import os
 import shutil
 import sqlite3
@@ -11,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from conftest import REPO
+from conftest import REPO, run_cli
 
 # Run as root, chmod cannot make a file unreadable: the kernel lets root read anything.
 # Dropping the two capabilities that bypass permissions makes root a normal reader.
@@ -44,10 +46,42 @@ def cli_command(library: Optional[Path], *args: str) -> list[str]:
     return [sys.executable, "-m", "engine.cli", *(["--library", str(library)] if library is not None else []), *args]
 
 
+# Modules a CLI run imports before it touches the library: a forked child finds them loaded.
+_PRELOAD = ["engine.cli", "engine.library.library", "engine.models.backbones", "engine.training.lifecycle", "torch", "open_clip"]
+
+
+def _run_cli_quietly(argv: list[str]) -> None:
+    """What a forked CLI child runs: `bitlens ARGV`, its output discarded, its status as the exit code."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    from engine.cli import main
+
+    sys.exit(main(argv))
+
+
+def start_cli(library: Path, *args: str) -> multiprocessing.process.BaseProcess:
+    """Start `bitlens --library LIBRARY ARGS` in a process of its own, to be killed mid-work.
+
+    The process is forked from a server that imported the engine, torch and open_clip once
+    (multiprocessing's forkserver), so it starts in milliseconds instead of paying for a fresh
+    interpreter and the torch import each time; from there on it is the CLI's own code, and a
+    SIGKILL ends it like any other process (the server is single-threaded, so forking it is safe).
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    process = context.Process(target=_run_cli_quietly, args=(["--library", str(library), *args],), daemon=True)
+    process.start()
+    return process
+
+
 def bitlens(
     library: Optional[Path], *args: str, check: bool = True, prefix: Optional[list[str]] = None, timeout: float = 300, env: Optional[dict] = None
 ) -> subprocess.CompletedProcess:
-    """Run the CLI in a fresh interpreter (optionally under `prefix`, e.g. without root powers)."""
+    """Run the CLI: in this process (conftest.run_cli), or in a fresh interpreter where `prefix`
+    (e.g. without root powers) or `env` (another home folder) asks for a process of its own."""
+    if prefix is None and env is None and library is not None:
+        return run_cli(library, *args, check=check)
     result = subprocess.run([*(prefix or []), *cli_command(library, *args)], cwd=REPO, env=env or cli_env(), capture_output=True, timeout=timeout)
     result.stdout = result.stdout.decode("utf-8", "replace")
     result.stderr = result.stderr.decode("utf-8", "replace")

@@ -18,15 +18,14 @@ import random
 import shutil
 import signal
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, make_photo
+from conftest import make_photo, run_cli
 
-from .helpers import bitlens, cli_command, cli_env, integrity, snapshot
+from .helpers import integrity, snapshot, start_cli
 
 SEED = int(os.environ.get("BITLENS_KILL_SEED", "7"))
 INDEX_ARGS = ("--backbone", "tiny", "--batch-size", "4")
@@ -88,13 +87,14 @@ def _kill_during(args: list[str], library: Path, milestone: tuple[str, int], del
     """Start the CLI and SIGKILL it `delay` s after the library reached `milestone`.
 
     A milestone is ("start", 0) (the database was opened), ("file", glob) (a file below
-    the library appeared), or (column, n): the images, embeddings or codes count exceeded n. Returns False if the run ended before the kill.
+    the library appeared), or (column, n): the images, embeddings or codes count exceeded n.
+    Returns whether the kill ended the run (False if the run had ended before it).
     """
-    process = subprocess.Popen(cli_command(library, *args), cwd=REPO, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = start_cli(library, *args)
     column, threshold = milestone
     position = {"images": 0, "embeddings": 1, "codes": 2}.get(column)
     deadline = time.monotonic() + 300
-    while process.poll() is None and time.monotonic() < deadline:
+    while process.is_alive() and time.monotonic() < deadline:
         if column == "file":
             if any(library.glob(threshold)):
                 break
@@ -105,12 +105,12 @@ def _kill_during(args: list[str], library: Path, milestone: tuple[str, int], del
             break
         time.sleep(0.01)
     time.sleep(delay)
-    finished = process.poll() is not None
-    if not finished:
-        process.send_signal(signal.SIGKILL)
-    process.wait(timeout=60)
-    process.stderr.close()
-    return not finished
+    if process.is_alive():
+        process.kill()
+    process.join(timeout=60)
+    assert process.exitcode is not None, "the run outlived its SIGKILL"
+    assert process.exitcode in (0, -signal.SIGKILL), f"the run failed on its own (exit status {process.exitcode})"
+    return process.exitcode == -signal.SIGKILL
 
 
 def _random_moment(rng: random.Random, stage: str | None = None) -> tuple[tuple[str, int], float]:
@@ -145,17 +145,30 @@ def grown(tmp_path_factory):
     return {"root": root, "seed": seed_library, "second": second, "reference": snapshot(reference / "library.sqlite")}
 
 
-def _kill_and_recover(grown, moments: list, tmp_path: Path) -> list[dict]:
+def _kill_and_recover(grown, moments: list, tmp_path: Path, retry: bool = False) -> list[dict]:
+    """Kill the run at each moment in turn on one library, then run the command to its end.
+
+    retry: a moment that came after the run had ended is tried again on a fresh copy of the
+    library with no delay after its milestone (the latest point of it still inside the run).
+    """
     library = tmp_path / "lib"
     shutil.copytree(grown["seed"], library)
     before = _searchable(library / "library.sqlite")
     assert len(before) == 12
+    command = ["index", str(grown["second"]), *INDEX_ARGS]
     seen = []
     for milestone, delay in moments:  # several kills in a row on one library, then one full run
-        killed = _kill_during(["index", str(grown["second"]), *INDEX_ARGS], library, milestone, delay)
+        killed = _kill_during(command, library, milestone, delay)
+        if not killed and retry:
+            shutil.rmtree(library)
+            shutil.copytree(grown["seed"], library)
+            delay = 0.0
+            killed = _kill_during(command, library, milestone, delay)
         state = _check_after_kill(library / "library.sqlite", before)
         seen.append({"after": f"{milestone[0]}>{milestone[1]}", "delay_s": round(delay, 3), "killed": killed, **state})
-    bitlens(library, "index", *INDEX_ARGS)  # a plain re-run, as a user would type it
+    # The same command again, as a user would type it (in this process); a kill before the folder
+    # was added leaves nothing by which a bare `bitlens index` could know it.
+    run_cli(library, *command)
     assert integrity(library / "library.sqlite") == "ok"
     assert snapshot(library / "library.sqlite") == grown["reference"], f"library after kills {seen} differs from an uninterrupted run"
     return seen
@@ -173,8 +186,9 @@ def test_index_killed_three_times_ends_equal_to_an_uninterrupted_run(grown, tmp_
 @pytest.mark.slow
 @pytest.mark.parametrize("point", range(20))
 def test_index_killed_at_twenty_random_moments(grown, tmp_path, point):
-    seen = _kill_and_recover(grown, [_random_moment(random.Random(SEED * 1000 + point))], tmp_path)
+    seen = _kill_and_recover(grown, [_random_moment(random.Random(SEED * 1000 + point))], tmp_path, retry=True)
     print(json.dumps({"kill": seen}))
+    assert seen[0]["killed"], f"the run ended before the kill: nothing was tested ({seen})"
 
 
 def test_interrupted_refit_keeps_the_old_codes_serving(tmp_path, tiny_spec, monkeypatch):
@@ -255,7 +269,8 @@ def _training_moment(rng: random.Random, stage: str | None = None) -> tuple[tupl
     return ("file", "models/runs/training-*.safetensors"), rng.uniform(0, 0.5)
 
 
-def _kill_training_and_recover(trainable, moments: list, tmp_path: Path) -> list[dict]:
+def _kill_training_and_recover(trainable, moments: list, tmp_path: Path, retry: bool = False) -> list[dict]:
+    """As _kill_and_recover, for training runs."""
     from engine.facade import BitLens
 
     library = tmp_path / "lib"
@@ -266,13 +281,18 @@ def _kill_training_and_recover(trainable, moments: list, tmp_path: Path) -> list
     seen = []
     for milestone, delay in moments:
         killed = _kill_during(_train_args(trainable["config"]), library, milestone, delay)
+        if not killed and retry:
+            shutil.rmtree(library)
+            shutil.copytree(trainable["library"], library)
+            delay = 0.0
+            killed = _kill_during(_train_args(trainable["config"]), library, milestone, delay)
         assert integrity(database) == "ok"
         assert _active(database) == active, "a killed training run must not change the active model"
         with BitLens(library) as lib:
             results = lib.searcher().search(image=sorted(before)[0], limit=0)
             assert {r.path for r in results} == before and results[0].distance == 0
         seen.append({"after": milestone[0], "delay_s": round(delay, 2), "killed": killed, "models": _counts_models(database)})
-    bitlens(library, *_train_args(trainable["config"]))  # the run after the crash finishes
+    run_cli(library, *_train_args(trainable["config"]))  # the run after the crash finishes (in this process)
     assert integrity(database) == "ok" and _active(database) == active
     db = sqlite3.connect(database)
     hashing = db.execute("SELECT id FROM models WHERE kind = 'hashing'").fetchall()
@@ -291,12 +311,15 @@ def test_training_killed_leaves_the_active_model_searchable(trainable, tmp_path)
     rng = random.Random(SEED)
     # One kill right after an epoch's checkpoint (near the registration); the slow variant
     # adds start-up kills.
-    seen = _kill_training_and_recover(trainable, [_training_moment(rng, "epoch")], tmp_path)
+    seen = _kill_training_and_recover(trainable, [_training_moment(rng, "epoch")], tmp_path, retry=True)
     print(json.dumps({"training_kills": seen}))
+    assert seen[0]["killed"], f"the training ended before the kill: nothing was tested ({seen})"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("point", range(8))
 def test_training_killed_at_random_moments(trainable, tmp_path, point):
     moment = _training_moment(random.Random(SEED * 1000 + point))
-    print(json.dumps({"training_kill": _kill_training_and_recover(trainable, [moment], tmp_path)}))
+    seen = _kill_training_and_recover(trainable, [moment], tmp_path, retry=True)
+    print(json.dumps({"training_kill": seen}))
+    assert seen[0]["killed"], f"the training ended before the kill: nothing was tested ({seen})"
