@@ -15,7 +15,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Tests never reach the network: an accidental hub call fails at once instead.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # The suite's indexing tests compare against the eager torch tower; on a CPU the product
-# default is int8 (engine/models/precision.py), which tests/test_precision.py covers.
+# default is int8 (engine/models/precision.py), which tests/library/test_precision.py covers.
 os.environ.setdefault("BITLENS_PRECISION", "fp32")
 
 import numpy as np

@@ -1,6 +1,6 @@
 """The engine as an application sees it: `BitLens`, the weights verbs, and the plain types they use.
 
-The desktop app imports from here and from nothing deeper (tests/test_layers.py checks).
+The desktop app imports from here and from nothing deeper (tests/structure/test_layers.py checks).
 Names load on first use (PEP 562), so importing the facade for one constant costs no
 SQLAlchemy, Pillow or torch; a type checker sees the real definitions below.
 """

@@ -113,7 +113,7 @@ def test_dates_parse_at_any_precision():
 
 
 def test_cli_filters_radius_and_sort(tmp_path, dated_tree):
-    from test_cli import bitlens
+    from cli.test_cli import bitlens
 
     lib = tmp_path / "lib"
     bitlens(lib, "index", str(dated_tree["a"].parents[1]), "--backbone", "tiny")

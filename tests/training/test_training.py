@@ -416,7 +416,7 @@ def test_training_on_scenes_beats_the_untrained_codes(library, standin_spec):
 
     gt = json.loads((SCENES / "ground_truth.json").read_text(encoding="utf-8"))
     albums = sorted({im["album"] for im in gt["images"]})[::8]
-    # Codes alone (no photo text: tests/test_ocr.py covers it, and it would cost most of a minute here).
+    # Codes alone (no photo text: tests/library/test_ocr.py covers it, and it would cost most of a minute here).
     library.index([SCENES / a for a in albums], backbone=standin_spec, ocr=False)
     by_path = {str(SCENES / im["path"]): im for im in gt["images"]}
     concept = {c["id"]: c["index"] for c in gt["concepts"]}

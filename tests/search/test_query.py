@@ -126,7 +126,7 @@ def test_bad_queries_are_search_errors(indexed, tmp_path):
 
 
 def test_cli_reports_the_column(tmp_path, photo_tree):
-    from test_cli import bitlens
+    from cli.test_cli import bitlens
 
     lib = tmp_path / "lib"
     bitlens(lib, "index", str(photo_tree), "--backbone", "tiny")

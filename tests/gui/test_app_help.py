@@ -16,7 +16,7 @@ pytest.register_assert_rewrite("gui_fixtures")
 
 from conftest import REPO  # noqa: E402
 from gui_fixtures import WAIT_MS  # noqa: E402
-from test_weights_manager import MODEL, behind_proxy, fake_hub, hub_cache  # noqa: E402,F401 - the fake hub's and proxy's fixtures
+from models.test_weights_manager import MODEL, behind_proxy, fake_hub, hub_cache  # noqa: E402,F401 - the fake hub's and proxy's fixtures
 
 pytest_plugins = ["gui_fixtures"]
 

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("rapidocr_onnxruntime")
 
-from test_cli import bitlens  # noqa: E402
+from cli.test_cli import bitlens  # noqa: E402
 
 SIZE = (480, 360)
 

@@ -24,7 +24,7 @@ from engine.library.formats import is_supported
 from engine.library.nametags import tags_from_filename, tags_from_folder_name
 from engine.library.xmp import MetadataError, parse_xmp
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "shared" / "benchmark"
+BENCHMARK = Path(__file__).resolve().parents[3] / "shared" / "benchmark"
 REAL = BENCHMARK / "real-metadata"
 SCENES = BENCHMARK / "scenes-s0"
 
@@ -678,7 +678,7 @@ def test_module_import_leaves_global_pixel_limit_alone() -> None:
         "from PIL import Image; before = Image.MAX_IMAGE_PIXELS; "
         "import engine.library.metadata; assert Image.MAX_IMAGE_PIXELS == before, Image.MAX_IMAGE_PIXELS"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=60)
 
 

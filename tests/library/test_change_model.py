@@ -7,7 +7,7 @@ import pytest
 from engine.jobs import CancelToken, Cancelled
 
 from conftest import index_albums
-from test_cli import bitlens
+from cli.test_cli import bitlens
 
 
 def _active(library) -> dict:

@@ -134,7 +134,7 @@ def test_multilingual_model_is_offered_with_its_weights_tag():
 
 
 def test_cli_lists_the_choices(tmp_path):
-    from test_cli import bitlens
+    from cli.test_cli import bitlens
 
     choices = json.loads(bitlens(tmp_path / "lib", "models", "choices", "--json").stdout)
     assert {"backbone": "xlm-roberta-base-ViT-B-32", "pretrained": "laion5b_s13b_b90k"}.items() <= next(

@@ -1,6 +1,6 @@
 """The PyInstaller bundle starts and works: built and run only when asked (`-m bundle`).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest tests/test_bundle.py -m bundle -q
+    QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest tests/cli/test_bundle.py -m bundle -q
 
 It builds packaging/bitlens.spec under /tmp (minutes; several GB with a CUDA torch),
 or reuses a finished build when BITLENS_BUNDLE_DIST names its dist folder.

@@ -90,7 +90,7 @@ def test_accept_and_reject(sorted_and_unsorted):
 
 
 def test_cli_suggest(tmp_path, photo_tree):
-    from test_cli import bitlens
+    from cli.test_cli import bitlens
 
     lib = tmp_path / "lib"
     bitlens(lib, "index", str(photo_tree), "--backbone", "tiny")

@@ -63,7 +63,7 @@ def test_text_search_with_the_pretrained_standin_beats_chance(library, standin_s
 
     ground_truth = json.loads((SCENES / "ground_truth.json").read_text(encoding="utf-8"))
     albums = sorted({im["album"] for im in ground_truth["images"]})[::3]  # a third of the albums
-    # Codes alone (no photo text: tests/test_ocr.py covers it, and it would cost a minute here).
+    # Codes alone (no photo text: tests/library/test_ocr.py covers it, and it would cost a minute here).
     library.index([SCENES / a for a in albums], backbone=standin_spec, ocr=False)
     searcher = library.searcher()
     by_path = {im["path"]: im for im in ground_truth["images"]}

@@ -138,7 +138,7 @@ def test_review_forget_and_keep_never_touch_files(planted):
 
 
 def test_cli_duplicates_json(tmp_path, photo_tree):
-    from test_cli import bitlens
+    from cli.test_cli import bitlens
 
     copy = tmp_path / "more" / "copy of sunset.jpg"
     copy.parent.mkdir()

@@ -102,7 +102,7 @@ def test_relevance_and_folder_mapping():
 
 
 def test_watch_verb_indexes_a_new_photo(tmp_path, photo_tree):
-    from test_cli import bitlens
+    from cli.test_cli import bitlens
 
     lib = tmp_path / "lib"
     bitlens(lib, "index", str(photo_tree), "--backbone", "tiny")

@@ -11,9 +11,9 @@ pytest.importorskip("pytestqt")
 
 pytest.register_assert_rewrite("gui_fixtures")
 
-import test_wizard  # noqa: E402 - its tagged library and its walk to the Train page
+from gui import test_wizard  # noqa: E402 - its tagged library and its walk to the Train page
 from gui_fixtures import WAIT_MS  # noqa: E402
-from test_wizard import FAST, go_to_training, wait_page  # noqa: E402
+from gui.test_wizard import FAST, go_to_training, wait_page  # noqa: E402
 
 pytest_plugins = ["gui_fixtures"]
 

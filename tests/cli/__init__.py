@@ -1,0 +1,1 @@
+"""The `bitlens` command, problem reports, and the PyInstaller bundle."""

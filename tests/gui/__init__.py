@@ -1,0 +1,1 @@
+"""The desktop app under pytest-qt (offscreen): the window, search, trust, indexing, the wizard, help."""

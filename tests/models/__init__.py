@@ -1,0 +1,1 @@
+"""Backbone weights: the hub and its cache, and reading a weights file's architecture."""
