@@ -11,7 +11,10 @@ export QT_QPA_PLATFORM=offscreen
 # Types (seconds once .mypy_cache is warm): the packages [tool.mypy] in pyproject.toml names
 # (without PYTHONPATH, which would make mypy treat the engine as installed and skip its errors).
 env -u PYTHONPATH .venv/bin/mypy || exit 1
-.venv/bin/python -m pytest "$@"
+# Two workers, each taking whole test files (module fixtures are built once): 4:48 instead of 6:02 on
+# a 2-core machine. BITLENS_TEST_WORKERS=0 runs in this process (e.g. to use a debugger); a later
+# -n in the arguments wins.
+.venv/bin/python -m pytest -n "${BITLENS_TEST_WORKERS:-2}" --dist loadfile "$@"
 status=$?
 if [ "$status" -eq 5 ]; then
     echo "test.sh: pytest collected no tests: that is a failure, not a pass" >&2
