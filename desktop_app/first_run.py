@@ -26,6 +26,7 @@ from engine.facade import DEFAULT_MODEL as DEFAULT, DEFAULT_ARCH
 
 from . import operations as ops
 from .jobs import IO, Job, JobRunner
+from .style import FIELD_FRAME
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class FirstRunDialog(QDialog):
             "Its architecture is read from the file; type one below only if the file fits several.",
         )
         self.arch = QLineEdit(DEFAULT_ARCH, self)
+        self.arch.setStyleSheet(FIELD_FRAME)  # visible on a dark palette too
         self.arch.setToolTip("Filled in from the weights file: an open_clip model name, or the path of a model config .json")
         arch_row = QHBoxLayout()
         arch_row.addWidget(QLabel("Architecture:", self))

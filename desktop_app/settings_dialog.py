@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import settings as s
+from .style import frame_text_fields
 
 if TYPE_CHECKING:
     from .first_run import ModelChoice
@@ -73,6 +74,7 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        frame_text_fields(self)  # visible on a dark palette too
         self.architecture_note = QLabel("", self)  # what the chosen weights file turned out to be
         self.architecture_note.setWordWrap(True)
         self.architecture_note.setVisible(False)  # until a weights file is chosen

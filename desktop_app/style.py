@@ -12,7 +12,7 @@ from typing import Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLineEdit, QWidget
 
 ENV = "BITLENS_COLOR_SCHEME"
 ACCENT = "#2f6fde"  # the blue of the icon, a little darker so white text on it reads well
@@ -107,3 +107,10 @@ FIELD_FRAME = (
     "QLineEdit { border: 1px solid palette(mid); border-radius: 3px; padding: 2px 4px; background: palette(base); }"
     "QLineEdit:focus { border-color: palette(highlight); }"
 )
+
+
+def frame_text_fields(root: QWidget) -> None:
+    """Give the plain text fields under `root` the visible frame (not those inside a spin box or an editable combo box)."""
+    for edit in root.findChildren(QLineEdit):
+        if not isinstance(edit.parent(), (QAbstractSpinBox, QComboBox)):
+            edit.setStyleSheet(FIELD_FRAME)

@@ -276,12 +276,29 @@ def test_relaunch_restores_size_folder_and_query_and_says_what_loads(qtbot, make
 # -- 11. polish ----------------------------------------------------------------------------------
 
 
-def test_search_and_filter_fields_have_a_visible_border_in_dark_mode(qtbot, qapp):
+def _assert_framed(host, edits) -> None:
+    """Each unfocused field's left edge stands out from the window and from the field's inside."""
     from PySide6.QtCore import QPoint
-    from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+    image = host.grab().toImage()
+    for edit in edits:
+        left = edit.mapTo(host, QPoint(0, edit.height() // 2))
+        border, outside, inside = (image.pixelColor(left.x() + dx, left.y()) for dx in (0, -2, 4))
+        assert abs(border.lightness() - outside.lightness()) >= 25 and abs(border.lightness() - inside.lightness()) >= 25, (
+            edit.placeholderText() or edit.text(),
+            border.name(),
+            outside.name(),
+            inside.name(),
+        )
+
+
+def test_search_filter_and_settings_fields_have_a_visible_border_in_dark_mode(qtbot, qapp, tmp_path):
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+    from desktop_app import settings as s
     from desktop_app.filters_bar import FiltersBar
     from desktop_app.search_bar import SearchBar
+    from desktop_app.settings_dialog import SettingsDialog
     from desktop_app.style import apply_style
 
     before_style, before_palette = qapp.style().name(), qapp.palette()
@@ -296,16 +313,14 @@ def test_search_and_filter_fields_have_a_visible_border_in_dark_mode(qtbot, qapp
         host.resize(760, 140)
         host.show()
         qtbot.waitExposed(host)
-        image = host.grab().toImage()
-        for edit in (search.field, bar.after, bar.before):  # unfocused fields
-            left = edit.mapTo(host, QPoint(0, edit.height() // 2))
-            border, outside, inside = (image.pixelColor(left.x() + dx, left.y()) for dx in (0, -2, 4))
-            assert abs(border.lightness() - outside.lightness()) >= 25 and abs(border.lightness() - inside.lightness()) >= 25, (
-                edit.placeholderText(),
-                border.name(),
-                outside.name(),
-                inside.name(),
-            )
+        _assert_framed(host, (search.field, bar.after, bar.before))
+        dialog = SettingsDialog(s.Settings.open(tmp_path / "settings.ini"))
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        plain = [editor for _setting, editor in dialog._editors.values() if isinstance(editor, QLineEdit)]
+        assert plain  # library folder, compute on, pretrained tag, weights file
+        _assert_framed(dialog, [e for e in plain if not e.hasFocus()])
     finally:
         qapp.setStyle(before_style)
         qapp.setPalette(before_palette)
