@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar
 
 from engine.jobs import ProgressEvent
 
@@ -79,12 +80,25 @@ def describe_progress(event: ProgressEvent) -> str:
     return f"{stage}…" if not event.done else f"{stage} {event.done:,}"
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that gives up width before its neighbours do, ending in "…" (the tooltip has it all)."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
+        painter.drawText(self.contentsRect(), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
+
+
 class StatusPanel:
     """Keeps the status bar's widgets: job label, progress bar, Cancel, and library numbers."""
 
     def __init__(self, bar: QStatusBar) -> None:
         self.bar = bar
-        self.message = QLabel("")
+        self.message = ElidedLabel("")  # the news gives way, so the library numbers and the model stay whole
         self._clear = QTimer(bar)
         self._clear.setSingleShot(True)
         self._clear.timeout.connect(lambda: self.message.setText(""))

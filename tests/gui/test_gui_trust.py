@@ -467,3 +467,25 @@ def test_enter_shows_the_photo_in_the_app_when_no_viewer_opens_it(qtbot, make_wi
     viewer = window.photo_actions.open_photo(str(broken))
     qtbot.waitUntil(lambda: viewer.failed is not None, timeout=WAIT_MS)
     assert "cannot be opened" in viewer.image.text()
+
+
+def test_a_long_message_gives_way_to_the_library_numbers_in_a_narrow_window(qtbot):
+    """At 800 px the model stays readable in the status bar; the news line is shortened with "…" instead."""
+    from PySide6.QtWidgets import QMainWindow
+
+    from desktop_app.status import StatusPanel
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    panel = StatusPanel(window.statusBar())
+    window.resize(800, 500)
+    window.show()
+    qtbot.waitExposed(window)
+    model = {"id": 1, "name": "ITQ", "kind": "itq", "bits": 64, "backbone": "scenes-clip-tiny (weights scenes-clip-tiny.safetensors)"}
+    panel.set_stats({"photos": 5500, "folders": 1, "active_model": model})
+    panel.say("Top 1,000 of 5,500 matching photos — “a dog on the beach at sunset with friends” (nearest first)")
+    qtbot.waitUntil(lambda: panel.stats.isVisible() and panel.stats.width() > 0, timeout=2000)
+    qtbot.wait(50)  # one layout pass
+    assert panel.stats.width() >= panel.stats.sizeHint().width()  # "model: scenes-clip-tiny, 64 bits, not trained" in full
+    assert panel.stats.geometry().right() <= window.statusBar().width()
+    assert panel.message.toolTip().endswith("(nearest first)")  # the whole news line is one hover away
