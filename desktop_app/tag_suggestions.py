@@ -25,7 +25,7 @@ def suggestions_for(ctx: "JobContext", path: str, tags_version: int, device: str
     searcher = ops.shared_searcher(ctx, device)
     if searcher is None:
         return []
-    key = (id(searcher), tags_version)  # a new searcher means new codes
+    key = (ctx.state.get("codes_version"), tags_version)  # the codes the shared searcher was built on, and the tags
     if ctx.state.get("suggester_key") != key:
         ctx.state["suggester"], ctx.state["suggester_key"] = ctx.library.suggester(searcher), key
     try:
