@@ -33,7 +33,7 @@ ALBUMS = ("2012-06 cars and trains", "2017-11 mammals", "Mammals 2021", "2009-01
 
 def main() -> None:
     from engine.library.codemodels import load_code_model, zero_shot_companion
-    from engine.codes.bits import EMBED_DTYPE
+    from engine.library.readmodel import photo_embeddings
     from engine.facade import BitLens
 
     from engine.models.backbones import BackboneSpec
@@ -60,13 +60,7 @@ def main() -> None:
         with library.store.session() as session:
             companion = load_code_model(zero_shot_companion(session, searcher.model_id), models_dir=library.paths.models)
         with library.store.raw() as db:
-            vectors = dict(
-                db.execute(
-                    "SELECT i.id, e.vector FROM images i JOIN embeddings e ON e.content_hash = i.content_hash AND e.backbone_key = ? WHERE i.status = 'ok'",
-                    (searcher.spec.key,),
-                ).fetchall()
-            )
-        embeddings = np.stack([np.frombuffer(vectors[int(i)], dtype=EMBED_DTYPE) for i in searcher.ids]).astype(np.float32)
+            embeddings = photo_embeddings(db, searcher.spec.key, searcher.ids)
         embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
         signed = 2.0 * unpack_bits(searcher.open_vocabulary.codes, companion.bits) - 1
         print(f"{len(images)} photos without {', '.join(sorted(ABSENT))}; 64-bit model trained on folder names\n")

@@ -11,7 +11,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from typing import Optional
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ..codes.bits import EMBED_DTYPE
 
 from .pathtext import to_db
 
@@ -45,6 +49,17 @@ def embedding_size(db: sqlite3.Connection, backbone_key: str) -> int:
     """Dimensions of the stored embeddings of a backbone (0 before any photo is encoded)."""
     row = db.execute("SELECT length(vector) FROM embeddings WHERE backbone_key = ? LIMIT 1", (backbone_key,)).fetchone()
     return int(row[0]) // 2 if row else 0  # float16: two bytes a dimension (engine.codes.bits.EMBED_DTYPE)
+
+
+def photo_embeddings(db: sqlite3.Connection, backbone_key: str, ids: Sequence[int]) -> np.ndarray:
+    """The stored embeddings (float32, len(ids) × D) of these readable photos, in the order given; KeyError if one has none."""
+    vectors = dict(
+        db.execute(
+            "SELECT i.id, e.vector FROM images i JOIN embeddings e ON e.content_hash = i.content_hash AND e.backbone_key = ? WHERE i.status = 'ok'",
+            (backbone_key,),
+        ).fetchall()
+    )
+    return np.stack([np.frombuffer(vectors[int(i)], dtype=EMBED_DTYPE) for i in ids]).astype(np.float32)
 
 
 def codes_version(db: sqlite3.Connection) -> tuple[int, Optional[int]]:

@@ -184,16 +184,10 @@ def test_a_word_that_is_no_tag_takes_the_majority_code_of_its_zero_shot_neighbou
     with library.store.session() as session:
         companion = load_code_model(zero_shot_companion(session, model_id), models_dir=library.paths.models)
     # neighbours computed the long way: every photo's zero-shot bits from its stored embedding
-    from engine.codes.bits import EMBED_DTYPE
+    from engine.library.readmodel import photo_embeddings
 
     with library.store.raw() as db:
-        vectors = dict(
-            db.execute(
-                "SELECT i.id, e.vector FROM images i JOIN embeddings e ON e.content_hash = i.content_hash AND e.backbone_key = ? WHERE i.status = 'ok'",
-                (searcher.spec.key,),
-            ).fetchall()
-        )
-    embeddings = np.stack([np.frombuffer(vectors[int(i)], dtype=EMBED_DTYPE) for i in searcher.ids]).astype(np.float32)
+        embeddings = photo_embeddings(db, searcher.spec.key, searcher.ids)
     text = searcher.text_embedding("surfboard")
     scores = (2.0 * companion.encode_images(embeddings) - 1) @ companion.project_texts(text[None, :])[0]
     nearest = np.lexsort((np.arange(len(scores)), -scores))[:DEFAULT_NEIGHBOURS]
