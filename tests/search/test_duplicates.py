@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import importlib.util
 import json
 import shutil
@@ -58,16 +60,23 @@ def test_fingerprint_aligns_small_crops_and_survives_resizing():
     assert not any(4 in pair for pair in pairs)  # an unrelated picture pairs with none
 
 
-@pytest.fixture
-def planted(tmp_path, standin_spec):
+@contextmanager
+def planted_library(tmp_path, spec, originals: int, seed: int):
+    """A library of scenes photos with near-duplicates planted among them (bench/duplicates_bench.py), indexed."""
     if not SCENES.is_dir():
         pytest.skip("scenes benchmark not found")
     bench = load_bench()
-    truth = bench.build(tmp_path, originals=40, planted=6, seed=1)
+    truth = bench.build(tmp_path, originals=originals, planted=6, seed=seed)
     from engine.facade import BitLens
 
     with BitLens(tmp_path / "library") as library:
-        library.index([tmp_path / "Photos"], backbone=standin_spec, bits=64, device="cpu")
+        library.index([tmp_path / "Photos"], backbone=spec, bits=64, device="cpu")
+        yield bench, truth, library
+
+
+@pytest.fixture
+def planted(tmp_path, standin_spec):
+    with planted_library(tmp_path, standin_spec, originals=40, seed=1) as (bench, truth, library):
         yield bench, truth, library, tmp_path / "Photos"
 
 
@@ -90,14 +99,7 @@ def test_planted_duplicates_are_found(planted):
 
 def test_random_model_finds_duplicates_by_pixels_without_chaining(tmp_path, tiny_spec):
     """With an untrained backbone every embedding looks alike: pixels must carry the decision."""
-    if not SCENES.is_dir():
-        pytest.skip("scenes benchmark not found")
-    bench = load_bench()
-    truth = bench.build(tmp_path, originals=60, planted=6, seed=2)
-    from engine.facade import BitLens
-
-    with BitLens(tmp_path / "library") as library:
-        library.index([tmp_path / "Photos"], backbone=tiny_spec, bits=64, device="cpu")
+    with planted_library(tmp_path, tiny_spec, originals=60, seed=2) as (bench, truth, library):
         groups = find_duplicates(library.searcher(device="cpu"))
     figures = bench.score(groups, truth)
     assert figures["recall"] >= 0.95 and figures["precision"] >= 0.95, figures
