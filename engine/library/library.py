@@ -17,7 +17,7 @@ from ..models.backbones import Backbone, BackboneSpec
 from ..paths import LibraryPaths, library_paths
 from .codemodels import active_model, backbone_of, companion_of
 from .fingerprints import fingerprint_missing
-from .indexing import _embedded_count, adopt_model, discard_model, encode_missing, ensure_model, write_codes
+from .indexing import OtherEncoder, _embedded_count, adopt_model, discard_model, encode_missing, ensure_model, write_codes
 from . import readmodel
 from .lock import writer_lock
 from .name_dates import photo_date
@@ -204,22 +204,10 @@ class Library:
                     self.add_folder(folder)
                 report = self.scan(progress, cancel)
                 reporter = Reporter(progress)
-                onnx_dir = self.paths.cache / "onnx"
                 open_encoder = None
                 if connection is not None:
                     open_encoder = lambda: connection.encoder(spec, batch_size, device=device)  # noqa: E731
-                encode_missing(
-                    self.store,
-                    self.paths.cache,
-                    spec,
-                    lambda: Backbone(spec, device=device, onnx_dir=onnx_dir),
-                    report,
-                    reporter,
-                    cancel,
-                    batch_size=batch_size,
-                    open_encoder=open_encoder,
-                )
-                fingerprint_missing(self.store, report, reporter, cancel)  # photos encoded before fingerprints existed (or on a cluster)
+                self._encode_missing(spec, report, reporter, cancel, device, batch_size, open_encoder)
                 if self.current_backbone() is None and not _embedded_count(self.store, spec.key):
                     # nothing readable yet (an empty folder, or only bad files): not an error, just nothing to search
                     report.notes.append("no photo could be encoded yet, so there is nothing to search")
@@ -236,6 +224,31 @@ class Library:
         finally:
             if connection is not None:
                 connection.close()
+
+    def _encode_missing(
+        self,
+        spec: BackboneSpec,
+        report: ScanReport,
+        reporter: Reporter,
+        cancel: Optional[CancelToken],
+        device: str,
+        batch_size: int,
+        open_encoder: Optional[Callable[[], OtherEncoder]] = None,
+    ) -> None:
+        """Encode the readable photos `spec` has no embedding for (here, or with `open_encoder`'s), then their fingerprints."""
+        onnx_dir = self.paths.cache / "onnx"
+        encode_missing(
+            self.store,
+            self.paths.cache,
+            spec,
+            lambda: Backbone(spec, device=device, onnx_dir=onnx_dir),
+            report,
+            reporter,
+            cancel,
+            batch_size=batch_size,
+            open_encoder=open_encoder,
+        )
+        fingerprint_missing(self.store, report, reporter, cancel)  # photos encoded before fingerprints existed (or on a cluster)
 
     def _index_spec(self, backbone: Optional[BackboneSpec], precision: str, has_gpu: Callable[[], bool]) -> BackboneSpec:
         """The backbone to index with, its precision resolved; "auto" keeps the library's own."""
@@ -279,11 +292,7 @@ class Library:
             if current is not None and current.key == spec.key:
                 raise LibraryError(f"the library already uses {spec.label}")
             reporter = Reporter(progress)
-            onnx_dir = self.paths.cache / "onnx"
-            encode_missing(
-                self.store, self.paths.cache, spec, lambda: Backbone(spec, device=device, onnx_dir=onnx_dir), report, reporter, cancel, batch_size=batch_size
-            )
-            fingerprint_missing(self.store, report, reporter, cancel)
+            self._encode_missing(spec, report, reporter, cancel, device, batch_size)
             if not _embedded_count(self.store, spec.key):
                 raise LibraryError(f"no photo could be encoded with {spec.label}, so the library keeps its model")
             model_id = ensure_model(self.store, self.paths.models, spec, bits, report)
