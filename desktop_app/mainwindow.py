@@ -246,10 +246,10 @@ class MainWindow(QMainWindow):
 
     # -- first run -----------------------------------------------------------------------------
 
-    def show_first_run(self, hub_reachable: Optional[bool] = None) -> FirstRunDialog:
+    def show_first_run(self) -> FirstRunDialog:
         """Open the model dialog (window-modal, without blocking the event loop)."""
         if self._first_run_dialog is None:
-            dialog = FirstRunDialog(self.runner, hub_reachable=hub_reachable, parent=self)
+            dialog = FirstRunDialog(self.runner, parent=self)  # it checks the hub itself
             dialog.chosen.connect(self.use_model)
             dialog.finished.connect(self._first_run_closed)
             self._first_run_dialog = dialog
