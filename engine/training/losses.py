@@ -145,6 +145,20 @@ def similarity_losses(
     return (per_row * rows).sum(dim=-1) / rows.sum(dim=-1).clamp(min=1)
 
 
+def distillation_loss(codes: Sequence[torch.Tensor], features: torch.Tensor, scale: float = 10.0, sharpness: float = 10.0) -> torch.Tensor:
+    """The backbone's own neighbourhoods kept in the codes, whatever the tags say.
+
+    For each code batch in `codes` (B × K each, rows aligned with `features`), every photo's
+    batch neighbours ranked by code similarity should follow its ranking by backbone
+    feature similarity (`feature_similarity`), for every pair of distinct photos, tagged
+    or not. The tag targets pull photos that share a tag together; this term keeps what
+    CLIP knows about photos no tag speaks of (a concept without an album), which is what
+    a query that is no tag finds them by. Summed over the batches given.
+    """
+    others = 1.0 - torch.eye(len(features), device=features.device)
+    return similarity_losses([(c, c, others) for c in codes], feature_similarity(features), scale, sharpness).sum()
+
+
 def quantisation_loss(codes: torch.Tensor) -> torch.Tensor:
     """How far tanh outputs are from ±1: mean (|h| − 1)²."""
     return (codes.abs() - 1).pow(2).mean()

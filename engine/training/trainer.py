@@ -223,6 +223,9 @@ class Trainer:
         }
         if "fused_code" in out:
             terms["similarity_fused"] = similarity[3:].sum()
+        if float(w.get("distillation", 0.0)):
+            # CLIP's own neighbourhoods for every pair, tagged or not (docs/hashing.md, "Open vocabulary")
+            terms["distillation"] = L.distillation_loss([image] + ([out["fused_code"]] if "fused_code" in out else []), embedding, self.scale, self.sharpness)
         if self.target_codes is not None:
             wanted = self.target_codes[idx].float()
             terms["code_target"] = T.code_target_loss(image, wanted) + T.code_target_loss(text, wanted * has_tags[:, None])

@@ -62,6 +62,33 @@ def test_similarity_loss_prefers_codes_that_keep_the_target_order():
     assert len(set(together.tolist())) == 3
 
 
+def test_distillation_keeps_clip_neighbours_that_no_tag_shares():
+    from engine.training import losses as L
+
+    # photos 0 and 1 look alike, as do 2 and 3; whatever their tags say
+    features = torch.tensor([[1.0, 0.0], [0.99, 0.1], [0.0, 1.0], [0.1, 0.99]])
+    keeps = torch.tensor([[1.0, 1], [1, 1], [-1, -1], [-1, -1]])
+    tags_only = torch.tensor([[1.0, 1], [-1, -1], [1, 1], [-1, -1]])  # codes that paired 0 with 2, as tags might
+    assert L.distillation_loss([keeps], features) < L.distillation_loss([tags_only], features)
+    # several code batches: the sum of each alone
+    both = L.distillation_loss([keeps, tags_only], features)
+    assert float(both) == pytest.approx(float(L.distillation_loss([keeps], features) + L.distillation_loss([tags_only], features)))
+    # two photos: each has one neighbour, so nothing to rank and nothing to learn
+    assert float(L.distillation_loss([tags_only[:2]], features[:2])) == pytest.approx(0.0)
+    # by hand, three photos: photo 0's neighbours 1 (code similarity +1) and 2 (−1), scale 10;
+    # the wanted distribution is the softmax of sharpness × feature similarity
+    three = features[:3]
+    codes = torch.tensor([[1.0, 1], [1, 1], [-1, -1]])
+    s = L.feature_similarity(three)
+    rows = []
+    for i, (j, k) in enumerate(((1, 2), (0, 2), (0, 1))):
+        wanted_j = 1 / (1 + math.exp(-10 * float(s[i, j] - s[i, k])))
+        logit_j, logit_k = 10 * float(codes[i] @ codes[j]) / 2, 10 * float(codes[i] @ codes[k]) / 2
+        log_z = math.log(math.exp(logit_j) + math.exp(logit_k))
+        rows.append(-(wanted_j * (logit_j - log_z) + (1 - wanted_j) * (logit_k - log_z)))
+    assert float(L.distillation_loss([codes], three)) == pytest.approx(sum(rows) / 3, rel=1e-5)
+
+
 def test_map_on_a_hand_computed_ranking_keeps_ties_in_database_order():
     from engine.training.metrics import mean_average_precision, precision_at_k
 
