@@ -116,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--config", help="hashing config JSON (default: the built-in one)")
     train.add_argument("--database-codes", choices=("image", "fused"), help="code library photos from pixels only, or from pixels and their tags")
+    train.add_argument(
+        "--keep",
+        choices=("tags", "balanced", "backbone"),
+        help="how much of the backbone's own sense of which photos look alike training keeps: tags (the default) follows the "
+        "library's tags; backbone keeps concepts no tag names findable by words, at some cost to the tag words",
+    )
     train.add_argument("--resume", action="store_true", help="continue an interrupted training run")
     train.add_argument("--activate", action="store_true", help="re-hash the library with the new model and switch to it")
     train.add_argument("--device", default="auto")
@@ -335,6 +341,10 @@ def _cmd_train(library, args) -> int:
 
     progress = _progress_printer(sys.stderr.isatty())
     overrides = {"training": {"database_codes": args.database_codes}} if args.database_codes else None
+    if args.keep:
+        from .models.config import keep_overrides
+
+        overrides = keep_overrides(args.keep, overrides)
     try:
         kwargs = {"config_path": args.config} if args.config else {}
         model_id = train_model(

@@ -6,20 +6,23 @@ import html
 from functools import partial
 from typing import Optional
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QLabel,
     QRadioButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
+    QWidget,
     QWizardPage,
 )
 
-from engine.facade import HashingConfig, default_epochs
+from engine.facade import DEFAULT_KEEP, HashingConfig, default_epochs, keep_overrides
 
 from ..jobs import IO
 from . import operations as wops
@@ -27,7 +30,30 @@ from .page_text import duration, rich_label
 from .plan import TrainingPlan
 
 BITS = (16, 32, 64, 128)
+# what training keeps of the backbone's own sense of which photos look alike (engine KEEP_LEVELS)
+KEEP_CHOICES = (
+    ("tags", "Follow my tags"),
+    ("balanced", "Balance my tags and the backbone"),
+    ("backbone", "Keep what the backbone knows"),
+)
+KEEP_NOTE = (
+    "How much training keeps the backbone's own sense of which photos look alike. Keeping more helps words "
+    "that name what no folder or tag mentions (butterflies in a “Camera Roll”) and costs some accuracy on your "
+    "own tag words. The Evaluate page shows both."
+)
 DEFAULT_EPOCHS = 30
+
+
+def with_note(field: QWidget, note: QLabel) -> QWidget:
+    """A form field with its explanation right under it (a wrapped label as a form row of its
+    own gets the height of a narrow one, with blank lines around it)."""
+    box = QWidget()
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(2)
+    column.addWidget(field)
+    column.addWidget(note)
+    return box
 
 
 class ModelPage(QWizardPage):
@@ -69,20 +95,37 @@ class ModelPage(QWizardPage):
             effort_layout.addWidget(note)
             button.toggled.connect(lambda _on: self._changed())
         self.effort_buttons["head"].setChecked(True)
+        self.keep = QComboBox()
+        for level, text in KEEP_CHOICES:
+            self.keep.addItem(text, level)
+        self.keep.setCurrentIndex([level for level, _ in KEEP_CHOICES].index(DEFAULT_KEEP))
+        self.keep.setToolTip(KEEP_NOTE)
+        self.keep_note = rich_label(f"<span style='color:gray'>{html.escape(KEEP_NOTE)}</span>")
         self.device = QComboBox()
         self.estimate_label = rich_label("")
         form = QFormLayout()
-        form.addRow("Backbone", self.backbone)
-        form.addRow("", self.backbone_note)
+        form.addRow("Backbone", with_note(self.backbone, self.backbone_note))
         form.addRow("Code length", self.bits)
         form.addRow("Epochs", self.epochs)
+        form.addRow("Words that are no tag", with_note(self.keep, self.keep_note))
         form.addRow("Device", self.device)
-        layout = QVBoxLayout(self)
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(form)
         layout.addWidget(effort_box)
         layout.addWidget(self.estimate_label)
         layout.addStretch(1)
-        for widget in (self.bits, self.device):
+        # On a small screen the page scrolls rather than squeezing its notes into one line.
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
+        for widget in (self.bits, self.device, self.keep):
             widget.currentIndexChanged.connect(lambda _i: self._changed())
         self.epochs.valueChanged.connect(lambda _v: self._changed())
         self._timer = QTimer(self)
@@ -144,6 +187,10 @@ class ModelPage(QWizardPage):
     def _epochs_edited(self, _value: int) -> None:
         self._epochs_chosen = True
 
+    def overrides(self) -> dict:
+        """The plan's config overrides with the chosen keep level."""
+        return keep_overrides(self.keep.currentData(), self.plan.overrides)
+
     def effort(self) -> str:
         return next(e for e, b in self.effort_buttons.items() if b.isChecked())
 
@@ -178,7 +225,7 @@ class ModelPage(QWizardPage):
             bits=self.bits.currentData(),
             epochs=self.epochs.value(),
             device=device,
-            overrides=self.plan.overrides,
+            overrides=self.overrides(),
         )
         self.plan.runner.run_in_background(
             job,
@@ -206,6 +253,6 @@ class ModelPage(QWizardPage):
             effort=self.effort(),
             device=self.device.currentData() or "auto",
             choice=self.plan.choice,
-            overrides=self.plan.overrides,
+            overrides=self.overrides(),
         )
         return True

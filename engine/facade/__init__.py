@@ -44,6 +44,9 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_MODEL": "engine.models.catalog",
     "DEFAULT_ARCH": "engine.models.catalog",
     "HashingConfig": "engine.models.config",
+    "DEFAULT_KEEP": "engine.models.config",
+    "KEEP_LEVELS": "engine.models.config",
+    "keep_overrides": "engine.models.config",
     # search: queries, filters, the cutoff, duplicates, suggestions
     "SearchError": "engine.search.searcher",
     "Filters": "engine.search.filters",
@@ -75,6 +78,7 @@ __all__ = [
     "BackboneSpec",
     "BitLens",
     "DEFAULT_ARCH",
+    "DEFAULT_KEEP",
     "DEFAULT_MIN_SIMILARITY",
     "DEFAULT_MODEL",
     "DecodeError",
@@ -86,6 +90,7 @@ __all__ = [
     "FolderInfo",
     "FolderWatcher",
     "HashingConfig",
+    "KEEP_LEVELS",
     "LibraryBusy",
     "LibraryError",
     "MODEL_CHOICES",
@@ -109,6 +114,7 @@ __all__ = [
     "estimate_head_seconds",
     "hub_reachable",
     "import_weights",
+    "keep_overrides",
     "library_folders_of",
     "list_weights",
     "load_rgb",
@@ -146,7 +152,7 @@ if TYPE_CHECKING:
     from ..models.catalog import CHOICES as MODEL_CHOICES
     from ..models.catalog import DEFAULT as DEFAULT_MODEL
     from ..models.catalog import DEFAULT_ARCH
-    from ..models.config import HashingConfig
+    from ..models.config import DEFAULT_KEEP, KEEP_LEVELS, HashingConfig, keep_overrides
     from ..models.weights import WeightsUnavailable
     from ..pixels.decode import DecodeError, load_rgb
     from ..search.cutoff import default_radius

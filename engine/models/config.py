@@ -51,6 +51,23 @@ class HashingConfig:
         }
 
 
+# How much training keeps the backbone's own sense of which photos look alike
+# (`loss_weights.distillation`, engine/training/losses.distillation_loss), as the wizard and
+# `bitlens train --keep` offer it. More keeps concepts that no tag names findable by words and
+# costs some accuracy on the library's own tag words (docs/results.md, "Open vocabulary").
+KEEP_LEVELS = {"tags": 0.0, "balanced": 2.0, "backbone": 4.0}
+DEFAULT_KEEP = "tags"
+
+
+def keep_overrides(level: str, overrides: Optional[dict] = None) -> dict:
+    """`overrides` (not changed) plus the distillation weight of a keep level."""
+    if level not in KEEP_LEVELS:
+        raise ValueError(f"unknown keep level '{level}' (one of {', '.join(KEEP_LEVELS)})")
+    merged = {section: dict(values) if isinstance(values, dict) else values for section, values in (overrides or {}).items()}
+    merged.setdefault("loss_weights", {})["distillation"] = KEEP_LEVELS[level]
+    return merged
+
+
 def parse_overrides(items: list[str]) -> dict:
     """Config overrides from SECTION.KEY=VALUE strings (VALUE is JSON, or a plain word)."""
     overrides: dict = {}

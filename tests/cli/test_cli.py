@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, build_photo_tree, run_cli
+from conftest import REPO, build_photo_tree, index_albums, run_cli
 
 
 def bitlens(library: Path, *args: str, check: bool = True):
@@ -120,6 +120,28 @@ def test_bits_option_makes_codes_of_that_length(tmp_path, photo_tree):
     assert status["active_model"]["bits"] == 16
     results = json.loads(bitlens(library, "search", "dog", "--json", "--limit", "0").stdout)
     assert max(r["distance"] for r in results) <= 16
+
+
+def test_train_keep_option_sets_how_much_of_the_backbone_training_keeps(tmp_path):
+    from engine.facade import BitLens
+
+    from engine.library.schema import Model
+    from engine.models.hashing import DEFAULT_CONFIG
+
+    library = tmp_path / "lib"
+    index_albums(tmp_path / "Pictures", library, 8, 2020).close()  # 24 photos in three tagged albums
+    config = tmp_path / "fast.json"
+    raw = json.loads(Path(DEFAULT_CONFIG).read_text(encoding="utf-8"))
+    raw["network"].update({"dim": 32, "heads": 2})
+    raw["training"].update({"batch_size": 4, "warmup_steps": 1})
+    config.write_text(json.dumps(raw), encoding="utf-8")
+    common = ("train", "--bits", "16", "--epochs", "1", "--config", str(config), "--device", "cpu")
+    bitlens(library, *common)
+    bitlens(library, *common, "--keep", "backbone")
+    with BitLens(library) as lib, lib.store.session() as db:
+        weights = [json.loads(m.config)["hashing"]["loss_weights"]["distillation"] for m in db.query(Model).filter(Model.kind == "hashing").order_by(Model.id)]
+    assert weights == [0.0, 4.0]  # the config's own value unless --keep says otherwise
+    assert bitlens(library, *common, "--keep", "everything", check=False).returncode != 0
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -243,6 +244,37 @@ def test_default_epochs_shrink_for_a_large_library_but_a_chosen_number_stays(qtb
     wizard.next()
     wait_page(qtbot, wizard, wizard.MODEL)
     assert wizard.model_page.epochs.value() == 9
+    wizard.close()
+
+
+def test_keeping_what_the_backbone_knows_trains_with_its_distillation_weight(qtbot, make_window, tagged_library):
+    from engine.facade import BitLens
+
+    from engine.library.schema import Model
+
+    _, library = tagged_library
+    window = make_window(library)
+    wizard = window.models_menu.open_training_wizard(overrides=FAST, default_epochs=1)
+    qtbot.waitUntil(lambda: wizard.data_page.isComplete(), timeout=WAIT_MS)
+    wizard.next()
+    wait_page(qtbot, wizard, wizard.MODEL)
+    page = wizard.model_page
+    assert page.keep.currentText() == "Follow my tags"  # the default follows the library's tags
+    assert "accuracy on your own tag words" in page.keep_note.text()
+    wizard.resize(800, 500)  # a small screen: the page scrolls, no note is squeezed into fewer lines
+    qtbot.waitUntil(lambda: page.keep_note.width() < 700, timeout=WAIT_MS)
+    for note in (page.keep_note, page.backbone_note, *page.effort_notes.values()):
+        assert note.height() >= note.heightForWidth(note.width()), note.text()
+    page.keep.setCurrentIndex(page.keep.findData("backbone"))
+    wizard.next()
+    wait_page(qtbot, wizard, wizard.TRAIN)
+    session = wizard.plan.session
+    qtbot.waitUntil(lambda: session.state != "running", timeout=WAIT_MS)
+    assert session.state == "ok", session.error
+    with BitLens(library) as lib, lib.store.session() as db:
+        config = json.loads(db.get(Model, session.model_id).config)["hashing"]
+    assert config["loss_weights"]["distillation"] == 4.0
+    assert FAST["network"]["dim"] == config["network"]["dim"]  # the test's own overrides are kept beside it
     wizard.close()
 
 
