@@ -6,12 +6,13 @@ on a 2-core CPU. This script scores only the open-vocabulary query sets
 words, album tags and their near-miss forms), for several training settings and seeds on one
 indexed library, so a setting is compared with the default trained beside it:
 
-    .venv/bin/python bench/openvocab_bench.py --regime held-out \\
-        --variant default: --variant distil2:loss_weights.distillation=2 --seeds 0 1
+    .venv/bin/python bench/openvocab_bench.py --regime held-out --seeds 0 1 \\
+        --variant tags:loss_weights.distillation=0 --variant balanced:loss_weights.distillation=2
 
 Each variant is NAME:SECTION.KEY=VALUE[,SECTION.KEY=VALUE…] (empty after the colon: the
-built-in config). `--work DIR` keeps the indexed library for the next run. The ground truth
-only lays the folders out and scores. Last line: one JSON object of every row.
+built-in config, whose keep level follows the code length). `--work DIR` keeps the indexed
+library for the next run. The ground truth only lays the folders out and scores. Last line:
+one JSON object of every row.
 """
 
 from __future__ import annotations

@@ -38,8 +38,9 @@ KEEP_CHOICES = (
 )
 KEEP_NOTE = (
     "How much training keeps the backbone's own sense of which photos look alike. Keeping more helps words "
-    "that name what no folder or tag mentions (butterflies in a “Camera Roll”) and costs some accuracy on your "
-    "own tag words. The Evaluate page shows both."
+    "that name what no folder or tag mentions (butterflies in a “Camera Roll”). It usually costs some accuracy on "
+    "your own tag words, except with 16- or 32-bit codes in a library tagged only by folder names, where it helps "
+    "them too. The Evaluate page shows both."
 )
 DEFAULT_EPOCHS = 30
 

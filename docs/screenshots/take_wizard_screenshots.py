@@ -7,7 +7,7 @@ or an X display such as `xvfb-run -a -s "-screen 0 1280x800x24"` with QT_QPA_PLA
 
 It indexes a few albums of the scenes benchmark (read in place, never written) into a
 fresh library under /tmp with the offline stand-in CLIP, then trains, evaluates and
-activates a model through the wizard. The Data and
+activates a model through the wizard. The Data, Model and
 Evaluate pages are also saved at 800×500 and in the dark palette (NAME-800x500.png,
 NAME-dark.png, NAME-800x500-dark.png), the others at the wizard's size in light only.
 """
@@ -101,7 +101,7 @@ def main() -> int:
 
     wizard.next()
     wait(lambda: wizard.model_page.estimate_seconds is not None, settle=0.3)
-    grab("wizard-model", wizard)
+    grab_variants("wizard-model", wizard)
 
     wizard.next()
     session = wizard.plan.session
