@@ -12,6 +12,7 @@ from . import __version__, cli_search as search_verbs
 from .jobs import Cancelled, CancelToken, ProgressEvent
 from .library.report import json_text, printable_path
 from .models.catalog import DEFAULT_ARCH, DEFAULT_PRETRAINED
+from .models.config import KEEP_LEVELS, keep_overrides
 
 
 def _progress_printer(enabled: bool):
@@ -118,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--database-codes", choices=("image", "fused"), help="code library photos from pixels only, or from pixels and their tags")
     train.add_argument(
         "--keep",
-        choices=("tags", "balanced", "backbone"),
+        choices=tuple(KEEP_LEVELS),
         help="how much of the backbone's own sense of which photos look alike training keeps: tags (the default) follows the "
         "library's tags; backbone keeps concepts no tag names findable by words, at some cost to the tag words",
     )
@@ -342,8 +343,6 @@ def _cmd_train(library, args) -> int:
     progress = _progress_printer(sys.stderr.isatty())
     overrides = {"training": {"database_codes": args.database_codes}} if args.database_codes else None
     if args.keep:
-        from .models.config import keep_overrides
-
         overrides = keep_overrides(args.keep, overrides)
     try:
         kwargs = {"config_path": args.config} if args.config else {}
