@@ -10,9 +10,8 @@ indexed library, so a setting is compared with the default trained beside it:
         --variant tags:loss_weights.distillation=0 --variant balanced:loss_weights.distillation=2
 
 Each variant is NAME:SECTION.KEY=VALUE[,SECTION.KEY=VALUE…] (empty after the colon: the
-built-in config, whose keep level follows the code length). `--work DIR` keeps the indexed
-library for the next run. The ground truth only lays the folders out and scores. Last line:
-one JSON object of every row.
+built-in config). `--work DIR` keeps the indexed library for the next run. The ground truth
+only lays the folders out and scores. Last line: one JSON object of every row.
 """
 
 from __future__ import annotations
