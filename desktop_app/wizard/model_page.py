@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from engine.facade import DEFAULT_KEEP, HashingConfig, default_epochs, keep_overrides
+from engine.facade import HashingConfig, default_epochs, default_keep, keep_overrides
 
 from ..jobs import IO
 from . import operations as wops
@@ -99,7 +99,7 @@ class ModelPage(QWizardPage):
         self.keep = QComboBox()
         for level, text in KEEP_CHOICES:
             self.keep.addItem(text, level)
-        self.keep.setCurrentIndex([level for level, _ in KEEP_CHOICES].index(DEFAULT_KEEP))
+        self.keep.setCurrentIndex(self.keep.findData(default_keep(plan.overrides)))  # what the config says
         self.keep.setToolTip(KEEP_NOTE)
         self.keep_note = rich_label(f"<span style='color:gray'>{html.escape(KEEP_NOTE)}</span>")
         self.device = QComboBox()

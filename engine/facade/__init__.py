@@ -44,7 +44,7 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_MODEL": "engine.models.catalog",
     "DEFAULT_ARCH": "engine.models.catalog",
     "HashingConfig": "engine.models.config",
-    "DEFAULT_KEEP": "engine.models.config",
+    "default_keep": "engine.models.config",
     "KEEP_LEVELS": "engine.models.config",
     "keep_overrides": "engine.models.config",
     # search: queries, filters, the cutoff, duplicates, suggestions
@@ -78,7 +78,6 @@ __all__ = [
     "BackboneSpec",
     "BitLens",
     "DEFAULT_ARCH",
-    "DEFAULT_KEEP",
     "DEFAULT_MIN_SIMILARITY",
     "DEFAULT_MODEL",
     "DecodeError",
@@ -108,6 +107,7 @@ __all__ = [
     "check_weights_file",
     "compute_device",
     "default_epochs",
+    "default_keep",
     "default_radius",
     "default_weights_cached",
     "download_weights",
@@ -152,7 +152,7 @@ if TYPE_CHECKING:
     from ..models.catalog import CHOICES as MODEL_CHOICES
     from ..models.catalog import DEFAULT as DEFAULT_MODEL
     from ..models.catalog import DEFAULT_ARCH
-    from ..models.config import DEFAULT_KEEP, KEEP_LEVELS, HashingConfig, keep_overrides
+    from ..models.config import KEEP_LEVELS, HashingConfig, default_keep, keep_overrides
     from ..models.weights import WeightsUnavailable
     from ..pixels.decode import DecodeError, load_rgb
     from ..search.cutoff import default_radius

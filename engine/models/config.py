@@ -56,7 +56,12 @@ class HashingConfig:
 # `bitlens train --keep` offer it. More keeps concepts that no tag names findable by words and
 # costs some accuracy on the library's own tag words (docs/results.md, "Open vocabulary").
 KEEP_LEVELS = {"tags": 0.0, "balanced": 2.0, "backbone": 4.0}
-DEFAULT_KEEP = "tags"
+
+
+def default_keep(overrides: Optional[dict] = None) -> str:
+    """The keep level the built-in config (with `overrides`) trains with: the one nearest its weight."""
+    weight = float(HashingConfig.load(overrides=overrides).loss_weights.get("distillation", 0.0))
+    return min(KEEP_LEVELS, key=lambda level: abs(KEEP_LEVELS[level] - weight))
 
 
 def keep_overrides(level: str, overrides: Optional[dict] = None) -> dict:

@@ -310,6 +310,19 @@ def test_a_large_vocabulary_is_sampled_with_every_tag_of_the_batch(tmp_path):
     assert trainer._vocabulary_columns(labels, np.random.default_rng(1)) is None
 
 
+def test_keep_levels_set_the_distillation_weight_and_the_default_comes_from_the_config():
+    from engine.models.config import KEEP_LEVELS, default_keep, keep_overrides
+
+    mine = {"training": {"seed": 3}}
+    merged = keep_overrides("backbone", mine)
+    assert merged == {"training": {"seed": 3}, "loss_weights": {"distillation": KEEP_LEVELS["backbone"]}}
+    assert mine == {"training": {"seed": 3}}, "the caller's overrides are not changed"
+    assert default_keep() == "tags"  # the built-in config's weight
+    assert default_keep({"loss_weights": {"distillation": 1.9}}) == "balanced"  # the nearest level
+    with pytest.raises(ValueError, match="unknown keep level"):
+        keep_overrides("everything")
+
+
 def test_architecture_comes_from_json(tmp_path):
     from engine.models.hashing import DEFAULT_CONFIG, HashingConfig, HashingNet
 
