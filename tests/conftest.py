@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -155,6 +156,14 @@ def scenes_albums(tmp_path: Path):
 def copy_tree(source: Path, target: Path) -> Path:
     shutil.copytree(source, target, symlinks=True)
     return target
+
+
+def config_file(path: Path, overrides: dict) -> Path:
+    """The built-in hashing config with `overrides` merged section by section, written to `path` (for `--config`)."""
+    from engine.models.config import HashingConfig
+
+    path.write_text(json.dumps(HashingConfig.load(overrides=overrides).to_dict()), encoding="utf-8")
+    return path
 
 
 def index_albums(root: Path, home: Path, per_album: int, year: int):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, build_photo_tree, index_albums, run_cli
+from conftest import REPO, build_photo_tree, config_file, index_albums, run_cli
 
 
 def bitlens(library: Path, *args: str, check: bool = True):
@@ -126,15 +126,10 @@ def test_train_keep_option_sets_how_much_of_the_backbone_training_keeps(tmp_path
     from engine.facade import BitLens
 
     from engine.library.schema import Model
-    from engine.models.hashing import DEFAULT_CONFIG
 
     library = tmp_path / "lib"
     index_albums(tmp_path / "Pictures", library, 8, 2020).close()  # 24 photos in three tagged albums
-    config = tmp_path / "fast.json"
-    raw = json.loads(Path(DEFAULT_CONFIG).read_text(encoding="utf-8"))
-    raw["network"].update({"dim": 32, "heads": 2})
-    raw["training"].update({"batch_size": 4, "warmup_steps": 1})
-    config.write_text(json.dumps(raw), encoding="utf-8")
+    config = config_file(tmp_path / "fast.json", {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 4, "warmup_steps": 1}})
     common = ("train", "--bits", "16", "--epochs", "1", "--config", str(config), "--device", "cpu")
     bitlens(library, *common)
     bitlens(library, *common, "--keep", "backbone")

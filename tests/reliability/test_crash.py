@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_photo, run_cli
+from conftest import config_file, make_photo, run_cli
 
 from .helpers import integrity, snapshot, start_cli
 
@@ -226,18 +226,11 @@ FAST = {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 16, "warm
 @pytest.fixture(scope="module")
 def trainable(tmp_path_factory):
     """An indexed library with tagged albums, a small training config and one timed training run."""
-    from engine.models.hashing import DEFAULT_CONFIG
-
     root = tmp_path_factory.mktemp("train")
     photos = _albums(root / "photos", 0, 24)
     library = root / "lib"
     _index_here(library, photos)
-    config = json.loads(Path(DEFAULT_CONFIG).read_text(encoding="utf-8"))
-    for section, values in FAST.items():
-        config[section].update(values)
-    config_path = root / "fast.json"
-    config_path.write_text(json.dumps(config), encoding="utf-8")
-    return {"library": library, "photos": photos, "config": config_path}
+    return {"library": library, "photos": photos, "config": config_file(root / "fast.json", FAST)}
 
 
 def _train_args(config: Path) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, make_photo
+from conftest import REPO, config_file, make_photo
 
 from .helpers import bitlens, cli_env, tree_state, unprivileged_prefix
 
@@ -65,8 +65,6 @@ def _session_with_the_cli(photo_tree: Path, config: Path, env: dict, prefix: lis
     ],
 )
 def test_index_train_search_and_remove_never_touch_the_photos(tmp_path, photo_tree, request, session):
-    from engine.models.hashing import DEFAULT_CONFIG
-
     home = tmp_path / "home"
     home.mkdir()
     # Things a photo folder holds besides photos: app metadata, a hidden file, a link.
@@ -82,11 +80,7 @@ def test_index_train_search_and_remove_never_touch_the_photos(tmp_path, photo_tr
     )
     before = tree_state(photo_tree)
 
-    config = tmp_path / "fast.json"
-    raw = json.loads(Path(DEFAULT_CONFIG).read_text(encoding="utf-8"))
-    raw["network"].update({"dim": 32, "heads": 2})
-    raw["training"].update({"batch_size": 16, "warmup_steps": 2})
-    config.write_text(json.dumps(raw), encoding="utf-8")
+    config = config_file(tmp_path / "fast.json", {"network": {"dim": 32, "heads": 2}, "training": {"batch_size": 16, "warmup_steps": 2}})
     outside_before = _files_below(tmp_path)
     # No --library and no BITLENS_HOME: the library goes where platformdirs says, in a fake home.
     env = {k: v for k, v in cli_env().items() if k not in ("XDG_DATA_HOME", "XDG_CACHE_HOME")}
